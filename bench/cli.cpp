@@ -1,0 +1,298 @@
+#include "bench/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "bench/engine.h"
+#include "harness/config.h"
+#include "harness/error.h"
+#include "harness/printer.h"
+#include "harness/results.h"
+
+namespace sb {
+
+namespace {
+
+constexpr int kExitOk = 0, kExitMismatch = 1, kExitConfig = 2, kExitRuntime = 3;
+
+// Flags shared by `run` and `plan`. Shape flags, when any is given, turn the config into one point.
+struct cli_flags {
+  std::string config, backend, out, dump, paths, variants, dtypes, emulate = "all";
+  std::optional<int> tp, sp_ulysses, sp_ring, iters, warmup;
+  std::optional<std::int64_t> batch, seq, vocab, vocab_pad, hidden, ttt;
+  std::optional<std::uint64_t> seed;
+  int emulated_rank = 0;
+  double timeout_s = 300;
+  double memory_cap_gib = 0;
+  bool inject_mismatch = false;
+  bool json = false;
+};
+
+void add_shape_flags(CLI::App* app, cli_flags& f) {
+  app->add_option("--config", f.config, "YAML sweep config (configs/*.yaml)");
+  app->add_option("--paths", f.paths, "comma list of baseline,batch,usp");
+  app->add_option("--variants", f.variants, "comma list of specforge,fused");
+  app->add_option("--dtype", f.dtypes, "comma list of bf16,fp16,fp32 (the LM head's output dtype)");
+  app->add_option("--tp", f.tp, "TP size P");
+  app->add_option("--sp-ulysses", f.sp_ulysses, "Ulysses size U (usp)");
+  app->add_option("--sp-ring", f.sp_ring, "Ring size R (usp)");
+  app->add_option("--batch", f.batch, "samples B in the TP group");
+  app->add_option("--seq", f.seq, "sequence length S");
+  app->add_option("--vocab", f.vocab, "vocab V");
+  app->add_option("--vocab-pad", f.vocab_pad, "vocab padding multiple (SGLang: 64)");
+  app->add_option("--hidden", f.hidden, "hidden size H");
+  app->add_option("--ttt", f.ttt, "ttt_length (usp window overlap)");
+  app->add_option("--seed", f.seed, "generator seed");
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : s) {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (ch != ' ') {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+bool single_point(const cli_flags& f) {
+  return f.tp || f.sp_ulysses || f.sp_ring || f.batch || f.seq || f.vocab || f.vocab_pad || f.hidden || f.ttt;
+}
+
+// The config file (or the defaults) with the flags applied on top.
+run_config resolve_config(const cli_flags& f) {
+  run_config c = f.config.empty() ? run_config{} : load_config(f.config);
+  if (!f.backend.empty()) c.backend = f.backend;
+  if (f.seed) c.seed = *f.seed;
+  if (f.iters) c.iters = *f.iters;
+  if (f.warmup) c.warmup = *f.warmup;
+  if (c.iters <= 0) throw_config(fmt::format("iters must be positive (got {})", c.iters));
+  if (c.warmup < 0) throw_config(fmt::format("warmup must be non-negative (got {})", c.warmup));
+  if (!f.paths.empty()) {
+    c.paths.clear();
+    for (const auto& p : split_list(f.paths)) c.paths.push_back(parse_path(p));
+  }
+  if (!f.variants.empty()) {
+    c.variants.clear();
+    for (const auto& v : split_list(f.variants)) c.variants.push_back(parse_variant(v));
+  }
+  if (!f.dtypes.empty()) {
+    c.sweep.dtypes.clear();
+    for (const auto& d : split_list(f.dtypes)) c.sweep.dtypes.push_back(parse_dtype(d));
+  }
+  if (single_point(f)) {
+    sweep_axes& a = c.sweep;
+    auto pick = [](auto& axis, const auto& flag) {
+      if (flag) axis = {static_cast<typename std::decay_t<decltype(axis)>::value_type>(*flag)};
+      else axis.resize(1);
+    };
+    pick(a.tp, f.tp);
+    pick(a.batch, f.batch);
+    pick(a.seq, f.seq);
+    pick(a.vocab, f.vocab);
+    pick(a.vocab_pad, f.vocab_pad);
+    pick(a.hidden, f.hidden);
+    pick(a.ttt, f.ttt);
+    sp_layout sp = a.sp.front();
+    if (f.sp_ulysses) sp.ulysses = *f.sp_ulysses;
+    if (f.sp_ring) sp.ring = *f.sp_ring;
+    a.sp = {sp};
+  }
+  return c;
+}
+
+nlohmann::json config_json(const run_config& c) {
+  nlohmann::json j{{"name", c.name}, {"backend", c.backend}, {"seed", c.seed}, {"iters", c.iters}, {"warmup", c.warmup}};
+  for (auto p : c.paths) j["paths"].push_back(std::string(to_string(p)));
+  for (auto v : c.variants) j["variants"].push_back(std::string(to_string(v)));
+  auto& s = j["sweep"];
+  for (auto d : c.sweep.dtypes) s["dtype"].push_back(std::string(to_string(d)));
+  s["tp"] = c.sweep.tp;
+  for (auto sp : c.sweep.sp) s["sp"].push_back({{"ulysses", sp.ulysses}, {"ring", sp.ring}});
+  s["batch"] = c.sweep.batch;
+  s["seq"] = c.sweep.seq;
+  s["vocab"] = c.sweep.vocab;
+  s["vocab_pad"] = c.sweep.vocab_pad;
+  s["hidden"] = c.sweep.hidden;
+  s["ttt"] = c.sweep.ttt;
+  return j;
+}
+
+std::vector<point> to_points(const std::vector<planned_point>& planned) {
+  std::vector<point> pts;
+  for (const auto& p : planned) pts.push_back({p.path, p.variant, p.shp});
+  return pts;
+}
+
+// In single-point mode an invalid point is a usage error, not a skipped point.
+void validate_single_point(const std::vector<point>& pts) {
+  for (const auto& p : pts) validate(p.shp, p.path);
+}
+
+int cmd_plan(const cli_flags& f) {
+  run_config c = resolve_config(f);
+  std::vector<point> pts = to_points(expand(c));
+  if (single_point(f)) validate_single_point(pts);
+  std::vector<plan_row> rows;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : pts) {
+    plan_row row{p, {}, {}};
+    try {
+      validate(p.shp, p.path);
+      row.plan = plan_point(p);
+    } catch (const config_error& e) {
+      row.invalid_reason = e.what();
+    }
+    if (f.json) {
+      nlohmann::json j{{"path", std::string(to_string(p.path))}, {"variant", std::string(to_string(p.variant))},
+                       {"shape", p.shp.label()},  {"tp", p.shp.tp}, {"sp_ulysses", p.shp.sp_ulysses},
+                       {"sp_ring", p.shp.sp_ring}, {"batch", p.shp.batch}, {"seq", p.shp.seq},
+                       {"vocab", p.shp.vocab}, {"vocab_padded", p.shp.vocab_padded()}, {"hidden", p.shp.hidden},
+                       {"ttt", p.shp.ttt}, {"dtype", std::string(to_string(p.shp.type))}};
+      if (!row.invalid_reason.empty()) {
+        j["invalid"] = row.invalid_reason;
+      } else {
+        j["collective"] = std::string(to_string(row.plan.collective));
+        j["bytes_sent_per_rank"] = row.plan.bytes_sent;
+        j["op_bytes"] = row.plan.op_bytes;
+        j["useful_bytes"] = row.plan.useful_bytes;
+        j["predicted_peak_bytes"] = row.plan.peak_bytes;
+        for (const auto& b : row.plan.buffers)
+          j["buffers"].push_back({{"name", b.name}, {"dtype", std::string(to_string(b.type))}, {"bytes", b.bytes()},
+                                  {"first_step", b.first_step}, {"last_step", b.last_step}});
+      }
+      out.push_back(j);
+    }
+    rows.push_back(std::move(row));
+  }
+  if (f.json)
+    std::cout << out.dump(1) << '\n';
+  else
+    print_plan_table(std::cout, rows);
+  return kExitOk;
+}
+
+int cmd_run(const cli_flags& f) {
+  run_config c = resolve_config(f);
+  engine_options o;
+  o.iters = c.iters;
+  o.warmup = c.warmup;
+  o.world.backend = parse_backend(c.backend);
+  if (f.emulate == "one")
+    o.world.emulate = emulate_mode::one;
+  else if (f.emulate != "all")
+    throw_config(fmt::format("unknown --emulate '{}' (expected all or one)", f.emulate));
+  if (o.world.emulate == emulate_mode::one && o.world.backend != backend_kind::local)
+    throw_config("--emulate one needs the local backend");
+  o.world.emulated_rank = f.emulated_rank;
+  o.world.timeout_s = f.timeout_s;
+  if (f.memory_cap_gib < 0) throw_config("--memory-cap must be non-negative");
+  o.world.memory_cap = std::size_t(f.memory_cap_gib * double(std::size_t(1) << 30));
+  o.inject_mismatch = f.inject_mismatch;
+  std::vector<point> pts = to_points(expand(c));
+  if (single_point(f)) validate_single_point(pts);
+  for (const auto& p : pts)
+    if (o.world.emulate == emulate_mode::one && (f.emulated_rank < 0 || f.emulated_rank >= p.shp.tp))
+      throw_config(fmt::format("--emulated-rank must be in [0, tp) (got {}, tp={})", f.emulated_rank, p.shp.tp));
+  if (!f.dump.empty()) {
+    std::filesystem::create_directories(f.dump);
+    o.dump_dir = f.dump;
+  }
+
+  std::string backend_desc = std::string(to_string(o.world.backend));
+  if (o.world.backend == backend_kind::cpu) backend_desc += " (times are host wall-clock times of CPU threads)";
+  if (o.world.backend == backend_kind::local)
+    backend_desc += o.world.emulate == emulate_mode::one ? " (one rank emulated on one GPU; peers generated)"
+                                                         : " (all ranks emulated on one GPU; not link bandwidth)";
+  const env_info env = collect_env(backend_desc);
+  result_sink sink(f.out);
+  std::vector<point_result> done;
+  int index = 0;
+  const bool tty = isatty(fileno(stderr));
+  try {
+    run_points(pts, o, [&](const point_result& r) {
+      done.push_back(r);
+      sink.append(r);
+      ++index;
+      if (tty) fmt::print(stderr, "\r[{}/{}] {:<70}", index, pts.size(), r.pt.label());
+    });
+  } catch (const config_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (tty) fmt::print(stderr, "\n");
+    const std::string at = index < int(pts.size()) ? pts[std::size_t(index)].label() : "?";
+    sink.finalize(to_json(env), config_json(c), done);
+    fmt::print(stderr, "shardbench: error: at point {}: {}\n", at, e.what());
+    return kExitRuntime;
+  }
+  if (tty) fmt::print(stderr, "\n");
+  sink.finalize(to_json(env), config_json(c), done);
+  fmt::print("shardbench {} on {} [{}]\n", c.name, env.backend, env.gpu);
+  print_results_table(std::cout, done);
+  print_summary_line(std::cout, done);
+  for (const auto& r : done)
+    if (r.status == "mismatch") {
+      fmt::print(stderr, "shardbench: verification failed: {}\n", r.first_mismatch);
+      return kExitMismatch;
+    }
+  if (!f.out.empty()) fmt::print("results: {} (per point: {})\n", f.out, sink.jsonl_path());
+  return kExitOk;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  CLI::App app{"shardbench: benchmark and verify ways of redistributing vocab-sharded target logits"};
+  app.require_subcommand(1);
+  cli_flags f;
+
+  CLI::App* run = app.add_subcommand("run", "run a sweep (or one point), verify every output, record results");
+  add_shape_flags(run, f);
+  run->add_option("--backend", f.backend, "auto|cpu|local|nccl");
+  run->add_option("--out", f.out, "results JSON (a .jsonl beside it grows point by point)");
+  run->add_option("--iters", f.iters, "timed iterations per point");
+  run->add_option("--warmup", f.warmup, "warm-up iterations per point");
+  run->add_option("--dump", f.dump, "write every rank's input, outputs and aligned tensors as .npy into DIR");
+  run->add_option("--emulate", f.emulate, "local backend: all ranks (all) or one rank with generated peers (one)");
+  run->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
+  run->add_option("--timeout", f.timeout_s, "seconds a collective may make no progress before aborting");
+  run->add_option("--memory-cap", f.memory_cap_gib, "GiB per rank the allocator may hand out (0: no cap)");
+  run->add_flag("--inject-mismatch", f.inject_mismatch, "test hook: corrupt one output element before verifying");
+
+  CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");
+  add_shape_flags(plan, f);
+  plan->add_flag("--json", f.json, "machine-readable output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "shardbench: error: {}\n", e.what());
+    return kExitConfig;
+  }
+  try {
+    if (run->parsed()) return cmd_run(f);
+    return cmd_plan(f);
+  } catch (const config_error& e) {
+    fmt::print(stderr, "shardbench: error: {}\n", e.what());
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shardbench: error: {}\n", e.what());
+    return kExitRuntime;
+  }
+}
+
+}  // namespace sb

@@ -1,0 +1,325 @@
+#include "bench/engine.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+
+#include "harness/bandwidth.h"
+#include "harness/error.h"
+#include "harness/host_ops.h"
+#include "harness/layout.h"
+#include "harness/npy.h"
+
+namespace sb {
+
+point_plan plan_point(const point& pt) {
+  auto p = make_path(pt.path, pt.variant);
+  point_plan out;
+  for (int r = 0; r < pt.shp.tp; ++r) {
+    path_plan pl = p->plan(pt.shp, r);
+    std::size_t peak = peak_live_bytes(pl.buffers);
+    if (r == 0 || peak > out.peak_bytes) {
+      out.peak_bytes = peak;
+      out.buffers = pl.buffers;
+    }
+    out.bytes_sent = std::max(out.bytes_sent, pl.bytes_sent);
+    out.op_bytes = std::max(out.op_bytes, pl.op_bytes);
+    out.useful_bytes = std::max(out.useful_bytes, pl.useful_bytes);
+    out.collective = pl.collective;
+  }
+  return out;
+}
+
+namespace {
+
+// numpy dims of a buffer, from the definition it is filled with or checked against.
+std::vector<std::int64_t> dims_of(const expected_spec& e) {
+  std::vector<std::int64_t> d;
+  if (e.windows != 1) d.push_back(e.windows);
+  d.push_back(e.win_len);
+  if (e.cols != 1) d.push_back(e.cols);
+  return d;
+}
+
+// bf16 has no numpy dtype: dumps hold it as float32 (exact, every bf16 value is an fp32 value).
+npy_array to_npy(const std::vector<char>& bytes, dtype t, std::vector<std::int64_t> dims) {
+  npy_array a;
+  a.shape = std::move(dims);
+  switch (t) {
+    case dtype::bf16: {
+      a.descr = "<f4";
+      std::int64_t n = std::int64_t(bytes.size() / 2);
+      a.data.resize(std::size_t(n) * 4);
+      for (std::int64_t i = 0; i < n; ++i) {
+        float v = load_as_float(bytes.data(), i, dtype::bf16);
+        std::memcpy(a.data.data() + i * 4, &v, 4);
+      }
+      return a;
+    }
+    case dtype::fp16: a.descr = "<f2"; break;
+    case dtype::fp32: a.descr = "<f4"; break;
+    case dtype::i32: a.descr = "<i4"; break;
+    case dtype::i64: a.descr = "<i8"; break;
+  }
+  a.data = bytes;
+  return a;
+}
+
+std::vector<char> download(communicator& c, const void* p, std::size_t bytes) {
+  std::vector<char> h(bytes);
+  if (bytes) c.download(h.data(), p, bytes);
+  return h;
+}
+
+// Test hook: changes one element in the middle of the first non-empty checked buffer.
+void inject_mismatch(communicator& c, const std::vector<buffer_spec>& bufs, const std::map<std::string, void*, std::less<>>& ptrs) {
+  for (const auto& b : bufs) {
+    if (!b.check || b.elements == 0) continue;
+    const std::size_t es = dtype_size(b.type);
+    char* p = static_cast<char*>(ptrs.at(b.name)) + std::size_t(b.elements / 2) * es;
+    std::vector<char> v = download(c, p, es);
+    double x = load_as_double(v.data(), 0, b.type) + 1.0;
+    if (b.type == dtype::i32) *reinterpret_cast<std::int32_t*>(v.data()) = std::int32_t(x);
+    else if (b.type == dtype::i64) *reinterpret_cast<std::int64_t*>(v.data()) = std::int64_t(x);
+    else store_from_float(v.data(), 0, b.type, float(x));
+    c.upload(p, v.data(), es);
+    return;
+  }
+}
+
+std::string describe_mismatch(const point& pt, int rank, const std::string& buf, const mismatch_report& m) {
+  return fmt::format("{}/{} rank {} buffer '{}': {} mismatches, first at flat index {}: expected {} got {}",
+                     to_string(pt.path), to_string(pt.variant), rank, buf, m.count, m.first_index, m.expected,
+                     m.actual);
+}
+
+struct rank_record {
+  std::string first_mismatch;
+  rank_buffers outputs;
+};
+
+}  // namespace
+
+point_outcome run_point(const point& pt, const engine_options& o) {
+  auto p = make_path(pt.path, pt.variant);
+  auto w = make_world(o.world, pt.shp.tp);
+  point_outcome out;
+  point_result& res = out.result;
+  res.pt = pt;
+  res.iters = o.iters;
+  res.warmup = o.warmup;
+  res.backend = std::string(to_string(o.world.backend));
+  if (o.world.backend == backend_kind::local)
+    res.backend += o.world.emulate == emulate_mode::one ? "(one)" : "(all)";
+  std::vector<rank_record> records(std::size_t(pt.shp.tp));
+  std::mutex mu;  // guards res for the rank threads
+
+  w->run([&](communicator& c) {
+    const int rank = c.rank();
+    const path_plan plan = p->plan(pt.shp, rank);
+    const arena_layout layout = plan_arena(plan.buffers);
+    const std::size_t device_before = c.device_used_bytes();
+    c.tracker().reset_peak();
+
+    std::unique_ptr<buffer> arena;
+    std::string oom_reason;
+    try {
+      arena = c.allocate(layout.size);
+    } catch (const oom_error& e) {
+      oom_reason = e.what();
+    }
+    if (c.sum_over_ranks(oom_reason.empty() ? 0 : 1) > 0) {
+      std::lock_guard lock(mu);
+      res.status = "oom";
+      if (!oom_reason.empty() && res.reason.empty()) res.reason = fmt::format("rank {}: {}", rank, oom_reason);
+      return;
+    }
+    std::map<std::string, void*, std::less<>> ptrs;
+    for (std::size_t i = 0; i < plan.buffers.size(); ++i)
+      ptrs[plan.buffers[i].name] = static_cast<char*>(arena->data()) + layout.offsets[i];
+
+    for (const auto& b : plan.buffers) {
+      if (!b.fill) continue;
+      std::optional<std::vector<char>> given;
+      if (o.input_override) given = o.input_override(rank, b.name);
+      if (given) {
+        if (given->size() != b.bytes())
+          throw_runtime(fmt::format("input '{}' of rank {}: {} bytes given, {} expected", b.name, rank, given->size(), b.bytes()));
+        c.upload(ptrs[b.name], given->data(), b.bytes());
+      } else {
+        c.fill(ptrs[b.name], *b.fill);
+      }
+    }
+
+    rank_context ctx(pt.shp, c, ptrs);
+    for (int i = 0; i < o.warmup; ++i) {
+      c.iteration_begin();
+      p->run(ctx);
+      c.iteration_end();
+    }
+    std::vector<iteration_times> its;
+    its.reserve(std::size_t(o.iters));
+    for (int i = 0; i < o.iters; ++i) {
+      c.barrier();  // every rank starts the iteration together
+      c.iteration_begin();
+      p->run(ctx);
+      its.push_back(c.iteration_end());
+    }
+    // The iteration's time is the slowest rank's (a collective finishes when its last rank does).
+    std::vector<double> totals;
+    std::map<std::string, std::vector<double>> phase_samples;
+    std::vector<std::string> phase_order;
+    for (const auto& it : its) {
+      totals.push_back(c.max_over_ranks(it.total_us));
+      for (const auto& [name, us] : it.phases_us) {
+        if (!phase_samples.count(name)) phase_order.push_back(name);
+        phase_samples[name].push_back(c.max_over_ranks(us));
+      }
+    }
+
+    if (o.inject_mismatch && rank == 0) inject_mismatch(c, plan.buffers, ptrs);
+    std::int64_t local_mismatches = 0;
+    rank_record& rec = records[std::size_t(rank)];
+    for (const auto& b : plan.buffers) {
+      if (!b.check) continue;
+      if (o.verify_definition) {
+        mismatch_report m = c.verify(ptrs[b.name], *b.check);
+        local_mismatches += m.count;
+        if (m.count && rec.first_mismatch.empty()) rec.first_mismatch = describe_mismatch(pt, rank, b.name, m);
+      }
+      if (o.keep_outputs) rec.outputs[b.name] = download(c, ptrs[b.name], b.bytes());
+    }
+    if (!o.dump_dir.empty()) {
+      for (const auto& b : plan.buffers) {
+        if (!b.dump) continue;
+        const expected_spec& e = b.check ? *b.check : *b.fill;
+        write_npy(fmt::format("{}/{}_{}_{}_r{}_{}.npy", o.dump_dir, to_string(pt.path), to_string(pt.variant),
+                              to_string(pt.shp.type), rank, b.name),
+                  to_npy(download(c, ptrs[b.name], b.bytes()), b.type, dims_of(e)));
+      }
+    }
+    const std::int64_t mismatches = c.sum_over_ranks(local_mismatches);
+    const double predicted = c.max_over_ranks(double(peak_live_bytes(plan.buffers)));
+    const double tracked = c.max_over_ranks(double(c.tracker().peak()));
+    const std::size_t device_after = c.device_used_bytes();
+    const double device = c.max_over_ranks(double(device_after > device_before ? device_after - device_before : 0));
+    const double sent = c.max_over_ranks(double(plan.bytes_sent));
+    const double op = c.max_over_ranks(double(plan.op_bytes));
+    const double useful = c.max_over_ranks(double(plan.useful_bytes));
+
+    std::lock_guard lock(mu);
+    if (rank != (c.emulates_peers() ? o.world.emulated_rank : 0)) return;  // one rank writes the summary
+    res.timing_domain = c.timing_domain();
+    res.collective = plan.collective;
+    res.bytes_sent = std::size_t(sent);
+    res.op_bytes = std::size_t(op);
+    res.useful_bytes = std::size_t(useful);
+    res.mismatches = mismatches;
+    res.verified = o.verify_definition && mismatches == 0;
+    res.time_us = summarize(totals);
+    for (const auto& name : phase_order) res.phases_us.emplace_back(name, summarize(phase_samples[name]).median);
+    res.memory = {std::size_t(predicted), std::size_t(tracked), std::size_t(device)};
+    if (c.kind() == backend_kind::nccl) {  // only real links give link bandwidth
+      res.algbw_gbps = algbw_gbps(res.op_bytes, res.time_us.median);
+      res.busbw_gbps = busbw_gbps(res.op_bytes, res.time_us.median, pt.shp.tp);
+    }
+    res.effective_gbps = algbw_gbps(res.useful_bytes, res.time_us.median);
+  });
+
+  for (auto& rec : records) {
+    if (!rec.first_mismatch.empty() && res.first_mismatch.empty()) res.first_mismatch = rec.first_mismatch;
+    if (o.keep_outputs) out.outputs.push_back(std::move(rec.outputs));
+  }
+  if (res.status == "ok" && res.mismatches > 0) {
+    res.status = "mismatch";
+    res.reason = res.first_mismatch;
+  }
+  return out;
+}
+
+namespace {
+
+// The baseline's output of a shape (rank 0's, identical on every rank), kept while points of the
+// same shape run. Only for shapes whose output fits the cross-check limit.
+class baseline_cache {
+ public:
+  const std::vector<char>* get(const shape& s, const engine_options& o) {
+    shape b = s;
+    b.sp_ulysses = b.sp_ring = 1;
+    if (std::size_t(b.tokens() * b.vocab) * 4 > o.cross_check_limit) return nullptr;
+    std::string key = fmt::format("{} seed{} pad{}", b.label(), b.seed, b.vocab_pad);
+    if (key != m_key) {
+      engine_options bo = o;
+      bo.iters = 1;
+      bo.warmup = 0;
+      bo.keep_outputs = true;
+      bo.dump_dir.clear();
+      bo.inject_mismatch = false;
+      point_outcome r = run_point(point{path_kind::baseline, variant_kind::fused, b}, bo);
+      if (r.result.status != "ok" || r.outputs.empty() || !r.outputs[0].count("output")) return nullptr;
+      m_key = key;
+      m_output = std::move(r.outputs[0]["output"]);
+    }
+    return &m_output;
+  }
+
+ private:
+  std::string m_key;
+  std::vector<char> m_output;
+};
+
+// Every rank's logits output against the matching slice of the baseline's output F [B, S, V]:
+// output token t, column c is F[t-1, c] (the baseline row before it holds token t after its shift).
+void cross_check(point_outcome& out, const std::vector<char>& baseline) {
+  point_result& res = out.result;
+  const shape& s = res.pt.shp;
+  const float* F = reinterpret_cast<const float*>(baseline.data());
+  auto ref = [&](std::int64_t t, std::int64_t c) { return c < s.vocab ? double(F[(t - 1) * s.vocab + c]) : 0.0; };
+  for (std::size_t r = 0; r < out.outputs.size(); ++r) {
+    auto it = out.outputs[r].find("output");
+    if (it == out.outputs[r].end()) continue;
+    expected_spec e = res.pt.path == path_kind::batch ? batch_output_spec(s, int(r)) : usp_output_spec(s, int(r));
+    mismatch_report m = verify_host_with(it->second.data(), e, ref);
+    if (m.count == 0) continue;
+    res.status = "mismatch";
+    res.mismatches += m.count;
+    res.first_mismatch = "against the baseline's output: " + describe_mismatch(res.pt, int(r), "output", m);
+    res.reason = res.first_mismatch;
+    return;
+  }
+  res.cross_checked = true;
+}
+
+}  // namespace
+
+std::vector<point_result> run_points(const std::vector<point>& pts, const engine_options& o,
+                                     const std::function<void(const point_result&)>& on_result) {
+  std::vector<point_result> results;
+  baseline_cache cache;
+  for (const point& pt : pts) {
+    point_result res;
+    res.pt = pt;
+    try {
+      validate(pt.shp, pt.path);
+    } catch (const config_error& e) {
+      res.status = "skipped";
+      res.reason = e.what();
+      results.push_back(res);
+      if (on_result) on_result(res);
+      continue;
+    }
+    const std::vector<char>* baseline = nullptr;
+    if (pt.path != path_kind::baseline && o.verify_definition) baseline = cache.get(pt.shp, o);
+    engine_options po = o;
+    po.keep_outputs = o.keep_outputs || baseline != nullptr;
+    point_outcome out = run_point(pt, po);
+    if (baseline && out.result.status == "ok") cross_check(out, *baseline);
+    results.push_back(out.result);
+    if (on_result) on_result(out.result);
+  }
+  return results;
+}
+
+}  // namespace sb

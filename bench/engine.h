@@ -1,0 +1,50 @@
+// The engine (nccl-tests' common engine): allocate per the plan -> fill -> warm up -> timed
+// iterations (barrier, whole path and each phase timed, max over ranks) -> verify -> record.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/path.h"
+#include "harness/point.h"
+#include "harness/world.h"
+
+namespace sb {
+
+// Host copies of one rank's buffers (for cross-checks and the golden tests).
+using rank_buffers = std::map<std::string, std::vector<char>>;
+
+struct engine_options {
+  int iters = 20;
+  int warmup = 5;
+  world_options world;
+  std::string dump_dir;          // empty: no dump
+  bool inject_mismatch = false;  // test hook: flip one output element of rank 0 before verifying
+  // Replaces the generator for an input buffer: (rank, buffer) -> bytes in the buffer's dtype.
+  std::function<std::optional<std::vector<char>>(int, const std::string&)> input_override;
+  bool verify_definition = true;  // off only when inputs are not the generator's (golden cases)
+  bool keep_outputs = false;      // fill point_outcome::outputs
+  std::size_t cross_check_limit = std::size_t(256) << 20;  // bytes of baseline output kept on the host
+};
+
+struct point_outcome {
+  point_result result;
+  std::vector<rank_buffers> outputs;  // per rank, when keep_outputs
+};
+
+// Runs one point on a fresh world. Never throws for OOM (status "oom"); config errors are the
+// caller's to catch before (validate the shape first); runtime failures propagate.
+point_outcome run_point(const point& pt, const engine_options& o);
+
+// Runs a list of points in order: invalid ones are recorded as skipped, sharded points are
+// cross-checked against the baseline's output of the same shape where it fits, and on_result is
+// called as each point finishes (the .jsonl appender hooks in here).
+std::vector<point_result> run_points(const std::vector<point>& pts, const engine_options& o,
+                                     const std::function<void(const point_result&)>& on_result);
+
+point_plan plan_point(const point& pt);
+
+}  // namespace sb

@@ -1,0 +1,82 @@
+// One interface for the three paths (nccl-tests' one-plugin-per-collective idea). A path declares
+// its buffers (with lifetimes, inputs and the definitions its outputs must meet) and moves data
+// through its rank's communicator. It never times or prints: the engine times, printers print.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/backend.h"
+#include "harness/memory.h"
+#include "harness/point.h"
+#include "harness/shape.h"
+
+namespace sb {
+
+struct path_plan {
+  std::vector<buffer_spec> buffers;
+  collective_kind collective = collective_kind::all_gather;
+  std::size_t bytes_sent = 0;    // bytes leaving this rank per iteration
+  std::size_t op_bytes = 0;      // nccl-tests' size S_op of the collective actually issued
+  std::size_t useful_bytes = 0;  // bytes from peers the output needs, at the LM head's dtype
+};
+
+// What a path sees of its rank: the shape, its communicator and its buffers by name.
+class rank_context {
+ public:
+  rank_context(const shape& s, communicator& comm, std::map<std::string, void*, std::less<>> buffers)
+      : m_shape(s), m_comm(comm), m_buffers(std::move(buffers)) {}
+
+  const shape& shp() const { return m_shape; }
+  communicator& comm() { return m_comm; }
+  int rank() const { return m_comm.rank(); }
+  void* buf(std::string_view name) const;  // throws runtime_error for a name the plan lacks
+
+  // Marks a phase for the engine's timers and the NVTX timeline.
+  class phase_scope {
+   public:
+    phase_scope(communicator& c, std::string_view name) : m_comm(c) { m_comm.phase_begin(name); }
+    ~phase_scope() { m_comm.phase_end(); }
+    phase_scope(const phase_scope&) = delete;
+    phase_scope& operator=(const phase_scope&) = delete;
+
+   private:
+    communicator& m_comm;
+  };
+  phase_scope phase(std::string_view name) { return phase_scope(m_comm, name); }
+
+ private:
+  const shape& m_shape;
+  communicator& m_comm;
+  std::map<std::string, void*, std::less<>> m_buffers;
+};
+
+class path {
+ public:
+  virtual ~path() = default;
+  virtual path_kind kind() const = 0;
+  virtual variant_kind variant() const = 0;
+  virtual path_plan plan(const shape& s, int rank) const = 0;
+  virtual void run(rank_context& ctx) const = 0;  // data movement only
+};
+
+std::unique_ptr<path> make_path(path_kind p, variant_kind v);
+
+// ---- helpers shared by the paths -------------------------------------------------------------
+buffer_spec make_buffer(std::string name, dtype t, std::int64_t elements, int first_step, int last_step);
+buffer_spec input_logits_buffer(const shape& s, int rank, int last_step);  // "input", filled by g
+// A plain dense 2-D re-layout: rows × cols from src (leading dim src_ld) to dst (leading dim dst_ld).
+remap_desc dense_copy(const void* src, dtype st, std::int64_t src_ld, void* dst, dtype dt, std::int64_t dst_ld,
+                      std::int64_t rows, std::int64_t cols);
+// Splits the rows into `windows` windows (samples) of `win_len` rows, `src_stride` rows apart in the
+// source, and shifts each one token left: row j takes source row j+1 while j+1 < valid_len, else 0
+// (SpecForge's padding(target, left=False)).
+void shift_windows(remap_desc& d, std::int64_t windows, std::int64_t win_len, std::int64_t src_stride,
+                   std::int64_t valid_len);
+// Peer q's input shard as the generator makes it (for peer models): element (r, v) = L_q[r, v].
+remap_desc generated_shard(const shape& s, int q, dtype out_type);
+
+}  // namespace sb

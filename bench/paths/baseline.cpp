@@ -1,0 +1,93 @@
+// baseline: SGLang's tensor-parallel all-gather. Every rank gathers all vocab shards [P, T, Vl],
+// reorders to [T, Vp], drops the padding columns, upcasts to fp32 and shifts each sample one token
+// left. `specforge` makes each of those a separate copy (as the Python code does); `fused` does the
+// reorder, slice, upcast and shift in one pass.
+#include "bench/path.h"
+#include "harness/layout.h"
+
+namespace sb {
+namespace {
+
+class baseline_path final : public path {
+ public:
+  explicit baseline_path(variant_kind v) : m_variant(v) {}
+  path_kind kind() const override { return path_kind::baseline; }
+  variant_kind variant() const override { return m_variant; }
+
+  path_plan plan(const shape& s, int rank) const override {
+    const std::int64_t T = s.tokens(), Vl = s.vocab_local(), P = s.tp;
+    const bool fused = m_variant == variant_kind::fused;
+    const int last = fused ? 1 : 3;
+    path_plan p;
+    p.buffers.push_back(input_logits_buffer(s, rank, last));
+    p.buffers.push_back(make_buffer("gathered", s.type, P * T * Vl, 0, 1));  // [P, T, Vl]
+    if (!fused) {
+      p.buffers.push_back(make_buffer("reordered", s.type, T * s.vocab_padded(), 1, 2));  // [T, Vp]
+      p.buffers.push_back(make_buffer("sliced", dtype::fp32, T * s.vocab, 2, 3));          // [T, V]
+    }
+    buffer_spec out = make_buffer("output", dtype::fp32, T * s.vocab, last, last);  // [B, S, V]
+    out.check = baseline_output_spec(s);
+    out.dump = true;
+    p.buffers.push_back(out);
+    const std::size_t shard = std::size_t(T * Vl) * dtype_size(s.type);
+    p.collective = collective_kind::all_gather;
+    p.bytes_sent = std::size_t(P - 1) * shard;
+    p.op_bytes = std::size_t(P) * shard;
+    p.useful_bytes = std::size_t(P - 1) * shard;
+    return p;
+  }
+
+  void run(rank_context& ctx) const override {
+    const shape& s = ctx.shp();
+    const std::int64_t T = s.tokens(), Vl = s.vocab_local(), Vp = s.vocab_padded(), V = s.vocab;
+    communicator& comm = ctx.comm();
+    const std::size_t shard_bytes = std::size_t(T * Vl) * dtype_size(s.type);
+    {
+      auto ph = ctx.phase("comm");
+      comm.all_gather(ctx.buf("input"), ctx.buf("gathered"), shard_bytes, [&](int q) {
+        remap_desc d = generated_shard(s, q, s.type);
+        d.dst = static_cast<char*>(ctx.buf("gathered")) + std::size_t(q) * shard_bytes;
+        return d;
+      });
+    }
+    // gathered [P, T, Vl] read as [T, Vp]: column c comes from peer block c / Vl.
+    remap_desc reorder = dense_copy(ctx.buf("gathered"), s.type, Vl, nullptr, s.type, Vp, T, Vp);
+    reorder.src_peer_cols = Vl;
+    reorder.src_peer_stride = T * Vl;
+    if (m_variant == variant_kind::fused) {
+      auto ph = ctx.phase("unpack");
+      remap_desc d = reorder;  // reorder + slice + upcast + shift in one pass
+      d.dst = ctx.buf("output");
+      d.dst_type = dtype::fp32;
+      d.dst_ld = V;
+      d.cols = V;
+      shift_windows(d, s.batch, s.seq, s.seq, s.seq);
+      comm.remap(d);
+      return;
+    }
+    {
+      auto ph = ctx.phase("reorder");
+      reorder.dst = ctx.buf("reordered");
+      comm.remap(reorder);
+    }
+    {
+      auto ph = ctx.phase("slice_upcast");
+      comm.remap(dense_copy(ctx.buf("reordered"), s.type, Vp, ctx.buf("sliced"), dtype::fp32, V, T, V));
+    }
+    {
+      auto ph = ctx.phase("shift");
+      remap_desc d = dense_copy(ctx.buf("sliced"), dtype::fp32, V, ctx.buf("output"), dtype::fp32, V, T, V);
+      shift_windows(d, s.batch, s.seq, s.seq, s.seq);
+      comm.remap(d);
+    }
+  }
+
+ private:
+  variant_kind m_variant;
+};
+
+}  // namespace
+
+std::unique_ptr<path> make_baseline_path(variant_kind v) { return std::make_unique<baseline_path>(v); }
+
+}  // namespace sb

@@ -1,0 +1,155 @@
+// batch: all-to-all from full-batch/local-vocab [B, S, Vl] to local-batch/full-vocab [n_r, S, Vp].
+// Rank r owns samples [r·spr, r·spr + n_r). `specforge` upcasts and zero-pads to Bp samples in one
+// copy, exchanges fp32 through the list all-to-all (grouped send/recv), concatenates the received
+// shards along vocab and shifts in another copy. `fused` sends the dtype-w rows of each
+// destination's samples straight from the input (they are contiguous, so there is no pack at all)
+// and unpacks with the upcast and the shift in one pass.
+#include "bench/path.h"
+#include "harness/layout.h"
+
+namespace sb {
+namespace {
+
+class batch_path final : public path {
+ public:
+  explicit batch_path(variant_kind v) : m_variant(v) {}
+  path_kind kind() const override { return path_kind::batch; }
+  variant_kind variant() const override { return m_variant; }
+
+  path_plan plan(const shape& s, int rank) const override {
+    const std::int64_t S = s.seq, Vl = s.vocab_local(), Vp = s.vocab_padded(), P = s.tp;
+    const std::int64_t spr = batch_samples_per_rank(s), n = batch_num_samples(s, rank);
+    const bool fused = m_variant == variant_kind::fused;
+    const int last = fused ? 1 : 3;
+    path_plan p;
+    p.buffers.push_back(input_logits_buffer(s, rank, last));
+    if (fused) {
+      p.buffers.push_back(make_buffer("recv", s.type, P * n * S * Vl, 0, 1));  // [P, n_r·S, Vl]
+    } else {
+      p.buffers.push_back(make_buffer("padded", dtype::fp32, P * spr * S * Vl, 0, 1));  // [Bp·S, Vl]
+      p.buffers.push_back(make_buffer("recv", dtype::fp32, P * spr * S * Vl, 1, 2));    // [P, spr·S, Vl]
+      p.buffers.push_back(make_buffer("concat", dtype::fp32, spr * S * Vp, 2, 3));      // [spr·S, Vp]
+    }
+    buffer_spec out = make_buffer("output", dtype::fp32, n * S * Vp, last, last);  // [n_r, S, Vp]
+    out.check = batch_output_spec(s, rank);
+    out.dump = true;
+    p.buffers.push_back(out);
+
+    p.collective = collective_kind::all_to_all;
+    const std::size_t row = std::size_t(Vl) * dtype_size(s.type);
+    for (int d = 0; d < s.tp; ++d) {
+      std::size_t rows_to_d = fused ? std::size_t(batch_num_samples(s, d) * S) : std::size_t(spr * S);
+      std::size_t bytes = rows_to_d * (fused ? row : std::size_t(Vl) * 4);
+      p.op_bytes += bytes;
+      if (d != rank) p.bytes_sent += bytes;
+    }
+    p.useful_bytes = std::size_t(P - 1) * std::size_t(n * S) * row;
+    return p;
+  }
+
+  void run(rank_context& ctx) const override {
+    if (m_variant == variant_kind::fused)
+      run_fused(ctx);
+    else
+      run_specforge(ctx);
+  }
+
+ private:
+  static void run_fused(rank_context& ctx) {
+    const shape& s = ctx.shp();
+    const int r = ctx.rank();
+    const std::int64_t S = s.seq, Vl = s.vocab_local(), n = batch_num_samples(s, r);
+    const std::size_t row = std::size_t(Vl) * dtype_size(s.type);
+    a2a_args a;
+    a.send = ctx.buf("input");
+    a.recv = ctx.buf("recv");
+    for (int d = 0; d < s.tp; ++d) {
+      a.send_chunks.push_back({std::size_t(batch_first_sample(s, d) * S) * row, std::size_t(batch_num_samples(s, d) * S) * row});
+      a.recv_chunks.push_back({std::size_t(d * n * S) * row, std::size_t(n * S) * row});
+    }
+    // Equal, back-to-back chunks make it one ncclAlltoAll; otherwise the grouped point-to-point form.
+    a.impl = s.batch % s.tp == 0 ? a2a_impl::collective : a2a_impl::send_recv;
+    {
+      auto ph = ctx.phase("comm");
+      ctx.comm().all_to_all(a, [&](int q) {
+        remap_desc d = generated_shard(s, q, s.type);
+        d.dst = static_cast<char*>(ctx.buf("recv")) + a.recv_chunks[q].offset;
+        d.src_row_base = batch_first_sample(s, r) * S;
+        d.win_len = n * S;
+        d.valid_len = n * S;
+        return d;
+      });
+    }
+    {
+      auto ph = ctx.phase("unpack");
+      ctx.comm().remap(unpack_desc(s, ctx.buf("recv"), s.type, n, n, ctx.buf("output")));
+    }
+  }
+
+  static void run_specforge(rank_context& ctx) {
+    const shape& s = ctx.shp();
+    const int r = ctx.rank();
+    const std::int64_t S = s.seq, Vl = s.vocab_local(), T = s.tokens();
+    const std::int64_t spr = batch_samples_per_rank(s), P = s.tp;
+    const std::size_t chunk_bytes = std::size_t(spr * S * Vl) * 4;
+    {
+      auto ph = ctx.phase("pad_upcast");  // logits.float() padded to Bp samples with zero rows
+      remap_desc d = dense_copy(ctx.buf("input"), s.type, Vl, ctx.buf("padded"), dtype::fp32, Vl, P * spr * S, Vl);
+      d.valid_len = T;
+      ctx.comm().remap(d);
+    }
+    a2a_args a;
+    a.send = ctx.buf("padded");
+    a.recv = ctx.buf("recv");
+    for (int d = 0; d < s.tp; ++d) {
+      a.send_chunks.push_back({std::size_t(d) * chunk_bytes, chunk_bytes});
+      a.recv_chunks.push_back({std::size_t(d) * chunk_bytes, chunk_bytes});
+    }
+    a.impl = a2a_impl::send_recv;  // dist.all_to_all over a list of tensors
+    {
+      auto ph = ctx.phase("comm");
+      ctx.comm().all_to_all(a, [&](int q) {
+        remap_desc d = generated_shard(s, q, dtype::fp32);
+        d.dst = static_cast<char*>(ctx.buf("recv")) + std::size_t(q) * chunk_bytes;
+        d.src_row_base = batch_first_sample(s, r) * S;
+        d.win_len = spr * S;
+        d.valid_len = std::max<std::int64_t>(0, T - batch_first_sample(s, r) * S);  // dummy samples are zeros
+        return d;
+      });
+    }
+    {
+      auto ph = ctx.phase("concat");  // torch.cat(received, dim=-1)
+      remap_desc d = dense_copy(ctx.buf("recv"), dtype::fp32, Vl, ctx.buf("concat"), dtype::fp32, s.vocab_padded(),
+                                spr * S, s.vocab_padded());
+      d.src_peer_cols = Vl;
+      d.src_peer_stride = spr * S * Vl;
+      ctx.comm().remap(d);
+    }
+    {
+      auto ph = ctx.phase("shift");
+      const std::int64_t Vp = s.vocab_padded(), n = batch_num_samples(s, r);
+      remap_desc d = dense_copy(ctx.buf("concat"), dtype::fp32, Vp, ctx.buf("output"), dtype::fp32, Vp, S, Vp);
+      shift_windows(d, n, S, S, S);
+      ctx.comm().remap(d);
+    }
+  }
+
+  // recv [P, n_recv·S, Vl] of `type` -> output [n, S, Vp] fp32, shifted within each sample.
+  static remap_desc unpack_desc(const shape& s, const void* recv, dtype type, std::int64_t n_recv, std::int64_t n,
+                                void* out) {
+    const std::int64_t S = s.seq, Vl = s.vocab_local(), Vp = s.vocab_padded();
+    remap_desc d = dense_copy(recv, type, Vl, out, dtype::fp32, Vp, S, Vp);
+    d.src_peer_cols = Vl;
+    d.src_peer_stride = n_recv * S * Vl;
+    shift_windows(d, n, S, S, S);
+    return d;
+  }
+
+  variant_kind m_variant;
+};
+
+}  // namespace
+
+std::unique_ptr<path> make_batch_path(variant_kind v) { return std::make_unique<batch_path>(v); }
+
+}  // namespace sb

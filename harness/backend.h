@@ -1,0 +1,109 @@
+// The communicator interface: everything a path may ask of its backend, per rank. A path is written
+// once against this; `cpu` (threads as ranks, host buffers), `local` (all ranks on one GPU) and
+// `nccl` (real GPUs) implement it. Only the backend differs, so a path's logic cannot drift.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/layout_ops.h"
+#include "harness/memory.h"
+
+namespace sb {
+
+enum class backend_kind : std::uint8_t { cpu, local, nccl };
+std::string_view to_string(backend_kind b);
+
+// How an all-to-all is issued: one collective call (ncclAlltoAll) or the grouped point-to-point
+// list that SpecForge's list all-to-all becomes (ncclSend/ncclRecv in a group).
+enum class a2a_impl : std::uint8_t { collective, send_recv };
+
+struct chunk {
+  std::size_t offset = 0;  // bytes from the buffer start
+  std::size_t bytes = 0;
+};
+
+struct a2a_args {
+  const void* send = nullptr;
+  void* recv = nullptr;
+  std::vector<chunk> send_chunks;  // [P]: what goes to each peer
+  std::vector<chunk> recv_chunks;  // [P]: where each peer's data lands
+  a2a_impl impl = a2a_impl::collective;
+};
+
+// What peer q contributes to this rank's receive buffer, as a re-layout of q's *generated* input
+// shard (dst already pointing into the receive buffer). Lets a backend that emulates absent peers
+// (local `one`) produce exactly the bytes they would have sent. Real backends ignore it.
+using peer_model = std::function<remap_desc(int peer)>;
+
+struct mismatch_report {
+  std::int64_t count = 0;
+  std::int64_t first_index = -1;  // flat element index of the first mismatch
+  double expected = 0;
+  double actual = 0;
+};
+
+// Owns one allocation of the backend's memory (host or device), reported to the rank's tracker.
+class buffer {
+ public:
+  virtual ~buffer() = default;
+  virtual void* data() = 0;
+  virtual std::size_t bytes() const = 0;
+};
+
+// Durations of one timed iteration, in microseconds.
+struct iteration_times {
+  double total_us = 0;
+  std::vector<std::pair<std::string, double>> phases_us;  // in the order the phases ran
+};
+
+class communicator {
+ public:
+  virtual ~communicator() = default;
+  communicator() = default;
+  communicator(const communicator&) = delete;
+  communicator& operator=(const communicator&) = delete;
+
+  virtual backend_kind kind() const = 0;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string timing_domain() const = 0;  // "cpu wall clock", "cuda events", ...
+  virtual bool emulates_peers() const { return false; }  // local `one`: only this rank exists
+
+  // ---- memory ----
+  virtual std::unique_ptr<buffer> allocate(std::size_t bytes) = 0;  // throws oom_error
+  virtual memory_tracker& tracker() = 0;
+  virtual std::size_t device_used_bytes() const { return 0; }  // device-level (NCCL's buffers included)
+
+  // ---- layout operations (asynchronous on GPUs, in the rank's stream order) ----
+  virtual void remap(const remap_desc& d) = 0;
+  virtual void fill(void* dst, const expected_spec& spec) = 0;  // write a tensor's definition
+  virtual void zero(void* dst, std::size_t bytes) = 0;
+  virtual void upload(void* dst, const void* host, std::size_t bytes) = 0;
+  virtual void download(void* host, const void* src, std::size_t bytes) = 0;
+
+  // ---- collectives over the rank group ----
+  virtual void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) = 0;
+  virtual void all_to_all(const a2a_args& args, const peer_model& peers) = 0;
+  virtual void host_sync() = 0;  // wait for this rank's queued work (a host sync a variant models)
+
+  // ---- host-side coordination (engine only) ----
+  virtual void barrier() = 0;
+  virtual double max_over_ranks(double v) = 0;
+  virtual std::int64_t sum_over_ranks(std::int64_t v) = 0;
+
+  // ---- timing (engine marks iterations, paths mark phases through rank_context) ----
+  virtual void iteration_begin() = 0;
+  virtual void phase_begin(std::string_view name) = 0;
+  virtual void phase_end() = 0;
+  virtual iteration_times iteration_end() = 0;  // waits for the iteration's work
+
+  // ---- verification ----
+  virtual mismatch_report verify(const void* data, const expected_spec& spec) = 0;
+};
+
+}  // namespace sb

@@ -1,0 +1,179 @@
+#include "harness/config.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "harness/error.h"
+
+namespace sb {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& origin, const YAML::Node& n, const std::string& msg) {
+  if (n.Mark().line >= 0) throw_config(fmt::format("{}:{}: {}", origin, n.Mark().line + 1, msg));
+  throw_config(fmt::format("{}: {}", origin, msg));
+}
+
+void reject_unknown_keys(const std::string& origin, const YAML::Node& map, const std::set<std::string>& known,
+                         const std::string& where) {
+  if (!map.IsMap()) fail(origin, map, where + " must be a mapping");
+  for (const auto& kv : map) {
+    auto key = kv.first.as<std::string>();
+    if (!known.count(key)) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail(origin, kv.first, fmt::format("unknown key '{}' in {} (known: {})", key, where, list));
+    }
+  }
+}
+
+template <class T>
+T scalar(const std::string& origin, const YAML::Node& n, const std::string& what) {
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    fail(origin, n, fmt::format("{} has the wrong type", what));
+  }
+}
+
+// A list, or one scalar standing for a list of one.
+template <class T, class F>
+std::vector<T> list_of(const std::string& origin, const YAML::Node& n, const std::string& what, F convert) {
+  std::vector<T> out;
+  if (n.IsSequence()) {
+    for (const auto& e : n) out.push_back(convert(e));
+  } else if (n.IsScalar() || n.IsMap()) {
+    out.push_back(convert(n));
+  }
+  if (out.empty()) fail(origin, n, fmt::format("{} must list at least one value", what));
+  return out;
+}
+
+std::vector<std::int64_t> positive_list(const std::string& origin, const YAML::Node& n, const std::string& what,
+                                        bool allow_zero = false) {
+  return list_of<std::int64_t>(origin, n, what, [&](const YAML::Node& e) {
+    auto v = scalar<std::int64_t>(origin, e, what);
+    if (v < 0 || (v == 0 && !allow_zero))
+      fail(origin, e, fmt::format("{} must be {} (got {})", what, allow_zero ? "non-negative" : "positive", v));
+    return v;
+  });
+}
+
+sp_layout parse_sp(const std::string& origin, const YAML::Node& n) {
+  reject_unknown_keys(origin, n, {"ulysses", "ring"}, "sweep.sp");
+  sp_layout s;
+  if (n["ulysses"]) s.ulysses = int(scalar<std::int64_t>(origin, n["ulysses"], "sp.ulysses"));
+  if (n["ring"]) s.ring = int(scalar<std::int64_t>(origin, n["ring"], "sp.ring"));
+  if (s.ulysses <= 0 || s.ring <= 0) fail(origin, n, "sp.ulysses and sp.ring must be positive");
+  return s;
+}
+
+}  // namespace
+
+run_config parse_config(const std::string& text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw_config(fmt::format("{}:{}: malformed YAML: {}", origin, e.mark.line + 1, e.msg));
+  }
+  run_config c;
+  if (!root || root.IsNull()) throw_config(origin + ": empty config");
+  reject_unknown_keys(origin, root, {"name", "backend", "seed", "iters", "warmup", "paths", "variants", "sweep"},
+                      "the config");
+  if (root["name"]) c.name = scalar<std::string>(origin, root["name"], "name");
+  if (root["backend"]) c.backend = scalar<std::string>(origin, root["backend"], "backend");
+  if (root["seed"]) c.seed = scalar<std::uint64_t>(origin, root["seed"], "seed");
+  if (root["iters"]) c.iters = int(positive_list(origin, root["iters"], "iters").at(0));
+  if (root["warmup"]) c.warmup = int(positive_list(origin, root["warmup"], "warmup", true).at(0));
+  if (root["paths"])
+    c.paths = list_of<path_kind>(origin, root["paths"], "paths", [&](const YAML::Node& e) {
+      try {
+        return parse_path(scalar<std::string>(origin, e, "paths"));
+      } catch (const config_error& err) {
+        fail(origin, e, err.what());
+      }
+    });
+  if (root["variants"])
+    c.variants = list_of<variant_kind>(origin, root["variants"], "variants", [&](const YAML::Node& e) {
+      try {
+        return parse_variant(scalar<std::string>(origin, e, "variants"));
+      } catch (const config_error& err) {
+        fail(origin, e, err.what());
+      }
+    });
+  if (const YAML::Node sw = root["sweep"]) {
+    reject_unknown_keys(origin, sw, {"dtype", "tp", "sp", "batch", "seq", "vocab", "hidden", "ttt", "vocab_pad"},
+                        "sweep");
+    sweep_axes& a = c.sweep;
+    if (sw["dtype"])
+      a.dtypes = list_of<dtype>(origin, sw["dtype"], "dtype", [&](const YAML::Node& e) {
+        try {
+          return parse_dtype(scalar<std::string>(origin, e, "dtype"));
+        } catch (const config_error& err) {
+          fail(origin, e, err.what());
+        }
+      });
+    if (sw["tp"]) {
+      a.tp.clear();
+      for (auto v : positive_list(origin, sw["tp"], "tp")) a.tp.push_back(int(v));
+    }
+    if (sw["sp"]) a.sp = list_of<sp_layout>(origin, sw["sp"], "sp", [&](const YAML::Node& e) { return parse_sp(origin, e); });
+    if (sw["batch"]) a.batch = positive_list(origin, sw["batch"], "batch");
+    if (sw["seq"]) a.seq = positive_list(origin, sw["seq"], "seq");
+    if (sw["vocab"]) a.vocab = positive_list(origin, sw["vocab"], "vocab");
+    if (sw["hidden"]) a.hidden = positive_list(origin, sw["hidden"], "hidden");
+    if (sw["ttt"]) a.ttt = positive_list(origin, sw["ttt"], "ttt", true);
+    if (sw["vocab_pad"]) a.vocab_pad = positive_list(origin, sw["vocab_pad"], "vocab_pad");
+  }
+  return c;
+}
+
+run_config load_config(const std::string& file) {
+  std::ifstream f(file);
+  if (!f) throw_config(fmt::format("{}: cannot read the config file", file));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_config(ss.str(), file);
+}
+
+std::vector<planned_point> expand(const run_config& c) {
+  std::vector<planned_point> out;
+  const sweep_axes& a = c.sweep;
+  for (dtype t : a.dtypes)
+    for (int tp : a.tp)
+      for (auto seq : a.seq)
+        for (auto vocab : a.vocab)
+          for (auto pad : a.vocab_pad)
+            for (auto hidden : a.hidden)
+              for (auto batch : a.batch)
+                for (path_kind p : c.paths) {
+                  const bool usp = p == path_kind::usp;
+                  std::vector<sp_layout> sps = usp ? a.sp : std::vector<sp_layout>{sp_layout{}};
+                  std::vector<std::int64_t> ttts = usp ? a.ttt : std::vector<std::int64_t>{a.ttt.front()};
+                  for (const sp_layout& sp : sps)
+                    for (auto ttt : ttts)
+                      for (variant_kind v : c.variants) {
+                        shape s;
+                        s.type = t;
+                        s.tp = tp;
+                        s.sp_ulysses = sp.ulysses;
+                        s.sp_ring = sp.ring;
+                        s.batch = batch;
+                        s.seq = seq;
+                        s.vocab = vocab;
+                        s.vocab_pad = pad;
+                        s.hidden = hidden;
+                        s.ttt = ttt;
+                        s.seed = c.seed;
+                        out.push_back({p, v, s});
+                      }
+                }
+  return out;
+}
+
+}  // namespace sb

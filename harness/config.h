@@ -1,0 +1,56 @@
+// The YAML sweep config (docs/config.md) and its expansion into points.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/shape.h"
+
+namespace sb {
+
+struct sp_layout {
+  int ulysses = 1;
+  int ring = 1;
+};
+
+struct sweep_axes {
+  std::vector<dtype> dtypes{dtype::bf16};
+  std::vector<int> tp{1};
+  std::vector<sp_layout> sp{sp_layout{}};
+  std::vector<std::int64_t> batch{1};
+  std::vector<std::int64_t> seq{1024};
+  std::vector<std::int64_t> vocab{32000};
+  std::vector<std::int64_t> hidden{4096};
+  std::vector<std::int64_t> ttt{7};
+  std::vector<std::int64_t> vocab_pad{64};
+};
+
+struct run_config {
+  std::string name = "cli";
+  std::string backend = "auto";
+  std::uint64_t seed = 1;
+  int iters = 20;
+  int warmup = 5;
+  std::vector<path_kind> paths{path_kind::baseline, path_kind::batch, path_kind::usp};
+  std::vector<variant_kind> variants{variant_kind::specforge, variant_kind::fused};
+  sweep_axes sweep;
+};
+
+// Throws config_error ("<file>: ...") for unreadable or malformed YAML, unknown keys, wrong types,
+// unknown path/variant/dtype names and non-positive sizes.
+run_config load_config(const std::string& file);
+run_config parse_config(const std::string& yaml_text, const std::string& origin);
+
+struct planned_point {
+  path_kind path;
+  variant_kind variant;
+  shape shp;
+};
+
+// The cartesian product, in the order the engine runs it: per shape, baseline first (so sharded
+// points can be cross-checked against its output), then batch, then usp per sp layout. The sp and
+// ttt axes apply to usp only; baseline and batch points are not repeated for them.
+std::vector<planned_point> expand(const run_config& c);
+
+}  // namespace sb

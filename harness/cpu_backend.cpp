@@ -1,0 +1,103 @@
+#include "harness/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "harness/error.h"
+#include "harness/host_ops.h"
+
+namespace sb {
+
+namespace {
+
+class host_buffer final : public buffer {
+ public:
+  host_buffer(std::size_t bytes, memory_tracker& t) : m_bytes(bytes), m_tracker(t) {
+    // 256-byte aligned like cudaMalloc, so the same arena offsets are valid on every backend.
+    m_data = bytes ? std::aligned_alloc(kArenaAlign, (bytes + kArenaAlign - 1) / kArenaAlign * kArenaAlign) : nullptr;
+    if (bytes && !m_data) throw oom_error(fmt::format("host allocation of {} bytes failed", bytes));
+    m_tracker.on_alloc(bytes);
+  }
+  ~host_buffer() override {
+    std::free(m_data);
+    m_tracker.on_free(m_bytes);
+  }
+  host_buffer(const host_buffer&) = delete;
+  host_buffer& operator=(const host_buffer&) = delete;
+  void* data() override { return m_data; }
+  std::size_t bytes() const override { return m_bytes; }
+
+ private:
+  void* m_data = nullptr;
+  std::size_t m_bytes;
+  memory_tracker& m_tracker;
+};
+
+double us_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+}  // namespace
+
+cpu_communicator::cpu_communicator(int rank, thread_group& group, std::size_t cap)
+    : m_rank(rank), m_group(group), m_cap(cap) {}
+
+std::unique_ptr<buffer> cpu_communicator::allocate(std::size_t bytes) {
+  if (m_cap && m_tracker.current() + bytes > m_cap)
+    throw oom_error(fmt::format("allocation of {} bytes exceeds the memory cap of {} bytes", bytes, m_cap));
+  return std::make_unique<host_buffer>(bytes, m_tracker);
+}
+
+void cpu_communicator::remap(const remap_desc& d) { remap_host(d); }
+void cpu_communicator::fill(void* dst, const expected_spec& spec) { fill_host(dst, spec); }
+void cpu_communicator::zero(void* dst, std::size_t bytes) { std::memset(dst, 0, bytes); }
+void cpu_communicator::upload(void* dst, const void* host, std::size_t bytes) { std::memcpy(dst, host, bytes); }
+void cpu_communicator::download(void* host, const void* src, std::size_t bytes) { std::memcpy(host, src, bytes); }
+
+// Every rank publishes its send buffer, then pulls each peer's block into its own receive buffer.
+// The second barrier keeps a send buffer alive and unchanged until every peer has read it.
+void cpu_communicator::all_gather(const void* send, void* recv, std::size_t bytes, const peer_model&) {
+  m_group.publish(m_rank, send);
+  m_group.barrier();
+  for (int q = 0; q < size(); ++q)
+    if (bytes) std::memcpy(static_cast<char*>(recv) + std::size_t(q) * bytes, m_group.peer(q), bytes);
+  m_group.barrier();
+}
+
+void cpu_communicator::all_to_all(const a2a_args& args, const peer_model&) {
+  m_group.publish(m_rank, &args);
+  m_group.barrier();
+  for (int q = 0; q < size(); ++q) {
+    const auto& peer = *static_cast<const a2a_args*>(m_group.peer(q));
+    const chunk& in = peer.send_chunks[m_rank];
+    const chunk& out = args.recv_chunks[q];
+    if (in.bytes != out.bytes)
+      throw_runtime(fmt::format("all_to_all size mismatch: rank {} sends {} bytes to rank {}, which expects {}", q,
+                                in.bytes, m_rank, out.bytes));
+    if (in.bytes)
+      std::memcpy(static_cast<char*>(args.recv) + out.offset, static_cast<const char*>(peer.send) + in.offset, in.bytes);
+  }
+  m_group.barrier();
+}
+
+void cpu_communicator::iteration_begin() {
+  m_times = {};
+  m_iter_start = clock::now();
+}
+
+void cpu_communicator::phase_begin(std::string_view name) {
+  m_phase = name;
+  m_phase_start = clock::now();
+}
+
+void cpu_communicator::phase_end() { m_times.phases_us.emplace_back(m_phase, us_between(m_phase_start, clock::now())); }
+
+iteration_times cpu_communicator::iteration_end() {
+  m_times.total_us = us_between(m_iter_start, clock::now());
+  return m_times;
+}
+
+mismatch_report cpu_communicator::verify(const void* data, const expected_spec& spec) { return verify_host(data, spec); }
+
+}  // namespace sb

@@ -1,0 +1,8 @@
+// Host/device portability for the few headers whose code runs both on the CPU backend and in CUDA
+// kernels. Sharing the code (not copying it) is what keeps the backends bit-identical.
+#pragma once
+#if defined(__CUDACC__)
+#define SB_HD __host__ __device__ __forceinline__
+#else
+#define SB_HD inline
+#endif

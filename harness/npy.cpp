@@ -1,0 +1,84 @@
+#include "harness/npy.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+
+#include "harness/error.h"
+
+namespace sb {
+
+std::int64_t npy_array::elements() const {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+namespace {
+std::size_t descr_size(const std::string& d) {
+  if (d == "<f4" || d == "<i4") return 4;
+  if (d == "<f2" || d == "<u2") return 2;
+  if (d == "<i8" || d == "<f8") return 8;
+  throw_runtime("npy: unsupported dtype " + d);
+}
+}  // namespace
+
+void write_npy(const std::string& path, const npy_array& a) {
+  std::string dims;
+  for (auto d : a.shape) dims += std::to_string(d) + ", ";
+  if (a.shape.size() > 1) dims.resize(dims.size() - 2);  // numpy writes (3,) but (3, 4)
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", a.descr, dims);
+  // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
+  std::size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  if (std::size_t(a.elements()) * descr_size(a.descr) != a.data.size())
+    throw_runtime(fmt::format("npy: {} bytes of data do not match the shape", a.data.size()));
+  std::ofstream f(path, std::ios::binary);
+  if (!f) throw_runtime("cannot write " + path);
+  const char magic[8] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  f.write(magic, 8);
+  std::uint16_t len = std::uint16_t(header.size());
+  f.write(reinterpret_cast<const char*>(&len), 2);
+  f.write(header.data(), std::streamsize(header.size()));
+  f.write(a.data.data(), std::streamsize(a.data.size()));
+  if (!f) throw_runtime("write failed: " + path);
+}
+
+npy_array read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw_runtime("cannot read " + path);
+  char magic[8];
+  f.read(magic, 8);
+  if (!f || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw_runtime(path + " is not a .npy file");
+  std::size_t len = 0;
+  if (magic[6] == 1) {
+    std::uint16_t l;
+    f.read(reinterpret_cast<char*>(&l), 2);
+    len = l;
+  } else {
+    std::uint32_t l;
+    f.read(reinterpret_cast<char*>(&l), 4);
+    len = l;
+  }
+  std::string header(len, '\0');
+  f.read(header.data(), std::streamsize(len));
+  std::smatch m;
+  npy_array a;
+  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) throw_runtime(path + ": no descr");
+  a.descr = m[1];
+  if (header.find("'fortran_order': True") != std::string::npos) throw_runtime(path + ": fortran order unsupported");
+  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) throw_runtime(path + ": no shape");
+  std::string dims = m[1];
+  std::regex num("\\d+");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
+    a.shape.push_back(std::stoll(it->str()));
+  a.data.resize(std::size_t(a.elements()) * descr_size(a.descr));
+  f.read(a.data.data(), std::streamsize(a.data.size()));
+  if (!f) throw_runtime(path + ": truncated");
+  return a;
+}
+
+}  // namespace sb

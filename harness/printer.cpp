@@ -1,0 +1,82 @@
+#include "harness/printer.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <map>
+
+namespace sb {
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000.0 && u < 4) {
+    b /= 1000.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.{}f} {}", b, b < 10 ? 2 : 1, units[u]);
+}
+
+namespace {
+std::string shape_cell(const shape& s) {
+  return fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{} {}", s.tp, s.sp_ulysses, s.sp_ring, s.batch, s.seq, s.vocab,
+                     s.ttt, to_string(s.type));
+}
+
+std::string bw_cell(const point_result& r) {
+  if (r.busbw_gbps > 0) return fmt::format("{:.1f}/{:.1f}", r.algbw_gbps, r.busbw_gbps);
+  return "-";  // cpu and local move no bytes over a link
+}
+}  // namespace
+
+void print_results_table(std::ostream& os, const std::vector<point_result>& results) {
+  fmt::print(os, "{:<20} {:<40} {:<9} {:>11} {:>11} {:>13} {:>10} {:>10} {:>10} {:>8}\n", "path/variant", "shape",
+             "status", "median_us", "stddev_us", "alg/bus GB/s", "sent/rank", "pred_peak", "trk_peak", "verified");
+  for (const auto& r : results) {
+    std::string pv = fmt::format("{}/{}", to_string(r.pt.path), to_string(r.pt.variant));
+    if (r.status == "skipped") {
+      fmt::print(os, "{:<20} {:<40} {:<9} {}\n", pv, shape_cell(r.pt.shp), r.status, r.reason);
+      continue;
+    }
+    fmt::print(os, "{:<20} {:<40} {:<9} {:>11.1f} {:>11.1f} {:>13} {:>10} {:>10} {:>10} {:>8}\n", pv,
+               shape_cell(r.pt.shp), r.status, r.time_us.median, r.time_us.stddev, bw_cell(r), human_bytes(double(r.bytes_sent)),
+               human_bytes(double(r.memory.predicted_peak)), human_bytes(double(r.memory.tracked_peak)),
+               r.verified ? (r.cross_checked ? "yes+base" : "yes") : "NO");
+    if (!r.reason.empty() && r.status != "ok") fmt::print(os, "    {}\n", r.reason);
+  }
+}
+
+void print_summary_line(std::ostream& os, const std::vector<point_result>& results) {
+  std::map<std::string, int> by_status;
+  int cross = 0;
+  for (const auto& r : results) {
+    ++by_status[r.status];
+    cross += r.cross_checked ? 1 : 0;
+  }
+  std::string parts;
+  for (const auto& [k, v] : by_status) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", v, k);
+  const int ok = by_status.count("ok") ? by_status.at("ok") : 0;
+  const int measured = int(results.size()) - (by_status.count("skipped") ? by_status.at("skipped") : 0);
+  fmt::print(os, "{} points: {}; {} of {} run points verified{}; {} cross-checked against the baseline\n",
+             results.size(), parts, ok, measured, ok == measured ? " (all)" : "", cross);
+}
+
+void print_plan_table(std::ostream& os, const std::vector<plan_row>& rows) {
+  fmt::print(os, "{:<20} {:<40} {:>11} {:>12} {:>12} {:>12}\n", "path/variant", "shape", "collective", "sent/rank",
+             "op_bytes", "peak/rank");
+  for (const auto& r : rows) {
+    std::string pv = fmt::format("{}/{}", to_string(r.pt.path), to_string(r.pt.variant));
+    if (!r.invalid_reason.empty()) {
+      fmt::print(os, "{:<20} {:<40} invalid: {}\n", pv, shape_cell(r.pt.shp), r.invalid_reason);
+      continue;
+    }
+    fmt::print(os, "{:<20} {:<40} {:>11} {:>12} {:>12} {:>12}\n", pv, shape_cell(r.pt.shp),
+               to_string(r.plan.collective), human_bytes(double(r.plan.bytes_sent)), human_bytes(double(r.plan.op_bytes)),
+               human_bytes(double(r.plan.peak_bytes)));
+    for (const auto& b : r.plan.buffers)
+      fmt::print(os, "    {:<24} {:>5} {:>12}  steps {}-{}\n", b.name, to_string(b.type), human_bytes(double(b.bytes())),
+                 b.first_step, b.last_step);
+  }
+}
+
+}  // namespace sb

@@ -1,0 +1,38 @@
+// The ranks of one measured point on one backend: creates one communicator per local rank and
+// runs a function on each (threads for cpu/local/single-process nccl, this process under MPI).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "harness/backend.h"
+
+namespace sb {
+
+enum class emulate_mode : std::uint8_t { all, one };
+
+struct world_options {
+  backend_kind backend = backend_kind::cpu;
+  emulate_mode emulate = emulate_mode::all;  // local only
+  int emulated_rank = 0;                     // local `one`: which rank is real
+  std::size_t memory_cap = 0;                // 0: none; else allocations past it are OOM
+  double timeout_s = 300;                    // nccl: a collective making no progress this long aborts
+};
+
+class world {
+ public:
+  virtual ~world() = default;
+  virtual int size() const = 0;  // P, the ranks of the group
+  // Runs fn on every rank this process drives; rethrows the first failure after all have stopped.
+  virtual void run(const std::function<void(communicator&)>& fn) = 0;
+};
+
+std::unique_ptr<world> make_world(const world_options& o, int ranks);
+
+// Which backends this build and machine can run, and `auto`'s choice (nccl under mpirun with GPUs,
+// else local with a GPU, else cpu).
+bool backend_available(backend_kind b, std::string* why_not = nullptr);
+backend_kind auto_backend();
+backend_kind parse_backend(std::string_view s);  // "auto" resolves; throws config_error
+
+}  // namespace sb

@@ -1,0 +1,86 @@
+// The cpu world, and backend selection for builds with or without CUDA.
+#include <fmt/format.h>
+
+#include "harness/cpu_backend.h"
+#include "harness/error.h"
+#include "harness/world.h"
+
+namespace sb {
+
+std::string_view to_string(backend_kind b) {
+  switch (b) {
+    case backend_kind::cpu: return "cpu";
+    case backend_kind::local: return "local";
+    case backend_kind::nccl: return "nccl";
+  }
+  return "?";
+}
+
+namespace {
+class cpu_world final : public world {
+ public:
+  cpu_world(int ranks, std::size_t cap) : m_group(ranks), m_cap(cap) {}
+  int size() const override { return m_group.size(); }
+  void run(const std::function<void(communicator&)>& fn) override {
+    run_ranks(m_group, [&](int r) {
+      cpu_communicator c(r, m_group, m_cap);
+      fn(c);
+    });
+  }
+
+ private:
+  thread_group m_group;
+  std::size_t m_cap;
+};
+}  // namespace
+
+#if SHARDBENCH_HAVE_CUDA
+std::unique_ptr<world> make_gpu_world(const world_options& o, int ranks);
+bool gpu_backend_available(backend_kind b, std::string* why_not);
+bool launched_under_mpi();
+#endif
+
+std::unique_ptr<world> make_world(const world_options& o, int ranks) {
+  if (o.backend == backend_kind::cpu) return std::make_unique<cpu_world>(ranks, o.memory_cap);
+#if SHARDBENCH_HAVE_CUDA
+  return make_gpu_world(o, ranks);
+#else
+  throw_config(fmt::format("backend '{}' needs a build with CUDA (this one has none)", to_string(o.backend)));
+#endif
+}
+
+bool backend_available(backend_kind b, std::string* why_not) {
+  if (b == backend_kind::cpu) return true;
+#if SHARDBENCH_HAVE_CUDA
+  return gpu_backend_available(b, why_not);
+#else
+  if (why_not) *why_not = "this build has no CUDA";
+  return false;
+#endif
+}
+
+backend_kind auto_backend() {
+#if SHARDBENCH_HAVE_CUDA
+  if (launched_under_mpi() && backend_available(backend_kind::nccl)) return backend_kind::nccl;
+#endif
+  if (backend_available(backend_kind::local)) return backend_kind::local;
+  return backend_kind::cpu;
+}
+
+backend_kind parse_backend(std::string_view s) {
+  if (s == "auto") return auto_backend();
+  backend_kind b;
+  if (s == "cpu")
+    b = backend_kind::cpu;
+  else if (s == "local")
+    b = backend_kind::local;
+  else if (s == "nccl")
+    b = backend_kind::nccl;
+  else
+    throw_config(fmt::format("unknown backend '{}' (expected one of: auto, cpu, local, nccl)", s));
+  std::string why;
+  if (!backend_available(b, &why)) throw_config(fmt::format("backend '{}' is not available: {}", s, why));
+  return b;
+}
+
+}  // namespace sb
