@@ -11,6 +11,7 @@
 #include "bench/engine.h"
 #include "harness/config.h"
 #include "harness/error.h"
+#include "harness/mpi_session.h"
 #include "harness/printer.h"
 #include "harness/results.h"
 
@@ -182,7 +183,7 @@ int cmd_plan(const cli_flags& f) {
   return kExitOk;
 }
 
-int cmd_run(const cli_flags& f) {
+int cmd_run(const cli_flags& f, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o;
   o.iters = c.iters;
@@ -215,10 +216,12 @@ int cmd_run(const cli_flags& f) {
     backend_desc += o.world.emulate == emulate_mode::one ? " (one rank emulated on one GPU; peers generated)"
                                                          : " (all ranks emulated on one GPU; not link bandwidth)";
   const env_info env = collect_env(backend_desc);
-  result_sink sink(f.out);
+  // Under mpirun every process runs every point; only rank 0 prints and writes results.
+  const bool reporter = process_rank == 0;
+  result_sink sink(reporter ? f.out : std::string());
   std::vector<point_result> done;
   int index = 0;
-  const bool tty = isatty(fileno(stderr));
+  const bool tty = reporter && isatty(fileno(stderr));
   try {
     run_points(pts, o, [&](const point_result& r) {
       done.push_back(r);
@@ -237,6 +240,11 @@ int cmd_run(const cli_flags& f) {
   }
   if (tty) fmt::print(stderr, "\n");
   sink.finalize(to_json(env), config_json(c), done);
+  if (!reporter) {
+    for (const auto& r : done)
+      if (r.status == "mismatch") return kExitMismatch;
+    return kExitOk;
+  }
   fmt::print("shardbench {} on {} [{}]\n", c.name, env.backend, env.gpu);
   print_results_table(std::cout, done);
   print_summary_line(std::cout, done);
@@ -284,7 +292,9 @@ int cli_main(int argc, char** argv) {
     return kExitConfig;
   }
   try {
-    if (run->parsed()) return cmd_run(f);
+    std::optional<mpi_session> mpi;
+    if (launched_under_mpi()) mpi.emplace(&argc, &argv);
+    if (run->parsed()) return cmd_run(f, mpi ? mpi->rank() : 0);
     return cmd_plan(f);
   } catch (const config_error& e) {
     fmt::print(stderr, "shardbench: error: {}\n", e.what());

@@ -85,7 +85,7 @@ struct expected_spec {
   std::int64_t shift = 0;
   std::int64_t col_base = 0;
 
-  std::int64_t elements() const { return windows * win_len * cols; }
+  SB_HD std::int64_t elements() const { return windows * win_len * cols; }
 };
 
 // Token of element (w, j) or -1 when the element must be zero.

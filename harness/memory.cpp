@@ -2,8 +2,20 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string>
+
+#include "harness/error.h"
 
 namespace sb {
+
+void check_lifetimes(const std::vector<buffer_spec>& buffers) {
+  int last = 0;
+  for (const auto& b : buffers) last = std::max(last, b.last_step);
+  for (const auto& b : buffers)
+    if (b.fill && (b.first_step != 0 || b.last_step != last))
+      throw runtime_error("plan error: input buffer '" + b.name + "' must be live at every step (0.." +
+                          std::to_string(last) + ")");
+}
 
 std::size_t peak_live_bytes(const std::vector<buffer_spec>& buffers) {
   int last = 0;
@@ -28,6 +40,7 @@ bool overlap_in_time(const buffer_spec& a, const buffer_spec& b) {
 // Greedy by size, largest first: each buffer takes the lowest offset that does not collide with an
 // already placed buffer alive at the same time. Exact for the chains of copies our paths make.
 arena_layout plan_arena(const std::vector<buffer_spec>& buffers) {
+  check_lifetimes(buffers);
   std::vector<std::size_t> order(buffers.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),

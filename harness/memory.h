@@ -30,6 +30,10 @@ struct buffer_spec {
   std::size_t bytes() const { return std::size_t(elements) * dtype_size(type); }
 };
 
+// Inputs (buffers with `fill`) persist across iterations, so they must be live at every step;
+// throws runtime_error naming the buffer otherwise (a path bug: a later step would overwrite it).
+void check_lifetimes(const std::vector<buffer_spec>& buffers);
+
 // Largest sum of bytes of buffers alive at the same step.
 std::size_t peak_live_bytes(const std::vector<buffer_spec>& buffers);
 

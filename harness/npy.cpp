@@ -27,8 +27,8 @@ std::size_t descr_size(const std::string& d) {
 
 void write_npy(const std::string& path, const npy_array& a) {
   std::string dims;
-  for (auto d : a.shape) dims += std::to_string(d) + ", ";
-  if (a.shape.size() > 1) dims.resize(dims.size() - 2);  // numpy writes (3,) but (3, 4)
+  for (std::size_t i = 0; i < a.shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(a.shape[i]);
+  if (a.shape.size() == 1) dims += ",";  // numpy writes (3,) but (3, 4)
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", a.descr, dims);
   // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
   std::size_t total = 10 + header.size() + 1;

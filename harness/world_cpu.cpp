@@ -3,6 +3,7 @@
 
 #include "harness/cpu_backend.h"
 #include "harness/error.h"
+#include "harness/mpi_session.h"
 #include "harness/world.h"
 
 namespace sb {
@@ -37,7 +38,6 @@ class cpu_world final : public world {
 #if SHARDBENCH_HAVE_CUDA
 std::unique_ptr<world> make_gpu_world(const world_options& o, int ranks);
 bool gpu_backend_available(backend_kind b, std::string* why_not);
-bool launched_under_mpi();
 #endif
 
 std::unique_ptr<world> make_world(const world_options& o, int ranks) {
@@ -60,9 +60,7 @@ bool backend_available(backend_kind b, std::string* why_not) {
 }
 
 backend_kind auto_backend() {
-#if SHARDBENCH_HAVE_CUDA
   if (launched_under_mpi() && backend_available(backend_kind::nccl)) return backend_kind::nccl;
-#endif
   if (backend_available(backend_kind::local)) return backend_kind::local;
   return backend_kind::cpu;
 }

@@ -26,7 +26,7 @@ class usp_path final : public path {
     const bool fused = m_variant == variant_kind::fused;
     const int out_step = fused ? 1 : 3, align_step = out_step + 1;
     path_plan p;
-    p.buffers.push_back(input_logits_buffer(s, rank, out_step));
+    p.buffers.push_back(input_logits_buffer(s, rank, align_step));
     if (fused) {
       p.buffers.push_back(make_buffer("recv", s.type, P * L * Vl, 0, 1));  // [P, Lloc, Vl]
     } else {

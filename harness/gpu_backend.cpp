@@ -1,0 +1,308 @@
+#include "harness/gpu_backend.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#if SHARDBENCH_HAVE_MPI
+#include <mpi.h>
+#endif
+
+#include "harness/error.h"
+
+namespace sb {
+
+// ---- handles ---------------------------------------------------------------------------------
+
+cuda_stream make_stream() {
+  cudaStream_t s;
+  SB_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  return cuda_stream(s);
+}
+
+cuda_event make_event() {
+  cudaEvent_t e;
+  SB_CUDA(cudaEventCreate(&e));
+  return cuda_event(e);
+}
+
+device_buffer::device_buffer(std::size_t bytes, memory_tracker& t) : m_bytes(bytes), m_tracker(t) {
+  if (bytes) SB_CUDA(cudaMalloc(&m_data, bytes));
+  m_tracker.on_alloc(bytes);
+}
+
+device_buffer::~device_buffer() {
+  if (m_data) SB_CUDA_NOTHROW(cudaFree(m_data));
+  m_tracker.on_free(m_bytes);
+}
+
+void check_nccl(ncclResult_t r, const char* expr, const char* file, int line) {
+  if (r == ncclSuccess || r == ncclInProgress) return;
+  throw runtime_error(fmt::format("NCCL error {} ({}) in {} at {}:{}", int(r), ncclGetErrorString(r), expr, file, line));
+}
+
+// ---- communicator ----------------------------------------------------------------------------
+
+gpu_communicator::gpu_communicator(const gpu_rank_setup& s) : m_s(s) {
+  SB_CUDA(cudaSetDevice(m_s.device));
+  m_stream = make_stream();
+  m_ready = make_event();
+  m_done = make_event();
+  m_verify_scratch = std::make_unique<device_buffer>(sizeof(kernels::verify_scratch), m_scratch_tracker);
+}
+
+gpu_communicator::~gpu_communicator() { SB_CUDA_NOTHROW(cudaStreamSynchronize(m_stream.get())); }
+
+std::unique_ptr<buffer> gpu_communicator::allocate(std::size_t bytes) {
+  if (m_s.memory_cap && m_tracker.current() + bytes > m_s.memory_cap)
+    throw oom_error(fmt::format("allocation of {} bytes exceeds the memory cap of {} bytes", bytes, m_s.memory_cap));
+  return std::make_unique<device_buffer>(bytes, m_tracker);
+}
+
+std::size_t gpu_communicator::device_used_bytes() const {
+  std::size_t free = 0, total = 0;
+  SB_CUDA(cudaMemGetInfo(&free, &total));
+  return total - free;
+}
+
+void gpu_communicator::remap(const remap_desc& d) { kernels::launch_remap(d, stream()); }
+void gpu_communicator::fill(void* dst, const expected_spec& spec) { kernels::launch_fill(dst, spec, stream()); }
+void gpu_communicator::zero(void* dst, std::size_t bytes) { SB_CUDA(cudaMemsetAsync(dst, 0, bytes, stream())); }
+
+void gpu_communicator::upload(void* dst, const void* host, std::size_t bytes) {
+  SB_CUDA(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, stream()));
+  wait();
+}
+
+void gpu_communicator::download(void* host, const void* src, std::size_t bytes) {
+  SB_CUDA(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream()));
+  wait();
+}
+
+void gpu_communicator::wait() {
+  if (m_s.mode != gpu_mode::nccl) {
+    SB_CUDA(cudaStreamSynchronize(stream()));
+    return;
+  }
+  // A hung collective never completes: poll, watch NCCL's async errors, and give up after the
+  // timeout (the world aborts the communicators when the failure unwinds it).
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    cudaError_t e = cudaStreamQuery(stream());
+    if (e == cudaSuccess) return;
+    if (e != cudaErrorNotReady) SB_CUDA(e);
+    ncclResult_t async = ncclSuccess;
+    SB_NCCL(ncclCommGetAsyncError(m_s.comm, &async));
+    SB_NCCL(async);
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (waited > m_s.timeout_s)
+      throw runtime_error(fmt::format("rank {}: a collective made no progress within {:.0f} s (--timeout); aborting the communicators",
+                                      m_s.rank, m_s.timeout_s));
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+// ---- collectives -----------------------------------------------------------------------------
+
+void gpu_communicator::local_exchange(const std::function<void(const std::vector<exchange>&)>& copies,
+                                      const void* send, const a2a_args* a2a) {
+  thread_group& g = *m_s.group;
+  SB_CUDA(cudaEventRecord(m_ready.get(), stream()));
+  m_exchange = {send, a2a, m_ready.get(), m_done.get()};
+  g.publish(m_s.rank, &m_exchange);
+  g.barrier();
+  std::vector<exchange> peers(static_cast<std::size_t>(size()));
+  for (int q = 0; q < size(); ++q) peers[std::size_t(q)] = *static_cast<const exchange*>(g.peer(q));
+  for (const auto& p : peers) SB_CUDA(cudaStreamWaitEvent(stream(), p.ready, 0));
+  copies(peers);
+  SB_CUDA(cudaEventRecord(m_done.get(), stream()));
+  g.barrier();
+  // No rank may overwrite a buffer a peer is still reading: wait for every peer's reads.
+  for (const auto& p : peers) SB_CUDA(cudaStreamWaitEvent(stream(), p.done, 0));
+  g.barrier();  // and no rank re-records its events before every peer has queued those waits
+}
+
+void gpu_communicator::emulate_peers(const peer_model& peers) {
+  for (int q = 0; q < size(); ++q)
+    if (q != m_s.rank) kernels::launch_remap(peers(q), stream());
+}
+
+void gpu_communicator::all_gather(const void* send, void* recv, std::size_t bytes, const peer_model& peers) {
+  char* out = static_cast<char*>(recv);
+  switch (m_s.mode) {
+    case gpu_mode::nccl:
+      SB_NCCL(ncclAllGather(send, recv, bytes, ncclInt8, m_s.comm, stream()));
+      return;
+    case gpu_mode::local_one:
+      if (bytes)
+        SB_CUDA(cudaMemcpyAsync(out + std::size_t(m_s.rank) * bytes, send, bytes, cudaMemcpyDeviceToDevice, stream()));
+      emulate_peers(peers);
+      return;
+    case gpu_mode::local_all:
+      local_exchange(
+          [&](const std::vector<exchange>& ps) {
+            for (int q = 0; q < size(); ++q)
+              if (bytes)
+                SB_CUDA(cudaMemcpyAsync(out + std::size_t(q) * bytes, ps[std::size_t(q)].send, bytes,
+                                        cudaMemcpyDeviceToDevice, stream()));
+          },
+          send, nullptr);
+      return;
+  }
+}
+
+namespace {
+// ncclAlltoAll needs equal chunks laid back to back in both buffers.
+bool uniform_layout(const a2a_args& a) {
+  const std::size_t n = a.send_chunks.size();
+  if (n == 0) return true;
+  const std::size_t b = a.send_chunks[0].bytes;
+  for (std::size_t d = 0; d < n; ++d)
+    if (a.send_chunks[d].bytes != b || a.recv_chunks[d].bytes != b || a.send_chunks[d].offset != d * b ||
+        a.recv_chunks[d].offset != d * b)
+      return false;
+  return true;
+}
+}  // namespace
+
+void gpu_communicator::all_to_all(const a2a_args& a, const peer_model& peers) {
+  const char* send = static_cast<const char*>(a.send);
+  char* recv = static_cast<char*>(a.recv);
+  const std::size_t me = std::size_t(m_s.rank);
+  switch (m_s.mode) {
+    case gpu_mode::nccl:
+      if (a.impl == a2a_impl::collective && uniform_layout(a)) {
+        SB_NCCL(ncclAlltoAll(a.send, a.recv, a.send_chunks.empty() ? 0 : a.send_chunks[0].bytes, ncclInt8, m_s.comm,
+                             stream()));
+        return;
+      }
+      SB_NCCL(ncclGroupStart());
+      for (int d = 0; d < size(); ++d) {
+        const chunk& s = a.send_chunks[std::size_t(d)];
+        const chunk& r = a.recv_chunks[std::size_t(d)];
+        if (s.bytes) SB_NCCL(ncclSend(send + s.offset, s.bytes, ncclInt8, d, m_s.comm, stream()));
+        if (r.bytes) SB_NCCL(ncclRecv(recv + r.offset, r.bytes, ncclInt8, d, m_s.comm, stream()));
+      }
+      SB_NCCL(ncclGroupEnd());
+      return;
+    case gpu_mode::local_one:
+      if (a.send_chunks[me].bytes)
+        SB_CUDA(cudaMemcpyAsync(recv + a.recv_chunks[me].offset, send + a.send_chunks[me].offset,
+                                a.send_chunks[me].bytes, cudaMemcpyDeviceToDevice, stream()));
+      emulate_peers(peers);
+      return;
+    case gpu_mode::local_all:
+      local_exchange(
+          [&](const std::vector<exchange>& ps) {
+            for (int q = 0; q < size(); ++q) {
+              const a2a_args& pa = *ps[std::size_t(q)].a2a;
+              const chunk& in = pa.send_chunks[me];
+              const chunk& out = a.recv_chunks[std::size_t(q)];
+              if (in.bytes != out.bytes)
+                throw_runtime(fmt::format("all_to_all size mismatch: rank {} sends {} bytes to rank {}, which expects {}",
+                                          q, in.bytes, me, out.bytes));
+              if (in.bytes)
+                SB_CUDA(cudaMemcpyAsync(recv + out.offset, static_cast<const char*>(pa.send) + in.offset, in.bytes,
+                                        cudaMemcpyDeviceToDevice, stream()));
+            }
+          },
+          a.send, &a);
+      return;
+  }
+}
+
+// ---- host-side coordination ------------------------------------------------------------------
+
+void gpu_communicator::barrier() {
+  if (m_s.group) return m_s.group->barrier();
+#if SHARDBENCH_HAVE_MPI
+  if (m_s.mode == gpu_mode::nccl) MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
+double gpu_communicator::max_over_ranks(double v) {
+  if (m_s.group) return m_s.group->max(m_s.rank, v);
+#if SHARDBENCH_HAVE_MPI
+  if (m_s.mode == gpu_mode::nccl) {
+    double out = v;
+    MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return out;
+  }
+#endif
+  return v;  // local `one`: the only rank there is
+}
+
+std::int64_t gpu_communicator::sum_over_ranks(std::int64_t v) {
+  if (m_s.group) return m_s.group->sum(m_s.rank, v);
+#if SHARDBENCH_HAVE_MPI
+  if (m_s.mode == gpu_mode::nccl) {
+    long long in = v, out = v;
+    MPI_Allreduce(&in, &out, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    return out;
+  }
+#endif
+  return v;
+}
+
+// ---- timing ----------------------------------------------------------------------------------
+
+cudaEvent_t gpu_communicator::event_at(std::size_t i) {
+  while (m_events.size() <= i) m_events.push_back(make_event());
+  return m_events[i].get();
+}
+
+void gpu_communicator::iteration_begin() {
+  m_phases.clear();
+  m_next_event = 0;
+  SB_CUDA(cudaEventRecord(event_at(m_next_event++), stream()));
+}
+
+void gpu_communicator::phase_begin(std::string_view name) {
+  m_phase = name;
+  m_phase_start = m_next_event;
+  SB_CUDA(cudaEventRecord(event_at(m_next_event++), stream()));
+}
+
+void gpu_communicator::phase_end() {
+  SB_CUDA(cudaEventRecord(event_at(m_next_event), stream()));
+  m_phases.push_back({m_phase, {m_phase_start, m_next_event}});
+  ++m_next_event;
+}
+
+iteration_times gpu_communicator::iteration_end() {
+  const std::size_t end = m_next_event++;
+  SB_CUDA(cudaEventRecord(event_at(end), stream()));
+  wait();
+  auto elapsed_us = [&](std::size_t a, std::size_t b) {
+    float ms = 0;
+    SB_CUDA(cudaEventElapsedTime(&ms, m_events[a].get(), m_events[b].get()));
+    return double(ms) * 1000.0;
+  };
+  iteration_times t;
+  t.total_us = elapsed_us(0, end);
+  for (const auto& [name, span] : m_phases) t.phases_us.emplace_back(name, elapsed_us(span.first, span.second));
+  return t;
+}
+
+// ---- verification ----------------------------------------------------------------------------
+
+mismatch_report gpu_communicator::verify(const void* data, const expected_spec& spec) {
+  auto* scratch = static_cast<kernels::verify_scratch*>(m_verify_scratch->data());
+  kernels::launch_verify(data, spec, scratch, stream());
+  kernels::verify_scratch host{};
+  download(&host, scratch, sizeof host);
+  mismatch_report rep;
+  rep.count = std::int64_t(host.count);
+  if (rep.count == 0) return rep;
+  rep.first_index = std::int64_t(host.first_index);
+  const std::size_t es = dtype_size(spec.type);
+  std::vector<char> actual(es);
+  download(actual.data(), static_cast<const char*>(data) + std::size_t(rep.first_index) * es, es);
+  rep.actual = load_as_double(actual.data(), 0, spec.type);
+  rep.expected = expected_value(spec, rep.first_index);
+  return rep;
+}
+
+}  // namespace sb

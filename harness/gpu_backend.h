@@ -1,0 +1,95 @@
+// The GPU backends. One communicator class serves `local` (all ranks as threads on one GPU, peer
+// traffic as device copies between their buffers; or one real rank whose peers are generated) and
+// `nccl` (real collectives): buffers, kernels and timing are the same, only the collectives differ.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "harness/backend.h"
+#include "harness/gpu_handles.h"
+#include "harness/thread_group.h"
+#include "kernels/api.cuh"
+
+namespace sb {
+
+enum class gpu_mode : std::uint8_t { local_all, local_one, nccl };
+
+struct gpu_rank_setup {
+  gpu_mode mode = gpu_mode::local_all;
+  int rank = 0;
+  int size = 1;
+  int device = 0;
+  thread_group* group = nullptr;  // ranks as threads (local_all, single-process nccl); null under MPI
+  ncclComm_t comm = nullptr;      // nccl only; owned by the world
+  std::size_t memory_cap = 0;
+  double timeout_s = 300;
+};
+
+class gpu_communicator final : public communicator {
+ public:
+  explicit gpu_communicator(const gpu_rank_setup& s);
+  ~gpu_communicator() override;
+
+  backend_kind kind() const override { return m_s.mode == gpu_mode::nccl ? backend_kind::nccl : backend_kind::local; }
+  int rank() const override { return m_s.rank; }
+  int size() const override { return m_s.size; }
+  std::string timing_domain() const override { return "cuda events on the rank's stream"; }
+  bool emulates_peers() const override { return m_s.mode == gpu_mode::local_one; }
+
+  std::unique_ptr<buffer> allocate(std::size_t bytes) override;
+  memory_tracker& tracker() override { return m_tracker; }
+  std::size_t device_used_bytes() const override;
+
+  void remap(const remap_desc& d) override;
+  void fill(void* dst, const expected_spec& spec) override;
+  void zero(void* dst, std::size_t bytes) override;
+  void upload(void* dst, const void* host, std::size_t bytes) override;
+  void download(void* host, const void* src, std::size_t bytes) override;
+
+  void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) override;
+  void all_to_all(const a2a_args& args, const peer_model& peers) override;
+  void host_sync() override { wait(); }
+
+  void barrier() override;
+  double max_over_ranks(double v) override;
+  std::int64_t sum_over_ranks(std::int64_t v) override;
+
+  void iteration_begin() override;
+  void phase_begin(std::string_view name) override;
+  void phase_end() override;
+  iteration_times iteration_end() override;
+
+  mismatch_report verify(const void* data, const expected_spec& spec) override;
+
+  cudaStream_t stream() const { return m_stream.get(); }
+
+ private:
+  // What a rank shows its peers during a local collective: its buffers and the events that order
+  // the copies across the ranks' streams.
+  struct exchange {
+    const void* send = nullptr;
+    const a2a_args* a2a = nullptr;
+    cudaEvent_t ready = nullptr;  // the send buffer is complete
+    cudaEvent_t done = nullptr;   // this rank has finished reading its peers' buffers
+  };
+  void local_exchange(const std::function<void(const std::vector<exchange>&)>& copies, const void* send,
+                      const a2a_args* a2a);
+  void emulate_peers(const peer_model& peers);
+  void wait();  // stream synchronise; under nccl, bounded by the timeout with ncclCommAbort
+  cudaEvent_t event_at(std::size_t i);
+
+  gpu_rank_setup m_s;
+  memory_tracker m_tracker;
+  cuda_stream m_stream;
+  cuda_event m_ready, m_done;
+  std::vector<cuda_event> m_events;  // timing events, reused across iterations
+  std::size_t m_next_event = 0;
+  std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> m_phases;
+  std::string m_phase;
+  std::size_t m_phase_start = 0;
+  std::unique_ptr<device_buffer> m_verify_scratch;
+  memory_tracker m_scratch_tracker;  // keeps the verifier's two words out of the point's figures
+  exchange m_exchange;
+};
+
+}  // namespace sb

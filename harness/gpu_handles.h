@@ -1,0 +1,80 @@
+// Move-only RAII owners of CUDA and NCCL handles (nvbench's style): nothing leaks on an exception,
+// and destructors never throw.
+#pragma once
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+
+#include <utility>
+
+#include "harness/backend.h"
+#include "harness/cuda_check.h"
+
+namespace sb {
+
+template <class Handle, class Deleter>
+class unique_handle {
+ public:
+  unique_handle() = default;
+  explicit unique_handle(Handle h) : m_h(h) {}
+  unique_handle(unique_handle&& o) noexcept : m_h(std::exchange(o.m_h, Handle{})) {}
+  unique_handle& operator=(unique_handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_h = std::exchange(o.m_h, Handle{});
+    }
+    return *this;
+  }
+  unique_handle(const unique_handle&) = delete;
+  unique_handle& operator=(const unique_handle&) = delete;
+  ~unique_handle() { reset(); }
+  Handle get() const { return m_h; }
+  Handle release() { return std::exchange(m_h, Handle{}); }
+  void reset() {
+    if (m_h) Deleter{}(m_h);
+    m_h = Handle{};
+  }
+
+ private:
+  Handle m_h{};
+};
+
+struct stream_deleter {
+  void operator()(cudaStream_t s) const noexcept { SB_CUDA_NOTHROW(cudaStreamDestroy(s)); }
+};
+struct event_deleter {
+  void operator()(cudaEvent_t e) const noexcept { SB_CUDA_NOTHROW(cudaEventDestroy(e)); }
+};
+struct nccl_deleter {
+  // Destroying a communicator that may have a hung operation would block: abort instead (it also
+  // frees the resources). ncclCommAbort is safe on a healthy communicator too.
+  void operator()(ncclComm_t c) const noexcept { ncclCommAbort(c); }
+};
+
+using cuda_stream = unique_handle<cudaStream_t, stream_deleter>;
+using cuda_event = unique_handle<cudaEvent_t, event_deleter>;
+using nccl_comm = unique_handle<ncclComm_t, nccl_deleter>;
+
+cuda_stream make_stream();
+cuda_event make_event();  // timing enabled
+
+// One cudaMalloc, reported to the rank's tracker; cudaErrorMemoryAllocation becomes oom_error.
+class device_buffer final : public buffer {
+ public:
+  device_buffer(std::size_t bytes, memory_tracker& t);
+  ~device_buffer() override;
+  device_buffer(const device_buffer&) = delete;
+  device_buffer& operator=(const device_buffer&) = delete;
+  void* data() override { return m_data; }
+  std::size_t bytes() const override { return m_bytes; }
+
+ private:
+  void* m_data = nullptr;
+  std::size_t m_bytes;
+  memory_tracker& m_tracker;
+};
+
+void check_nccl(ncclResult_t r, const char* expr, const char* file, int line);
+
+}  // namespace sb
+
+#define SB_NCCL(expr) ::sb::check_nccl((expr), #expr, __FILE__, __LINE__)

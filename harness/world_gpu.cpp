@@ -1,0 +1,158 @@
+// Worlds on GPUs: `local` (all ranks as threads on GPU 0, or one rank with generated peers), and
+// `nccl` (threads driving all local GPUs through ncclCommInitAll, or one process per GPU under
+// mpirun with the NCCL id broadcast over MPI).
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "harness/error.h"
+#include "harness/gpu_backend.h"
+#include "harness/mpi_session.h"
+#include "harness/world.h"
+
+#if SHARDBENCH_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace sb {
+
+namespace {
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+gpu_rank_setup base_setup(const world_options& o, gpu_mode mode, int rank, int size, int device) {
+  gpu_rank_setup s;
+  s.mode = mode;
+  s.rank = rank;
+  s.size = size;
+  s.device = device;
+  s.memory_cap = o.memory_cap;
+  s.timeout_s = o.timeout_s;
+  return s;
+}
+
+class local_world final : public world {
+ public:
+  local_world(const world_options& o, int ranks) : m_o(o), m_ranks(ranks) {}
+  int size() const override { return m_ranks; }
+  void run(const std::function<void(communicator&)>& fn) override {
+    if (m_o.emulate == emulate_mode::one) {
+      gpu_communicator c(base_setup(m_o, gpu_mode::local_one, m_o.emulated_rank, m_ranks, 0));
+      fn(c);
+      return;
+    }
+    thread_group group(m_ranks);
+    run_ranks(group, [&](int r) {
+      gpu_rank_setup s = base_setup(m_o, gpu_mode::local_all, r, m_ranks, 0);
+      s.group = &group;
+      gpu_communicator c(s);
+      fn(c);
+    });
+  }
+
+ private:
+  world_options m_o;
+  int m_ranks;
+};
+
+// One process, one thread per GPU.
+class nccl_thread_world final : public world {
+ public:
+  nccl_thread_world(const world_options& o, int ranks) : m_o(o), m_ranks(ranks) {
+    const int have = device_count();
+    if (have < ranks)
+      throw_config(fmt::format("the nccl backend needs one GPU per rank: tp={} but {} GPU(s) present "
+                               "(use --backend local to emulate the ranks on one GPU)", ranks, have));
+    std::vector<ncclComm_t> raw(static_cast<std::size_t>(ranks));
+    std::vector<int> devs(static_cast<std::size_t>(ranks));
+    for (int r = 0; r < ranks; ++r) devs[std::size_t(r)] = r;
+    SB_NCCL(ncclCommInitAll(raw.data(), ranks, devs.data()));
+    for (auto c : raw) m_comms.emplace_back(c);
+  }
+  int size() const override { return m_ranks; }
+  void run(const std::function<void(communicator&)>& fn) override {
+    thread_group group(m_ranks);
+    run_ranks(group, [&](int r) {
+      gpu_rank_setup s = base_setup(m_o, gpu_mode::nccl, r, m_ranks, r);
+      s.group = &group;
+      s.comm = m_comms[std::size_t(r)].get();
+      gpu_communicator c(s);
+      fn(c);
+    });
+  }
+
+ private:
+  world_options m_o;
+  int m_ranks;
+  std::vector<nccl_comm> m_comms;
+};
+
+#if SHARDBENCH_HAVE_MPI
+// One process per GPU under mpirun: this process is one rank.
+class nccl_mpi_world final : public world {
+ public:
+  nccl_mpi_world(const world_options& o, int ranks) : m_o(o), m_ranks(ranks) {
+    int world_size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &m_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    if (world_size != ranks)
+      throw_config(fmt::format("under mpirun, tp must equal the number of processes (tp={}, processes={})", ranks,
+                               world_size));
+    const int have = device_count();
+    if (have == 0) throw_config("the nccl backend needs a GPU in every process");
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    m_device = (local ? std::atoi(local) : m_rank) % have;
+    SB_CUDA(cudaSetDevice(m_device));
+    ncclUniqueId id;
+    if (m_rank == 0) SB_NCCL(ncclGetUniqueId(&id));
+    MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD);
+    ncclComm_t c;
+    SB_NCCL(ncclCommInitRank(&c, ranks, id, m_rank));
+    m_comm = nccl_comm(c);
+  }
+  int size() const override { return m_ranks; }
+  void run(const std::function<void(communicator&)>& fn) override {
+    gpu_rank_setup s = base_setup(m_o, gpu_mode::nccl, m_rank, m_ranks, m_device);
+    s.comm = m_comm.get();
+    gpu_communicator c(s);
+    fn(c);
+  }
+
+ private:
+  world_options m_o;
+  int m_ranks;
+  int m_rank = 0;
+  int m_device = 0;
+  nccl_comm m_comm;
+};
+#endif
+
+}  // namespace
+
+bool gpu_backend_available(backend_kind b, std::string* why_not) {
+  if (device_count() > 0) return true;
+  if (why_not) *why_not = fmt::format("no CUDA device is visible ({} needs a GPU)", to_string(b));
+  return false;
+}
+
+std::unique_ptr<world> make_gpu_world(const world_options& o, int ranks) {
+  if (o.backend == backend_kind::local) return std::make_unique<local_world>(o, ranks);
+  if (launched_under_mpi()) {
+#if SHARDBENCH_HAVE_MPI
+    return std::make_unique<nccl_mpi_world>(o, ranks);
+#else
+    throw_config("launched under mpirun, but this build has no MPI");
+#endif
+  }
+  return std::make_unique<nccl_thread_world>(o, ranks);
+}
+
+}  // namespace sb

@@ -1,0 +1,34 @@
+// The one header through which host code reaches the CUDA kernels (DeepEP's kernels/api.cuh idea).
+// One params struct per kernel, shared with the CPU backend (harness/layout_ops.h), so both compute
+// the same elements. Launchers check their preconditions and throw sb::runtime_error naming the
+// offending value; they launch on the given stream and never synchronise.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "harness/layout_ops.h"
+
+namespace sb::kernels {
+
+// remap_desc (harness/layout_ops.h): pack, unpack/reorder, slice+upcast, shift, aligned slices, and
+// generated peer blocks. Uses 16-byte vector loads and stores when every row start and peer block
+// is 8-element aligned, and a scalar kernel otherwise (or for a generated source).
+void launch_remap(const remap_desc& d, cudaStream_t stream);
+
+// Writes a tensor's definition (expected_spec) into dst: inputs, and the position-id arange.
+void launch_fill(void* dst, const expected_spec& e, cudaStream_t stream);
+
+// Device-side verification: counts the elements that differ from the definition and finds the
+// first one, without copying the tensor to the host. `scratch` is two device words (count, first
+// index); read them after the stream has finished.
+struct verify_scratch {
+  unsigned long long count;
+  unsigned long long first_index;  // ULLONG_MAX when there is no mismatch
+};
+void launch_verify(const void* data, const expected_spec& e, verify_scratch* scratch, cudaStream_t stream);
+
+// Whether launch_remap takes the vectorised path for this descriptor (for tests and reports).
+bool remap_is_vectorized(const remap_desc& d);
+
+}  // namespace sb::kernels

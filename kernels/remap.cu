@@ -1,0 +1,148 @@
+// The layout kernel: one output row per block iteration, 8 elements per thread step with 16-byte
+// loads and stores, peer blocks resolved per vector (32-bit index math). A scalar kernel covers
+// unaligned shapes, down-casts and generated sources.
+#include <algorithm>
+#include <string>
+
+#include "harness/cuda_check.h"
+#include "harness/error.h"
+#include "kernels/api.cuh"
+#include "kernels/device_types.cuh"
+
+namespace sb::kernels {
+
+namespace {
+using detail::kVec;
+
+constexpr int kThreads = 256;
+constexpr std::int64_t kMaxBlocks = 1 << 20;
+
+template <int SrcBytes, int DstBytes, dtype S, dtype D, bool Raw>
+__global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d) {
+  const std::int64_t rows = d.windows * d.win_len;
+  const int vec_per_row = int(d.cols / kVec);
+  const int vec_per_block = int(d.src_peer_cols / kVec);
+  for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
+    char* out = static_cast<char*>(d.dst) + remap_dst_row(d, w, j) * d.dst_ld * DstBytes;
+    const std::int64_t r = remap_src_row(d, w, j);
+    if (r < 0) {
+      for (int v = threadIdx.x; v < vec_per_row; v += blockDim.x) detail::zero8<DstBytes>(out + v * kVec * DstBytes);
+      continue;
+    }
+    const char* in_row = static_cast<const char*>(d.src) + r * d.src_ld * SrcBytes;
+    for (int v = threadIdx.x; v < vec_per_row; v += blockDim.x) {
+      const int q = v / vec_per_block, k = v - q * vec_per_block;
+      const char* in = in_row + (q * d.src_peer_stride + std::int64_t(k) * kVec) * SrcBytes;
+      if constexpr (Raw) {
+        detail::copy8<SrcBytes>(in, out + v * kVec * DstBytes);
+      } else {
+        float x[kVec];
+        detail::load8<S>(in, x);
+        detail::store8<D>(out + v * kVec * DstBytes, x);
+      }
+    }
+  }
+}
+
+__device__ __forceinline__ void store_scalar(const remap_desc& d, std::int64_t out_index, std::int64_t r,
+                                             std::int64_t c) {
+  if (r < 0) {
+    switch (dtype_size(d.dst_type)) {
+      case 2: static_cast<std::uint16_t*>(d.dst)[out_index] = 0; break;
+      case 4: static_cast<std::uint32_t*>(d.dst)[out_index] = 0; break;
+      default: static_cast<std::uint64_t*>(d.dst)[out_index] = 0; break;
+    }
+    return;
+  }
+  if (d.src_generated) {
+    store_from_float(d.dst, out_index, d.dst_type, gen::float_value(d.gen_kind, d.gen, r, d.gen_col_base + c));
+    return;
+  }
+  const std::int64_t in = remap_src_offset(d, r, c);
+  if (d.src_type == d.dst_type) {
+    switch (dtype_size(d.dst_type)) {
+      case 2: static_cast<std::uint16_t*>(d.dst)[out_index] = static_cast<const std::uint16_t*>(d.src)[in]; break;
+      case 4: static_cast<std::uint32_t*>(d.dst)[out_index] = static_cast<const std::uint32_t*>(d.src)[in]; break;
+      default: static_cast<std::uint64_t*>(d.dst)[out_index] = static_cast<const std::uint64_t*>(d.src)[in]; break;
+    }
+    return;
+  }
+  store_from_float(d.dst, out_index, d.dst_type, load_as_float(d.src, in, d.src_type));
+}
+
+__global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const remap_desc d) {
+  const std::int64_t n = d.windows * d.win_len * d.cols;
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t c = i % d.cols, row = i / d.cols;
+    const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
+    store_scalar(d, remap_dst_row(d, w, j) * d.dst_ld + c, remap_src_row(d, w, j), c);
+  }
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
+
+// fmt's compile-time format checks do not build under nvcc's C++20 mode: plain strings here.
+std::string str(std::int64_t v) { return std::to_string(v); }
+
+void check(const remap_desc& d) {
+  auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw_runtime("launch_remap: " + what);
+  };
+  need(d.windows >= 0 && d.win_len >= 0 && d.cols >= 0,
+       "negative extent (windows=" + str(d.windows) + ", win_len=" + str(d.win_len) + ", cols=" + str(d.cols) + ")");
+  need(d.dst_ld >= d.cols, "dst_ld=" + str(d.dst_ld) + " < cols=" + str(d.cols));
+  need(d.src_peer_cols > 0, "src_peer_cols=" + str(d.src_peer_cols) + " must be positive");
+  need(d.dst != nullptr, "dst is null");
+  need(d.src_generated || d.src != nullptr, "src is null");
+  need(d.src_generated || d.src_type == d.dst_type || (is_float(d.src_type) && is_float(d.dst_type)),
+       "cannot convert " + std::string(to_string(d.src_type)) + " to " + std::string(to_string(d.dst_type)));
+  need(d.src_generated || d.src_ld >= std::min(d.cols, d.src_peer_cols),
+       "src_ld=" + str(d.src_ld) + " < src_peer_cols=" + str(d.src_peer_cols));
+}
+
+template <int SB, int DB, dtype S, dtype D, bool Raw>
+void launch_vec(const remap_desc& d, cudaStream_t stream) {
+  const std::int64_t rows = d.windows * d.win_len;
+  const int blocks = int(std::min(rows, kMaxBlocks));
+  remap_vec_kernel<SB, DB, S, D, Raw><<<blocks, kThreads, 0, stream>>>(d);
+}
+
+}  // namespace
+
+bool remap_is_vectorized(const remap_desc& d) {
+  if (d.src_generated) return false;
+  const bool raw = d.src_type == d.dst_type;
+  const bool upcast = (d.src_type == dtype::bf16 || d.src_type == dtype::fp16) && d.dst_type == dtype::fp32;
+  if (!raw && !upcast) return false;
+  const std::int64_t k = kVec;
+  return aligned16(d.src) && aligned16(d.dst) && d.cols % k == 0 && d.dst_ld % k == 0 && d.src_ld % k == 0 &&
+         d.src_peer_cols % k == 0 && d.src_peer_stride % k == 0 && d.cols / k < (std::int64_t(1) << 30) &&
+         d.win_len > 0 && d.cols >= 64;  // narrow rows (ids, masks) are better served element-wise
+}
+
+void launch_remap(const remap_desc& d, cudaStream_t stream) {
+  check(d);
+  const std::int64_t n = d.windows * d.win_len * d.cols;
+  if (n == 0) return;
+  if (remap_is_vectorized(d)) {
+    if (d.src_type == d.dst_type) {
+      switch (dtype_size(d.dst_type)) {
+        case 2: launch_vec<2, 2, dtype::bf16, dtype::bf16, true>(d, stream); break;
+        case 4: launch_vec<4, 4, dtype::fp32, dtype::fp32, true>(d, stream); break;
+        default: launch_vec<8, 8, dtype::i64, dtype::i64, true>(d, stream); break;
+      }
+    } else if (d.src_type == dtype::bf16) {
+      launch_vec<2, 4, dtype::bf16, dtype::fp32, false>(d, stream);
+    } else {
+      launch_vec<2, 4, dtype::fp16, dtype::fp32, false>(d, stream);
+    }
+  } else {
+    const int blocks = int(std::min((n + kThreads - 1) / kThreads, kMaxBlocks));
+    remap_scalar_kernel<<<blocks, kThreads, 0, stream>>>(d);
+  }
+  SB_CUDA_LAUNCH();
+}
+
+}  // namespace sb::kernels

@@ -1,0 +1,141 @@
+// The command line's contract: exit codes, one clear error line, and no results file on bad input.
+#include "bench/cli.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <vector>
+
+namespace sb {
+
+namespace {
+
+struct cli_run {
+  int code;
+  std::string out, err;
+};
+
+cli_run run_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "shardbench");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  int code = cli_main(int(argv.size()), argv.data());
+  return {code, ::testing::internal::GetCapturedStdout(), ::testing::internal::GetCapturedStderr()};
+}
+
+std::string out_file(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "/cli";
+  std::filesystem::create_directories(dir);
+  std::string p = dir + "/" + name;
+  std::filesystem::remove(p);
+  std::filesystem::remove(p + "l");
+  return p;
+}
+
+// Bad input: exit 2, exactly one line naming the rule, and no results file.
+void expect_config_error(std::vector<std::string> args, const std::string& message) {
+  std::string out = out_file("bad.json");
+  args.push_back("--out");
+  args.push_back(out);
+  cli_run r = run_cli(args);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "shardbench: error: " + message + "\n");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_FALSE(std::filesystem::exists(out + "l"));
+}
+
+const std::string kSmoke = std::string(SB_SOURCE_DIR) + "/configs/smoke.yaml";
+
+}  // namespace
+
+TEST(cli, smoke_config_runs_on_cpu_verifies_every_point_and_writes_results) {
+  std::string out = out_file("smoke.json");
+  cli_run r = run_cli({"run", "--config", kSmoke, "--backend", "cpu", "--out", out});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("run points verified (all)"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(out));
+  EXPECT_TRUE(std::filesystem::exists(out + "l"));  // the .jsonl beside it
+}
+
+TEST(cli, a_flipped_output_element_exits_1_with_the_first_mismatch) {
+  cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "usp", "--variants", "fused", "--tp", "4", "--sp-ulysses",
+                       "2", "--batch", "2", "--seq", "16", "--vocab", "200", "--inject-mismatch"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("verification failed: usp/fused rank 0 buffer 'output': 1 mismatches, first at flat index"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(cli, plan_gives_the_deepseek_v3_figures) {
+  cli_run r = run_cli({"plan", "--json", "--tp", "8", "--sp-ulysses", "8", "--batch", "1", "--seq", "32768", "--vocab",
+                       "129280", "--hidden", "7168", "--variants", "fused"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const auto& p : j) {
+    std::map<std::string, std::size_t> bytes;
+    for (const auto& b : p["buffers"]) bytes[b["name"]] = b["bytes"];
+    if (p["path"] == "baseline") {
+      EXPECT_EQ(bytes["output"], 32768ull * 129280 * 4);    // 16.9 GB fp32 [32768, 129280]
+      EXPECT_EQ(bytes["gathered"], 32768ull * 129280 * 2);  // 8.5 GB bf16 gathered buffer
+    }
+    if (p["path"] == "usp") {
+      EXPECT_EQ(bytes["output"], 4103ull * 129280 * 4);  // 2.1 GB fp32 [4103, 129280]
+    }
+  }
+}
+
+TEST(cli, bad_shapes_exit_2_with_the_rule) {
+  expect_config_error({"run", "--backend", "cpu", "--paths", "usp", "--tp", "6", "--sp-ulysses", "4", "--vocab", "768"},
+                      "usp needs tp % sp == 0, i.e. P % (U*R) == 0 (P=6, U*R=4)");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "usp", "--tp", "8", "--sp-ulysses", "4", "--batch", "1"},
+                      "usp needs one sample per draft dp group: B == P/sp (B=1, P/sp=2)");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "usp", "--tp", "4", "--sp-ulysses", "4", "--seq", "30"},
+                      "usp needs S % sp == 0 (S=30, sp=4)");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--tp", "3", "--vocab", "1000"},
+                      "padded vocab must divide by tp: Vp % P != 0 (Vp=1024, P=3)");
+  expect_config_error({"run", "--backend", "cpu", "--seq", "0"}, "seq must be positive (got 0)");
+  expect_config_error({"run", "--backend", "cpu", "--batch", "-3"}, "batch must be positive (got -3)");
+}
+
+TEST(cli, unknown_names_exit_2) {
+  expect_config_error({"run", "--backend", "cpu", "--paths", "ring"}, "unknown path 'ring' (expected one of: baseline, batch, usp)");
+  expect_config_error({"run", "--backend", "cpu", "--variants", "fast"},
+                      "unknown variant 'fast' (expected one of: specforge, fused)");
+  expect_config_error({"run", "--backend", "cpu", "--dtype", "fp8"}, "unknown dtype 'fp8' (expected one of: bf16, fp16, fp32)");
+  expect_config_error({"run", "--backend", "tpu"}, "unknown backend 'tpu' (expected one of: auto, cpu, local, nccl)");
+}
+
+TEST(cli, bad_config_files_exit_2) {
+  expect_config_error({"run", "--config", "/nonexistent.yaml"}, "/nonexistent.yaml: cannot read the config file");
+  std::string bad = ::testing::TempDir() + "/bad.yaml";
+  std::ofstream(bad) << "name: x\nsweep:\n  seqq: [1]\n";
+  expect_config_error({"run", "--config", bad},
+                      bad + ":3: unknown key 'seqq' in sweep (known: batch, dtype, hidden, seq, sp, tp, ttt, vocab, vocab_pad)");
+  std::ofstream(bad) << "name: [x\n";
+  expect_config_error({"run", "--config", bad}, bad + ":2: malformed YAML: end of sequence flow not found");
+}
+
+TEST(cli, unknown_flags_exit_2) {
+  cli_run r = run_cli({"run", "--frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("shardbench: error: ", 0), 0u);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+TEST(cli, dump_writes_numpy_files_per_rank) {
+  std::string dir = ::testing::TempDir() + "/dump";
+  std::filesystem::remove_all(dir);
+  cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "usp", "--variants", "fused", "--tp", "2", "--sp-ulysses", "2",
+                       "--seq", "8", "--vocab", "64", "--hidden", "2", "--ttt", "3", "--dump", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* n : {"input", "output", "hidden", "input_ids", "attention_mask", "loss_mask", "position_ids"})
+    for (int rank : {0, 1})
+      EXPECT_TRUE(std::filesystem::exists(dir + "/usp_fused_bf16_r" + std::to_string(rank) + "_" + n + ".npy")) << n;
+}
+
+}  // namespace sb

@@ -1,0 +1,89 @@
+#include "harness/config.h"
+
+#include <gtest/gtest.h>
+
+#include "harness/error.h"
+
+namespace sb {
+
+namespace {
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_config(yaml, "t.yaml");
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(config, every_shipped_config_parses_and_expands) {
+  for (const char* name : {"smoke", "nightly", "deepseek_v3", "llama3", "qwen"}) {
+    run_config c = load_config(std::string(SB_SOURCE_DIR) + "/configs/" + name + ".yaml");
+    EXPECT_FALSE(expand(c).empty()) << name;
+  }
+}
+
+TEST(config, full_example_from_the_interface) {
+  run_config c = parse_config(R"(
+name: smoke
+backend: auto
+seed: 1
+iters: 20
+warmup: 5
+paths: [baseline, batch, usp]
+variants: [specforge, fused]
+sweep:
+  dtype: [bf16, fp32]
+  tp: [1, 2, 4, 8]
+  sp: [{ulysses: 1, ring: 1}, {ulysses: 2, ring: 1}, {ulysses: 4, ring: 2}]
+  batch: [1, 8]
+  seq: [1024, 4096]
+  vocab: [32000, 129280]
+  hidden: [4096]
+  ttt: [7]
+)", "t.yaml");
+  EXPECT_EQ(c.iters, 20);
+  EXPECT_EQ(c.sweep.sp.size(), 3u);
+  EXPECT_EQ(c.sweep.sp[2].ulysses, 4);
+  EXPECT_EQ(c.sweep.sp[2].ring, 2);
+  // per (dtype, tp, seq, vocab, batch): baseline 2 + batch 2 + usp 3 sp x 2 variants
+  auto pts = expand(c);
+  EXPECT_EQ(pts.size(), 2u * 4 * 2 * 2 * 2 * (2 + 2 + 6));
+  EXPECT_EQ(pts[0].path, path_kind::baseline);  // baseline first in each shape group
+}
+
+TEST(config, malformed_yaml_names_the_line) {
+  EXPECT_EQ(error_of("name: [unclosed\n"), "t.yaml:2: malformed YAML: end of sequence flow not found");
+}
+
+TEST(config, unknown_keys_are_errors) {
+  EXPECT_EQ(error_of("nmae: x\n"),
+            "t.yaml:1: unknown key 'nmae' in the config (known: backend, iters, name, paths, seed, sweep, variants, "
+            "warmup)");
+  EXPECT_EQ(error_of("sweep:\n  seqlen: [1]\n").rfind("t.yaml:2: unknown key 'seqlen' in sweep", 0), 0u);
+  EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 2, rings: 1}]\n").rfind("t.yaml:2: unknown key 'rings' in sweep.sp", 0), 0u);
+}
+
+TEST(config, unknown_names_and_bad_values) {
+  EXPECT_EQ(error_of("paths: [baseline, ring]\n"),
+            "t.yaml:1: unknown path 'ring' (expected one of: baseline, batch, usp)");
+  EXPECT_EQ(error_of("variants: [fast]\n"), "t.yaml:1: unknown variant 'fast' (expected one of: specforge, fused)");
+  EXPECT_EQ(error_of("sweep:\n  dtype: [fp8]\n"), "t.yaml:2: unknown dtype 'fp8' (expected one of: bf16, fp16, fp32)");
+  EXPECT_EQ(error_of("sweep:\n  seq: [0]\n"), "t.yaml:2: seq must be positive (got 0)");
+  EXPECT_EQ(error_of("sweep:\n  tp: [-2]\n"), "t.yaml:2: tp must be positive (got -2)");
+  EXPECT_EQ(error_of("sweep:\n  seq: [abc]\n"), "t.yaml:2: seq has the wrong type");
+  EXPECT_EQ(error_of("iters: 0\n"), "t.yaml:1: iters must be positive (got 0)");
+  EXPECT_EQ(error_of(""), "t.yaml: empty config");
+}
+
+TEST(config, unreadable_file) {
+  try {
+    load_config("/nonexistent/x.yaml");
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/x.yaml: cannot read the config file");
+  }
+}
+
+}  // namespace sb

@@ -1,0 +1,122 @@
+// The three paths on GPUs: every path × variant × dtype on `local` (all ranks on one GPU) for
+// tp ∈ {1, 2, 4, 8} and the sp layouts of the cpu tests, the golden cases on `local`, `local`
+// `one`-rank emulation, and `nccl` on the GPUs present; all against the definition and the
+// baseline's output, bit for bit.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "bench/engine.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "tests/golden_util.h"
+
+namespace sb {
+
+namespace {
+
+struct gpu_case {
+  int tp, u, r;
+  std::int64_t batch, seq, vocab, ttt;
+};
+
+void PrintTo(const gpu_case& c, std::ostream* os) {
+  *os << fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
+}
+
+std::vector<point> points_for(const gpu_case& c) {
+  std::vector<point> pts;
+  for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32})
+    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
+      shape s;
+      s.type = t;
+      s.tp = c.tp;
+      s.sp_ulysses = c.u;
+      s.sp_ring = c.r;
+      s.batch = c.batch;
+      s.seq = c.seq;
+      s.vocab = c.vocab;
+      s.ttt = c.ttt;
+      s.hidden = 8;
+      shape flat = s;
+      flat.sp_ulysses = flat.sp_ring = 1;
+      pts.push_back({path_kind::baseline, v, flat});
+      pts.push_back({path_kind::batch, v, flat});
+      if (c.tp % (c.u * c.r) == 0 && c.batch == c.tp / (c.u * c.r)) pts.push_back({path_kind::usp, v, s});
+    }
+  return pts;
+}
+
+void expect_all_verified(const std::vector<point_result>& res) {
+  for (const auto& r : res) {
+    EXPECT_EQ(r.status, "ok") << r.pt.label() << " on " << r.backend << ": " << r.reason;
+    EXPECT_TRUE(r.verified) << r.pt.label();
+    if (r.pt.path != path_kind::baseline) {
+      EXPECT_TRUE(r.cross_checked) << r.pt.label();
+    }
+  }
+}
+
+engine_options gpu_options(backend_kind b) {
+  engine_options o;
+  o.iters = 2;
+  o.warmup = 1;
+  o.world.backend = b;
+  return o;
+}
+
+class paths_local : public ::testing::TestWithParam<gpu_case> {};
+
+}  // namespace
+
+TEST_P(paths_local, every_variant_and_dtype_verifies_and_matches_the_baseline) {
+  SB_REQUIRE_GPU();
+  expect_all_verified(run_points(points_for(GetParam()), gpu_options(backend_kind::local), nullptr));
+}
+
+TEST_P(paths_local, one_rank_emulation_verifies_for_every_rank) {
+  SB_REQUIRE_GPU();
+  const gpu_case& c = GetParam();
+  for (int rank : {0, c.tp - 1}) {
+    engine_options o = gpu_options(backend_kind::local);
+    o.world.emulate = emulate_mode::one;
+    o.world.emulated_rank = rank;
+    expect_all_verified(run_points(points_for(c), o, nullptr));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    shapes, paths_local,
+    ::testing::Values(gpu_case{1, 1, 1, 1, 64, 1000, 7}, gpu_case{2, 2, 1, 1, 64, 1000, 7},
+                      gpu_case{2, 1, 1, 3, 32, 130, 0}, gpu_case{4, 2, 1, 2, 64, 2048, 7},
+                      gpu_case{4, 2, 2, 1, 64, 4000, 7}, gpu_case{4, 1, 1, 3, 16, 200, 0},
+                      gpu_case{8, 8, 1, 1, 128, 129280, 7}, gpu_case{8, 4, 2, 1, 128, 32000, 0},
+                      gpu_case{8, 2, 2, 2, 64, 1024, 7}, gpu_case{8, 1, 1, 5, 16, 512, 0},
+                      gpu_case{8, 2, 1, 4, 48, 1001, 5}),
+    [](const ::testing::TestParamInfo<gpu_case>& i) {
+      const gpu_case& c = i.param;
+      return fmt::format("tp{}_u{}_r{}_b{}_s{}_v{}_ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
+    });
+
+TEST(paths_nccl, every_variant_and_dtype_on_the_gpus_present) {
+  SB_REQUIRE_GPU();
+  const int gpus = testing_gpu::gpu_count();
+  for (int tp : {1, 2, 4, 8}) {
+    if (tp > gpus) break;
+    std::vector<point> pts = points_for({tp, tp, 1, 1, 64, 4096, 7});
+    auto more = points_for({tp, 1, 1, tp + 1, 32, 1000, 0});
+    pts.insert(pts.end(), more.begin(), more.end());
+    expect_all_verified(run_points(pts, gpu_options(backend_kind::nccl), nullptr));
+  }
+}
+
+namespace golden {
+class golden_local : public ::testing::TestWithParam<golden_case> {};
+TEST_P(golden_local, every_variant_and_dtype_reproduces_the_reference_bitwise) {
+  SB_REQUIRE_GPU();
+  check_case(GetParam(), backend_kind::local);
+}
+INSTANTIATE_TEST_SUITE_P(cases, golden_local, ::testing::ValuesIn(load_cases()),
+                         [](const ::testing::TestParamInfo<golden_case>& i) { return i.param.name; });
+}  // namespace golden
+
+}  // namespace sb

@@ -1,0 +1,166 @@
+// Every path × variant × dtype on the cpu backend, against the definition (every element, bitwise)
+// and against the baseline's output on the same inputs, over shapes that cover the corner cases.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "bench/engine.h"
+
+namespace sb {
+
+namespace {
+
+struct case_shape {
+  int tp, u, r;
+  std::int64_t batch, seq, vocab, ttt;
+};
+
+void PrintTo(const case_shape& c, std::ostream* os) {
+  *os << fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
+}
+
+shape to_shape(const case_shape& c, dtype t) {
+  shape s;
+  s.type = t;
+  s.tp = c.tp;
+  s.sp_ulysses = c.u;
+  s.sp_ring = c.r;
+  s.batch = c.batch;
+  s.seq = c.seq;
+  s.vocab = c.vocab;
+  s.ttt = c.ttt;
+  s.hidden = 3;
+  s.seed = std::uint64_t(c.tp * 1000 + c.seq);
+  return s;
+}
+
+engine_options cpu_options() {
+  engine_options o;
+  o.iters = 2;  // two iterations: the second must not depend on leftovers of the first
+  o.warmup = 0;
+  o.world.backend = backend_kind::cpu;
+  return o;
+}
+
+std::vector<point> points_for(const case_shape& c) {
+  std::vector<point> pts;
+  for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32})
+    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
+      shape s = to_shape(c, t);
+      shape flat = s;
+      flat.sp_ulysses = flat.sp_ring = 1;
+      pts.push_back({path_kind::baseline, v, flat});
+      pts.push_back({path_kind::batch, v, flat});
+      if (c.tp % (c.u * c.r) == 0 && c.batch == c.tp / (c.u * c.r)) pts.push_back({path_kind::usp, v, s});
+    }
+  return pts;
+}
+
+class paths_cpu : public ::testing::TestWithParam<case_shape> {};
+
+}  // namespace
+
+TEST_P(paths_cpu, every_variant_and_dtype_verifies_and_matches_the_baseline) {
+  std::vector<point> pts = points_for(GetParam());
+  std::vector<point_result> res = run_points(pts, cpu_options(), nullptr);
+  ASSERT_EQ(res.size(), pts.size());
+  for (const auto& r : res) {
+    EXPECT_EQ(r.status, "ok") << r.pt.label() << ": " << r.reason;
+    EXPECT_TRUE(r.verified) << r.pt.label();
+    if (r.pt.path != path_kind::baseline) {
+      EXPECT_TRUE(r.cross_checked) << r.pt.label();
+    }
+  }
+}
+
+// tp=1, tp=sp, tp=2·sp, tp=8/sp=8, U×R=2×2 and 4×2, ttt=0 and 7, B not divisible by P (ranks with
+// zero samples), V not a multiple of 64, windows past the sample end, ttt larger than a chunk.
+INSTANTIATE_TEST_SUITE_P(
+    shapes, paths_cpu,
+    ::testing::Values(case_shape{1, 1, 1, 1, 8, 100, 0}, case_shape{1, 1, 1, 3, 5, 64, 0},
+                      case_shape{2, 1, 1, 2, 8, 130, 0}, case_shape{2, 1, 1, 3, 4, 200, 0},
+                      case_shape{4, 1, 1, 3, 8, 200, 0}, case_shape{4, 1, 1, 4, 12, 256, 0},
+                      case_shape{8, 1, 1, 5, 6, 512, 0}, case_shape{8, 1, 1, 8, 4, 512, 0},
+                      case_shape{8, 1, 1, 1, 16, 1000, 0}, case_shape{8, 1, 1, 17, 3, 320, 0},
+                      case_shape{3, 1, 1, 4, 6, 192, 0}, case_shape{2, 1, 1, 1, 1, 64, 0},
+                      case_shape{4, 1, 1, 9, 10, 1001, 0}, case_shape{1, 1, 1, 1, 16, 100, 7},
+                      case_shape{2, 2, 1, 1, 16, 70, 3}, case_shape{4, 2, 1, 2, 16, 1000, 7},
+                      case_shape{8, 8, 1, 1, 32, 320, 7}, case_shape{8, 8, 1, 1, 64, 129, 0},
+                      case_shape{4, 2, 2, 1, 32, 256, 7}, case_shape{8, 2, 2, 2, 32, 256, 7},
+                      case_shape{8, 4, 2, 1, 32, 512, 0}, case_shape{8, 4, 2, 1, 64, 512, 7},
+                      case_shape{8, 2, 1, 4, 24, 128, 5}, case_shape{4, 4, 1, 1, 8, 200, 7},
+                      case_shape{8, 1, 1, 8, 16, 300, 7}, case_shape{2, 1, 2, 1, 16, 64, 7},
+                      case_shape{8, 1, 8, 1, 32, 256, 3}, case_shape{4, 2, 1, 2, 8, 65, 1},
+                      case_shape{6, 3, 1, 2, 12, 384, 2}, case_shape{8, 8, 1, 1, 8, 64, 7},
+                      case_shape{4, 1, 1, 4, 16, 1000, 7}, case_shape{8, 2, 4, 1, 64, 4000, 7}),
+    [](const ::testing::TestParamInfo<case_shape>& i) {
+      const case_shape& c = i.param;
+      return fmt::format("tp{}_u{}_r{}_b{}_s{}_v{}_ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
+    });
+
+TEST(paths_cpu_variants, specforge_and_fused_outputs_are_byte_identical) {
+  for (path_kind p : {path_kind::baseline, path_kind::batch, path_kind::usp}) {
+    shape s = to_shape({4, 2, 1, 2, 16, 200, 7}, dtype::bf16);
+    if (p != path_kind::usp) s.sp_ulysses = 1;
+    engine_options o = cpu_options();
+    o.keep_outputs = true;
+    point_outcome a = run_point({p, variant_kind::specforge, s}, o);
+    point_outcome b = run_point({p, variant_kind::fused, s}, o);
+    ASSERT_EQ(a.outputs.size(), b.outputs.size());
+    for (std::size_t r = 0; r < a.outputs.size(); ++r) EXPECT_EQ(a.outputs[r], b.outputs[r]) << to_string(p) << " rank " << r;
+  }
+}
+
+TEST(paths_cpu_verification, a_flipped_element_is_reported_with_its_place_and_values) {
+  engine_options o = cpu_options();
+  o.inject_mismatch = true;
+  shape s = to_shape({4, 1, 1, 3, 8, 200, 0}, dtype::bf16);
+  for (path_kind p : {path_kind::baseline, path_kind::batch}) {
+    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
+      point_result r = run_point({p, v, s}, o).result;
+      EXPECT_EQ(r.status, "mismatch");
+      EXPECT_FALSE(r.verified);
+      EXPECT_EQ(r.mismatches, 1);
+      EXPECT_NE(r.first_mismatch.find(fmt::format("{}/{} rank 0 buffer 'output': 1 mismatches, first at flat index",
+                                                  to_string(p), to_string(v))),
+                std::string::npos)
+          << r.first_mismatch;
+      EXPECT_NE(r.first_mismatch.find("expected"), std::string::npos);
+    }
+  }
+}
+
+TEST(paths_cpu_memory, tracked_peak_is_within_5_percent_of_the_plan) {
+  for (path_kind p : {path_kind::baseline, path_kind::batch, path_kind::usp})
+    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
+      shape s = to_shape({8, 8, 1, 1, 64, 1000, 7}, dtype::bf16);
+      if (p != path_kind::usp) s.sp_ulysses = 1;
+      point_result r = run_point({p, v, s}, cpu_options()).result;
+      ASSERT_EQ(r.status, "ok");
+      double ratio = double(r.memory.tracked_peak) / double(r.memory.predicted_peak);
+      EXPECT_GE(ratio, 1.0) << r.pt.label();
+      EXPECT_LE(ratio, 1.05) << r.pt.label();
+    }
+}
+
+TEST(paths_cpu_memory, an_allocation_past_the_cap_is_recorded_as_oom_and_the_sweep_goes_on) {
+  engine_options o = cpu_options();
+  o.world.memory_cap = 64 << 10;  // 64 KiB per rank
+  shape big = to_shape({2, 1, 1, 4, 64, 1000, 0}, dtype::fp32);
+  shape small = to_shape({2, 1, 1, 1, 2, 64, 0}, dtype::bf16);
+  auto res = run_points({{path_kind::baseline, variant_kind::fused, big}, {path_kind::baseline, variant_kind::fused, small}}, o, nullptr);
+  ASSERT_EQ(res.size(), 2u);
+  EXPECT_EQ(res[0].status, "oom");
+  EXPECT_NE(res[0].reason.find("exceeds the memory cap"), std::string::npos) << res[0].reason;
+  EXPECT_EQ(res[1].status, "ok");
+}
+
+TEST(paths_cpu_sweep, invalid_combinations_are_skipped_with_the_rule) {
+  shape s = to_shape({8, 4, 1, 2, 30, 512, 7}, dtype::bf16);  // S % sp != 0
+  auto res = run_points({{path_kind::usp, variant_kind::fused, s}}, cpu_options(), nullptr);
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_EQ(res[0].status, "skipped");
+  EXPECT_EQ(res[0].reason, "usp needs S % sp == 0 (S=30, sp=4)");
+}
+
+}  // namespace sb

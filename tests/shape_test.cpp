@@ -1,0 +1,117 @@
+#include "harness/shape.h"
+
+#include <gtest/gtest.h>
+
+#include "harness/error.h"
+
+namespace sb {
+
+namespace {
+std::string error_of(const shape& s, path_kind p) {
+  try {
+    validate(s, p);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+shape usp_shape() {
+  shape s;
+  s.tp = 8;
+  s.sp_ulysses = 4;
+  s.sp_ring = 2;
+  s.batch = 1;
+  s.seq = 64;
+  s.vocab = 1000;
+  return s;
+}
+}  // namespace
+
+TEST(shape, derived_sizes) {
+  shape s;
+  s.tp = 8;
+  s.vocab = 129280;
+  s.batch = 2;
+  s.seq = 10;
+  EXPECT_EQ(s.vocab_padded(), 129280);
+  EXPECT_EQ(s.vocab_local(), 16160);
+  EXPECT_EQ(s.tokens(), 20);
+  s.vocab = 32001;
+  EXPECT_EQ(s.vocab_padded(), 32064);
+}
+
+TEST(shape, valid_shapes_pass) {
+  EXPECT_EQ(error_of(usp_shape(), path_kind::usp), "");
+  shape b = usp_shape();
+  b.sp_ulysses = b.sp_ring = 1;
+  b.batch = 3;
+  EXPECT_EQ(error_of(b, path_kind::batch), "");
+  EXPECT_EQ(error_of(b, path_kind::baseline), "");
+}
+
+TEST(shape, tp_not_divisible_by_sp) {
+  shape s = usp_shape();
+  s.tp = 6;
+  s.vocab = 768;
+  EXPECT_EQ(error_of(s, path_kind::usp), "usp needs tp % sp == 0, i.e. P % (U*R) == 0 (P=6, U*R=8)");
+}
+
+TEST(shape, usp_batch_must_be_tp_over_sp) {
+  shape s = usp_shape();
+  s.batch = 2;
+  EXPECT_EQ(error_of(s, path_kind::usp), "usp needs one sample per draft dp group: B == P/sp (B=2, P/sp=1)");
+}
+
+TEST(shape, seq_not_divisible_by_sp) {
+  shape s = usp_shape();
+  s.seq = 60;
+  EXPECT_EQ(error_of(s, path_kind::usp), "usp needs S % sp == 0 (S=60, sp=8)");
+}
+
+TEST(shape, padded_vocab_not_divisible_by_tp) {
+  shape s = usp_shape();
+  s.sp_ulysses = s.sp_ring = 1;
+  s.tp = 3;
+  s.batch = 3;
+  EXPECT_EQ(error_of(s, path_kind::batch), "padded vocab must divide by tp: Vp % P != 0 (Vp=1024, P=3)");
+}
+
+TEST(shape, non_positive_sizes) {
+  const std::pair<std::int64_t shape::*, const char*> fields[] = {
+      {&shape::batch, "batch"}, {&shape::seq, "seq"}, {&shape::vocab, "vocab"},
+      {&shape::hidden, "hidden"}, {&shape::vocab_pad, "vocab_pad"}};
+  for (auto [field, name] : fields) {
+    shape s = usp_shape();
+    s.*field = 0;
+    EXPECT_EQ(error_of(s, path_kind::baseline).rfind(std::string(name) + " must be positive (got 0)", 0), 0u) << name;
+  }
+  shape s = usp_shape();
+  s.tp = -1;
+  EXPECT_EQ(error_of(s, path_kind::baseline), "tp must be positive (got -1)");
+  s = usp_shape();
+  s.ttt = -1;
+  EXPECT_EQ(error_of(s, path_kind::usp), "ttt must be non-negative (got -1)");
+}
+
+TEST(shape, sp_only_for_usp) {
+  EXPECT_EQ(error_of(usp_shape(), path_kind::batch),
+            "sp applies to the usp path only: batch needs sp_ulysses=sp_ring=1 (got 4x2)");
+}
+
+TEST(shape, unknown_names) {
+  EXPECT_THROW(parse_path("ring"), config_error);
+  EXPECT_THROW(parse_variant("fast"), config_error);
+  try {
+    parse_path("ring");
+  } catch (const config_error& e) {
+    EXPECT_STREQ(e.what(), "unknown path 'ring' (expected one of: baseline, batch, usp)");
+  }
+  try {
+    parse_variant("fast");
+  } catch (const config_error& e) {
+    EXPECT_STREQ(e.what(), "unknown variant 'fast' (expected one of: specforge, fused)");
+  }
+}
+
+}  // namespace sb
