@@ -102,9 +102,14 @@ struct rank_record {
 
 }  // namespace
 
-point_outcome run_point(const point& pt, const engine_options& o) {
+point_outcome run_point(const point& pt, const engine_options& o, world* shared) {
   auto p = make_path(pt.path, pt.variant);
-  auto w = make_world(o.world, pt.shp.tp);
+  std::unique_ptr<world> own;
+  world* w = shared;
+  if (!w) {
+    own = make_world(o.world, pt.shp.tp);
+    w = own.get();
+  }
   point_outcome out;
   point_result& res = out.result;
   res.pt = pt;
@@ -243,9 +248,23 @@ namespace {
 
 // The baseline's output of a shape (rank 0's, identical on every rank), kept while points of the
 // same shape run. Only for shapes whose output fits the cross-check limit.
+class world_cache {
+ public:
+  explicit world_cache(const world_options& o) : m_o(o) {}
+  world& get(int ranks) {
+    auto& w = m_worlds[ranks];
+    if (!w) w = make_world(m_o, ranks);
+    return *w;
+  }
+
+ private:
+  world_options m_o;
+  std::map<int, std::unique_ptr<world>> m_worlds;
+};
+
 class baseline_cache {
  public:
-  const std::vector<char>* get(const shape& s, const engine_options& o) {
+  const std::vector<char>* get(const shape& s, const engine_options& o, world_cache& worlds) {
     shape b = s;
     b.sp_ulysses = b.sp_ring = 1;
     if (std::size_t(b.tokens() * b.vocab) * 4 > o.cross_check_limit) return nullptr;
@@ -257,7 +276,7 @@ class baseline_cache {
       bo.keep_outputs = true;
       bo.dump_dir.clear();
       bo.inject_mismatch = false;
-      point_outcome r = run_point(point{path_kind::baseline, variant_kind::fused, b}, bo);
+      point_outcome r = run_point(point{path_kind::baseline, variant_kind::fused, b}, bo, &worlds.get(b.tp));
       if (r.result.status != "ok" || r.outputs.empty() || !r.outputs[0].count("output")) return nullptr;
       m_key = key;
       m_output = std::move(r.outputs[0]["output"]);
@@ -298,6 +317,7 @@ std::vector<point_result> run_points(const std::vector<point>& pts, const engine
                                      const std::function<void(const point_result&)>& on_result) {
   std::vector<point_result> results;
   baseline_cache cache;
+  world_cache worlds(o.world);
   for (const point& pt : pts) {
     point_result res;
     res.pt = pt;
@@ -311,10 +331,10 @@ std::vector<point_result> run_points(const std::vector<point>& pts, const engine
       continue;
     }
     const std::vector<char>* baseline = nullptr;
-    if (pt.path != path_kind::baseline && o.verify_definition) baseline = cache.get(pt.shp, o);
+    if (pt.path != path_kind::baseline && o.verify_definition) baseline = cache.get(pt.shp, o, worlds);
     engine_options po = o;
     po.keep_outputs = o.keep_outputs || baseline != nullptr;
-    point_outcome out = run_point(pt, po);
+    point_outcome out = run_point(pt, po, &worlds.get(pt.shp.tp));
     if (baseline && out.result.status == "ok") cross_check(out, *baseline);
     results.push_back(out.result);
     if (on_result) on_result(out.result);

@@ -35,13 +35,14 @@ struct point_outcome {
   std::vector<rank_buffers> outputs;  // per rank, when keep_outputs
 };
 
-// Runs one point on a fresh world. Never throws for OOM (status "oom"); config errors are the
+// Runs one point on `w` (a world of pt.shp.tp ranks), or on a fresh world when w is null. Never throws for OOM (status "oom"); config errors are the
 // caller's to catch before (validate the shape first); runtime failures propagate.
-point_outcome run_point(const point& pt, const engine_options& o);
+point_outcome run_point(const point& pt, const engine_options& o, world* w = nullptr);
 
 // Runs a list of points in order: invalid ones are recorded as skipped, sharded points are
 // cross-checked against the baseline's output of the same shape where it fits, and on_result is
-// called as each point finishes (the .jsonl appender hooks in here).
+// called as each point finishes (the .jsonl appender hooks in here). Worlds (and so NCCL
+// communicators, whose set-up takes a second or more) are kept per tp size for the whole list.
 std::vector<point_result> run_points(const std::vector<point>& pts, const engine_options& o,
                                      const std::function<void(const point_result&)>& on_result);
 
