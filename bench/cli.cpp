@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "harness/config.h"
 #include "harness/error.h"
 #include "harness/mpi_session.h"
+#include "harness/nvtx.h"
 #include "harness/printer.h"
 #include "harness/results.h"
 
@@ -32,6 +34,7 @@ struct cli_flags {
   double memory_cap_gib = 0;
   bool inject_mismatch = false;
   bool json = false;
+  bool cold = false;
 };
 
 void add_shape_flags(CLI::App* app, cli_flags& f) {
@@ -183,8 +186,8 @@ int cmd_plan(const cli_flags& f) {
   return kExitOk;
 }
 
-int cmd_run(const cli_flags& f, int process_rank) {
-  run_config c = resolve_config(f);
+// The engine's options from the resolved config and the run flags (shared by run and bench).
+engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   engine_options o;
   o.iters = c.iters;
   o.warmup = c.warmup;
@@ -196,38 +199,62 @@ int cmd_run(const cli_flags& f, int process_rank) {
   if (o.world.emulate == emulate_mode::one && o.world.backend != backend_kind::local)
     throw_config("--emulate one needs the local backend");
   o.world.emulated_rank = f.emulated_rank;
+  if (f.timeout_s <= 0) throw_config(fmt::format("--timeout must be positive (got {})", f.timeout_s));
   o.world.timeout_s = f.timeout_s;
   if (f.memory_cap_gib < 0) throw_config("--memory-cap must be non-negative");
   o.world.memory_cap = std::size_t(f.memory_cap_gib * double(std::size_t(1) << 30));
   o.inject_mismatch = f.inject_mismatch;
+  o.cold = f.cold;
+  return o;
+}
+
+std::vector<point> resolve_points(const run_config& c, const cli_flags& f, const engine_options& o) {
   std::vector<point> pts = to_points(expand(c));
   if (single_point(f)) validate_single_point(pts);
   for (const auto& p : pts)
     if (o.world.emulate == emulate_mode::one && (f.emulated_rank < 0 || f.emulated_rank >= p.shp.tp))
       throw_config(fmt::format("--emulated-rank must be in [0, tp) (got {}, tp={})", f.emulated_rank, p.shp.tp));
+  return pts;
+}
+
+std::string describe_backend(const engine_options& o) {
+  std::string d(to_string(o.world.backend));
+  if (o.world.backend == backend_kind::cpu) d += " (times are host wall-clock times of CPU threads)";
+  if (o.world.backend == backend_kind::local)
+    d += o.world.emulate == emulate_mode::one ? " (one rank emulated on one GPU; peers generated)"
+                                              : " (all ranks emulated on one GPU; not link bandwidth)";
+  return d;
+}
+
+int cmd_run(const cli_flags& f, int process_rank) {
+  run_config c = resolve_config(f);
+  engine_options o = make_engine_options(c, f);
+  std::vector<point> pts = resolve_points(c, f, o);
   if (!f.dump.empty()) {
     std::filesystem::create_directories(f.dump);
     o.dump_dir = f.dump;
   }
+  nvtx_domain nvtx;
+  o.nvtx = &nvtx;
+  nvtx_range run_range(&nvtx, "run " + c.name, nvtx_color("run"));
 
-  std::string backend_desc = std::string(to_string(o.world.backend));
-  if (o.world.backend == backend_kind::cpu) backend_desc += " (times are host wall-clock times of CPU threads)";
-  if (o.world.backend == backend_kind::local)
-    backend_desc += o.world.emulate == emulate_mode::one ? " (one rank emulated on one GPU; peers generated)"
-                                                         : " (all ranks emulated on one GPU; not link bandwidth)";
-  const env_info env = collect_env(backend_desc);
+  const env_info env = collect_env(describe_backend(o));
   // Under mpirun every process runs every point; only rank 0 prints and writes results.
   const bool reporter = process_rank == 0;
   result_sink sink(reporter ? f.out : std::string());
   std::vector<point_result> done;
   int index = 0;
   const bool tty = reporter && isatty(fileno(stderr));
+  const auto start = std::chrono::steady_clock::now();
   try {
     run_points(pts, o, [&](const point_result& r) {
       done.push_back(r);
       sink.append(r);
       ++index;
-      if (tty) fmt::print(stderr, "\r[{}/{}] {:<70}", index, pts.size(), r.pt.label());
+      if (!tty) return;  // the progress line is for people at a terminal, not for logs
+      double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      double eta = spent / index * double(int(pts.size()) - index);
+      fmt::print(stderr, "\r[{}/{}] ETA {:.0f}s {:<70}", index, pts.size(), eta, r.pt.label());
     });
   } catch (const config_error&) {
     throw;
@@ -276,6 +303,7 @@ int cli_main(int argc, char** argv) {
   run->add_option("--timeout", f.timeout_s, "seconds a collective may make no progress before aborting");
   run->add_option("--memory-cap", f.memory_cap_gib, "GiB per rank the allocator may hand out (0: no cap)");
   run->add_flag("--inject-mismatch", f.inject_mismatch, "test hook: corrupt one output element before verifying");
+  run->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
 
   CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");
   add_shape_flags(plan, f);

@@ -123,6 +123,8 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
 
   w->run([&](communicator& c) {
     const int rank = c.rank();
+    nvtx_range point_range(o.nvtx, pt.shp.label(), nvtx_color("point"));
+    nvtx_range path_range(o.nvtx, fmt::format("{}/{}", to_string(pt.path), to_string(pt.variant)), nvtx_color("point"));
     const path_plan plan = p->plan(pt.shp, rank);
     const arena_layout layout = plan_arena(plan.buffers);
     const std::size_t device_before = c.device_used_bytes();
@@ -158,16 +160,21 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       }
     }
 
-    rank_context ctx(pt.shp, c, ptrs);
+    rank_context ctx(pt.shp, c, ptrs, o.nvtx);
     for (int i = 0; i < o.warmup; ++i) {
+      nvtx_range it(o.nvtx, fmt::format("warmup {}", i), nvtx_color("iteration"));
       c.iteration_begin();
       p->run(ctx);
       c.iteration_end();
     }
+    // A fixed count, the same on every rank: ranks never decide on their own how often to run a
+    // collective (that would hang the others).
     std::vector<iteration_times> its;
     its.reserve(std::size_t(o.iters));
     for (int i = 0; i < o.iters; ++i) {
+      if (o.cold) c.flush_cache();
       c.barrier();  // every rank starts the iteration together
+      nvtx_range it(o.nvtx, fmt::format("iteration {}", i), nvtx_color("iteration"));
       c.iteration_begin();
       p->run(ctx);
       its.push_back(c.iteration_end());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/path.h"
+#include "harness/nvtx.h"
 #include "harness/point.h"
 #include "harness/world.h"
 
@@ -28,6 +29,8 @@ struct engine_options {
   bool verify_definition = true;  // off only when inputs are not the generator's (golden cases)
   bool keep_outputs = false;      // fill point_outcome::outputs
   std::size_t cross_check_limit = std::size_t(256) << 20;  // bytes of baseline output kept on the host
+  bool cold = false;                 // flush the L2 cache before every timed iteration
+  const nvtx_domain* nvtx = nullptr;  // NVTX ranges for point, path/variant, iteration and phase
 };
 
 struct point_outcome {

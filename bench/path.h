@@ -11,6 +11,7 @@
 
 #include "harness/backend.h"
 #include "harness/memory.h"
+#include "harness/nvtx.h"
 #include "harness/point.h"
 #include "harness/shape.h"
 
@@ -27,8 +28,9 @@ struct path_plan {
 // What a path sees of its rank: the shape, its communicator and its buffers by name.
 class rank_context {
  public:
-  rank_context(const shape& s, communicator& comm, std::map<std::string, void*, std::less<>> buffers)
-      : m_shape(s), m_comm(comm), m_buffers(std::move(buffers)) {}
+  rank_context(const shape& s, communicator& comm, std::map<std::string, void*, std::less<>> buffers,
+               const nvtx_domain* nvtx = nullptr)
+      : m_shape(s), m_comm(comm), m_buffers(std::move(buffers)), m_nvtx(nvtx) {}
 
   const shape& shp() const { return m_shape; }
   communicator& comm() { return m_comm; }
@@ -38,20 +40,25 @@ class rank_context {
   // Marks a phase for the engine's timers and the NVTX timeline.
   class phase_scope {
    public:
-    phase_scope(communicator& c, std::string_view name) : m_comm(c) { m_comm.phase_begin(name); }
+    phase_scope(communicator& c, const nvtx_domain* d, std::string_view name)
+        : m_comm(c), m_range(d, std::string(name), nvtx_color(name)) {
+      m_comm.phase_begin(name);
+    }
     ~phase_scope() { m_comm.phase_end(); }
     phase_scope(const phase_scope&) = delete;
     phase_scope& operator=(const phase_scope&) = delete;
 
    private:
     communicator& m_comm;
+    nvtx_range m_range;
   };
-  phase_scope phase(std::string_view name) { return phase_scope(m_comm, name); }
+  phase_scope phase(std::string_view name) { return phase_scope(m_comm, m_nvtx, name); }
 
  private:
   const shape& m_shape;
   communicator& m_comm;
   std::map<std::string, void*, std::less<>> m_buffers;
+  const nvtx_domain* m_nvtx;
 };
 
 class path {

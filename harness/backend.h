@@ -97,6 +97,7 @@ class communicator {
   virtual std::int64_t sum_over_ranks(std::int64_t v) = 0;
 
   // ---- timing (engine marks iterations, paths mark phases through rank_context) ----
+  virtual void flush_cache() {}  // --cold: evict the last-level cache before an iteration (untimed)
   virtual void iteration_begin() = 0;
   virtual void phase_begin(std::string_view name) = 0;
   virtual void phase_end() = 0;

@@ -253,6 +253,15 @@ cudaEvent_t gpu_communicator::event_at(std::size_t i) {
   return m_events[i].get();
 }
 
+void gpu_communicator::flush_cache() {
+  if (!m_flush) {
+    int l2 = 0;
+    SB_CUDA(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, m_s.device));
+    m_flush = std::make_unique<device_buffer>(std::size_t(l2) * 2, m_scratch_tracker);
+  }
+  SB_CUDA(cudaMemsetAsync(m_flush->data(), m_s.rank & 0xff, m_flush->bytes(), stream()));
+}
+
 void gpu_communicator::iteration_begin() {
   m_phases.clear();
   m_next_event = 0;

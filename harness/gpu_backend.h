@@ -54,6 +54,7 @@ class gpu_communicator final : public communicator {
   double max_over_ranks(double v) override;
   std::int64_t sum_over_ranks(std::int64_t v) override;
 
+  void flush_cache() override;
   void iteration_begin() override;
   void phase_begin(std::string_view name) override;
   void phase_end() override;
@@ -88,6 +89,7 @@ class gpu_communicator final : public communicator {
   std::string m_phase;
   std::size_t m_phase_start = 0;
   std::unique_ptr<device_buffer> m_verify_scratch;
+  std::unique_ptr<device_buffer> m_flush;  // twice the L2 size, written to evict it (--cold)
   memory_tracker m_scratch_tracker;  // keeps the verifier's two words out of the point's figures
   exchange m_exchange;
 };
