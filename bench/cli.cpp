@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "bench/engine.h"
+#include "bench/gbench.h"
 #include "harness/config.h"
 #include "harness/error.h"
 #include "harness/mpi_session.h"
@@ -284,6 +285,18 @@ int cmd_run(const cli_flags& f, int process_rank) {
   return kExitOk;
 }
 
+int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const char* argv0, int process_rank) {
+  run_config c = resolve_config(f);
+  engine_options o = make_engine_options(c, f);
+  std::vector<point> pts = resolve_points(c, f, o);
+  std::vector<std::string> args{argv0};
+  for (const auto& a : extra) {
+    if (a.rfind("--benchmark_", 0) != 0) throw_config(fmt::format("bench: unknown argument '{}'", a));
+    args.push_back(a);
+  }
+  return run_gbench(pts, o, collect_env(describe_backend(o)), args, process_rank);
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -305,6 +318,16 @@ int cli_main(int argc, char** argv) {
   run->add_flag("--inject-mismatch", f.inject_mismatch, "test hook: corrupt one output element before verifying");
   run->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
 
+  CLI::App* bench = app.add_subcommand("bench", "every point as a Google Benchmark (accepts --benchmark_* flags)");
+  add_shape_flags(bench, f);
+  bench->add_option("--backend", f.backend, "auto|cpu|local|nccl");
+  bench->add_option("--iters", f.iters, "timed iterations per point (the benchmark's fixed iteration count)");
+  bench->add_option("--warmup", f.warmup, "warm-up iterations per point");
+  bench->add_option("--emulate", f.emulate, "local backend: all or one");
+  bench->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
+  bench->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
+  bench->allow_extras();
+
   CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");
   add_shape_flags(plan, f);
   plan->add_flag("--json", f.json, "machine-readable output");
@@ -323,6 +346,7 @@ int cli_main(int argc, char** argv) {
     std::optional<mpi_session> mpi;
     if (launched_under_mpi()) mpi.emplace(&argc, &argv);
     if (run->parsed()) return cmd_run(f, mpi ? mpi->rank() : 0);
+    if (bench->parsed()) return cmd_bench(f, bench->remaining(), argv[0], mpi ? mpi->rank() : 0);
     return cmd_plan(f);
   } catch (const config_error& e) {
     fmt::print(stderr, "shardbench: error: {}\n", e.what());

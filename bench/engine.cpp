@@ -251,24 +251,16 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   return out;
 }
 
+world& world_cache::get(int ranks) {
+  auto& w = m_worlds[ranks];
+  if (!w) w = make_world(m_o, ranks);
+  return *w;
+}
+
 namespace {
 
 // The baseline's output of a shape (rank 0's, identical on every rank), kept while points of the
 // same shape run. Only for shapes whose output fits the cross-check limit.
-class world_cache {
- public:
-  explicit world_cache(const world_options& o) : m_o(o) {}
-  world& get(int ranks) {
-    auto& w = m_worlds[ranks];
-    if (!w) w = make_world(m_o, ranks);
-    return *w;
-  }
-
- private:
-  world_options m_o;
-  std::map<int, std::unique_ptr<world>> m_worlds;
-};
-
 class baseline_cache {
  public:
   const std::vector<char>* get(const shape& s, const engine_options& o, world_cache& worlds) {
@@ -320,31 +312,40 @@ void cross_check(point_outcome& out, const std::vector<char>& baseline) {
 
 }  // namespace
 
+namespace {
+point_result run_checked(const point& pt, const engine_options& o, world_cache& worlds, baseline_cache& cache) {
+  point_result res;
+  res.pt = pt;
+  try {
+    validate(pt.shp, pt.path);
+  } catch (const config_error& e) {
+    res.status = "skipped";
+    res.reason = e.what();
+    return res;
+  }
+  const std::vector<char>* baseline = nullptr;
+  if (pt.path != path_kind::baseline && o.verify_definition) baseline = cache.get(pt.shp, o, worlds);
+  engine_options po = o;
+  po.keep_outputs = o.keep_outputs || baseline != nullptr;
+  point_outcome out = run_point(pt, po, &worlds.get(pt.shp.tp));
+  if (baseline && out.result.status == "ok") cross_check(out, *baseline);
+  return out.result;
+}
+}  // namespace
+
+point_result run_checked_point(const point& pt, const engine_options& o, world_cache& worlds) {
+  baseline_cache cache;
+  return run_checked(pt, o, worlds, cache);
+}
+
 std::vector<point_result> run_points(const std::vector<point>& pts, const engine_options& o,
                                      const std::function<void(const point_result&)>& on_result) {
   std::vector<point_result> results;
   baseline_cache cache;
   world_cache worlds(o.world);
   for (const point& pt : pts) {
-    point_result res;
-    res.pt = pt;
-    try {
-      validate(pt.shp, pt.path);
-    } catch (const config_error& e) {
-      res.status = "skipped";
-      res.reason = e.what();
-      results.push_back(res);
-      if (on_result) on_result(res);
-      continue;
-    }
-    const std::vector<char>* baseline = nullptr;
-    if (pt.path != path_kind::baseline && o.verify_definition) baseline = cache.get(pt.shp, o, worlds);
-    engine_options po = o;
-    po.keep_outputs = o.keep_outputs || baseline != nullptr;
-    point_outcome out = run_point(pt, po, &worlds.get(pt.shp.tp));
-    if (baseline && out.result.status == "ok") cross_check(out, *baseline);
-    results.push_back(out.result);
-    if (on_result) on_result(out.result);
+    results.push_back(run_checked(pt, o, worlds, cache));
+    if (on_result) on_result(results.back());
   }
   return results;
 }

@@ -38,6 +38,17 @@ struct point_outcome {
   std::vector<rank_buffers> outputs;  // per rank, when keep_outputs
 };
 
+// Worlds (and so NCCL communicators, whose set-up takes a second or more) kept per tp size.
+class world_cache {
+ public:
+  explicit world_cache(const world_options& o) : m_o(o) {}
+  world& get(int ranks);
+
+ private:
+  world_options m_o;
+  std::map<int, std::unique_ptr<world>> m_worlds;
+};
+
 // Runs one point on `w` (a world of pt.shp.tp ranks), or on a fresh world when w is null. Never throws for OOM (status "oom"); config errors are the
 // caller's to catch before (validate the shape first); runtime failures propagate.
 point_outcome run_point(const point& pt, const engine_options& o, world* w = nullptr);
@@ -48,6 +59,8 @@ point_outcome run_point(const point& pt, const engine_options& o, world* w = nul
 // communicators, whose set-up takes a second or more) are kept per tp size for the whole list.
 std::vector<point_result> run_points(const std::vector<point>& pts, const engine_options& o,
                                      const std::function<void(const point_result&)>& on_result);
+// The same for one point, with caller-owned worlds (Google Benchmark registers points one by one).
+point_result run_checked_point(const point& pt, const engine_options& o, world_cache& worlds);
 
 point_plan plan_point(const point& pt);
 

@@ -1,0 +1,104 @@
+#include "bench/gbench.h"
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include "harness/bandwidth.h"
+#include "harness/error.h"
+
+namespace sb {
+
+namespace {
+
+// Ranks other than 0 run every benchmark (their collectives must match rank 0's) but report nothing.
+class silent_reporter final : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>&) override {}
+};
+
+std::string bench_name(const point& pt) {
+  const shape& s = pt.shp;
+  return fmt::format("{}/{}/{}/tp:{}/sp:{}x{}/batch:{}/seq:{}/vocab:{}/ttt:{}", to_string(pt.path), to_string(pt.variant),
+                     to_string(s.type), s.tp, s.sp_ulysses, s.sp_ring, s.batch, s.seq, s.vocab, s.ttt);
+}
+
+void report(benchmark::State& st, const point_result& r, bool link_bandwidth) {
+  using benchmark::Counter;
+  if (link_bandwidth) {  // only real links: local/cpu peer traffic is memory copies
+    st.counters["algbw"] = Counter(double(r.op_bytes), Counter::kIsIterationInvariantRate, Counter::kIs1000);
+    st.counters["busbw"] = Counter(double(r.op_bytes) * busbw_factor(r.pt.shp.tp), Counter::kIsIterationInvariantRate,
+                                   Counter::kIs1000);
+  }
+  st.counters["effective_bw"] = Counter(double(r.useful_bytes), Counter::kIsIterationInvariantRate, Counter::kIs1000);
+  st.counters["bytes_sent"] = Counter(double(r.bytes_sent), Counter::kDefaults, Counter::kIs1000);
+  st.counters["peak_mem"] = Counter(double(r.memory.tracked_peak), Counter::kDefaults, Counter::kIs1000);
+  st.counters["predicted_peak"] = Counter(double(r.memory.predicted_peak), Counter::kDefaults, Counter::kIs1000);
+  st.counters["median_us"] = r.time_us.median;
+  st.counters["verified"] = r.verified ? 1 : 0;
+  st.counters["cross_checked"] = r.cross_checked ? 1 : 0;
+}
+
+}  // namespace
+
+int run_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
+               std::vector<std::string> args, int process_rank) {
+  if (process_rank != 0)  // one report: rank 0 writes --benchmark_out
+    std::erase_if(args, [](const std::string& a) { return a.rfind("--benchmark_out", 0) == 0; });
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = int(argv.size());
+  benchmark::Initialize(&argc, argv.data());
+  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 2;
+
+  benchmark::AddCustomContext("shardbench.gpu", env.gpu);
+  benchmark::AddCustomContext("shardbench.gpu_count", std::to_string(env.gpu_count));
+  benchmark::AddCustomContext("shardbench.driver", env.driver);
+  benchmark::AddCustomContext("shardbench.cuda", env.cuda);
+  benchmark::AddCustomContext("shardbench.nccl", env.nccl);
+  benchmark::AddCustomContext("shardbench.backend", env.backend);
+  benchmark::AddCustomContext("shardbench.git_sha", env.git_sha);
+  benchmark::AddCustomContext("shardbench.build_type", env.build_type);
+  benchmark::AddCustomContext("shardbench.clocks", env.clocks);
+
+  world_cache worlds(o.world);
+  bool mismatch = false;
+  int invalid = 0;
+  for (const point& pt : pts) {
+    try {
+      validate(pt.shp, pt.path);
+    } catch (const config_error&) {
+      ++invalid;  // a sweep's invalid combinations are not benchmarks
+      continue;
+    }
+    benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch](benchmark::State& st) {
+      engine_options po = o;
+      po.iters = int(st.max_iterations);
+      point_result r = run_checked_point(pt, po, worlds);
+      if (r.status != "ok") {
+        mismatch |= r.status == "mismatch";
+        st.SkipWithError((r.status + ": " + r.reason).c_str());
+        for (auto _ : st) {
+        }
+        return;
+      }
+      std::size_t i = 0;
+      for (auto _ : st) st.SetIterationTime(r.time_us.samples[i++] * 1e-6);
+      report(st, r, o.world.backend == backend_kind::nccl);
+    })
+        ->UseManualTime()
+        ->Iterations(o.iters)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  if (process_rank == 0) {
+    if (invalid) fmt::print(stderr, "shardbench bench: {} invalid combinations of the sweep not registered\n", invalid);
+    benchmark::RunSpecifiedBenchmarks();
+  } else {
+    silent_reporter quiet;
+    benchmark::RunSpecifiedBenchmarks(&quiet);
+  }
+  benchmark::Shutdown();
+  return mismatch ? 1 : 0;
+}
+
+}  // namespace sb

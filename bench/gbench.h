@@ -1,0 +1,18 @@
+// `shardbench bench`: every (path, variant, shape) of the config registered as a Google Benchmark,
+// timed by the engine (manual time from CUDA events or host clocks), with a fixed iteration count
+// so every rank runs the same number of collectives. Output is Google Benchmark's own (console,
+// --benchmark_out JSON), so its compare.py and other tooling read it.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "bench/engine.h"
+#include "harness/env.h"
+
+namespace sb {
+
+// args: argv[0] followed by the --benchmark_* flags left over by our parser. Returns the exit code.
+int run_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
+               std::vector<std::string> args, int process_rank);
+
+}  // namespace sb
