@@ -12,6 +12,7 @@
 #include "bench/engine.h"
 #include "bench/gbench.h"
 #include "harness/config.h"
+#include "harness/cupti.h"
 #include "harness/error.h"
 #include "harness/mpi_session.h"
 #include "harness/nvtx.h"
@@ -36,6 +37,8 @@ struct cli_flags {
   bool inject_mismatch = false;
   bool json = false;
   bool cold = false;
+  bool cupti = false;
+  std::string trace;
 };
 
 void add_shape_flags(CLI::App* app, cli_flags& f) {
@@ -238,6 +241,19 @@ int cmd_run(const cli_flags& f, int process_rank) {
   nvtx_domain nvtx;
   o.nvtx = &nvtx;
   nvtx_range run_range(&nvtx, "run " + c.name, nvtx_color("run"));
+  std::unique_ptr<cupti_session> cupti;
+  if (f.cupti || !f.trace.empty()) {
+    if (o.world.backend == backend_kind::cpu) throw_config("--cupti and --trace need a GPU backend (local or nccl)");
+    cupti = std::make_unique<cupti_session>(!f.trace.empty());
+    o.world.cupti = cupti.get();
+  }
+  // Under mpirun each process traces its own rank: rank 0 writes the named file, rank r <stem>.rank<r>.json.
+  auto write_trace = [&] {
+    if (!cupti || f.trace.empty()) return;
+    std::filesystem::path tp(f.trace);
+    if (process_rank != 0) tp.replace_filename(tp.stem().string() + fmt::format(".rank{}.json", process_rank));
+    cupti->write_trace(tp.string());
+  };
 
   const env_info env = collect_env(describe_backend(o));
   // Under mpirun every process runs every point; only rank 0 prints and writes results.
@@ -263,11 +279,13 @@ int cmd_run(const cli_flags& f, int process_rank) {
     if (tty) fmt::print(stderr, "\n");
     const std::string at = index < int(pts.size()) ? pts[std::size_t(index)].label() : "?";
     sink.finalize(to_json(env), config_json(c), done);
+    write_trace();
     fmt::print(stderr, "shardbench: error: at point {}: {}\n", at, e.what());
     return kExitRuntime;
   }
   if (tty) fmt::print(stderr, "\n");
   sink.finalize(to_json(env), config_json(c), done);
+  write_trace();
   if (!reporter) {
     for (const auto& r : done)
       if (r.status == "mismatch") return kExitMismatch;
@@ -275,7 +293,9 @@ int cmd_run(const cli_flags& f, int process_rank) {
   }
   fmt::print("shardbench {} on {} [{}]\n", c.name, env.backend, env.gpu);
   print_results_table(std::cout, done);
+  print_kernel_breakdown(std::cout, done);
   print_summary_line(std::cout, done);
+  if (!f.trace.empty()) fmt::print("trace: {} (open in ui.perfetto.dev or chrome://tracing)\n", f.trace);
   for (const auto& r : done)
     if (r.status == "mismatch") {
       fmt::print(stderr, "shardbench: verification failed: {}\n", r.first_mismatch);
@@ -317,6 +337,8 @@ int cli_main(int argc, char** argv) {
   run->add_option("--memory-cap", f.memory_cap_gib, "GiB per rank the allocator may hand out (0: no cap)");
   run->add_flag("--inject-mismatch", f.inject_mismatch, "test hook: corrupt one output element before verifying");
   run->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
+  run->add_flag("--cupti", f.cupti, "collect CUPTI activity: per-phase GPU time by kernel (NCCL's included)");
+  run->add_option("--trace", f.trace, "write a Chrome-trace/Perfetto JSON of kernels, copies and NVTX ranges (implies --cupti)");
 
   CLI::App* bench = app.add_subcommand("bench", "every point as a Google Benchmark (accepts --benchmark_* flags)");
   add_shape_flags(bench, f);

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "harness/bandwidth.h"
+#include "harness/cupti.h"
 #include "harness/error.h"
 #include "harness/host_ops.h"
 #include "harness/layout.h"
@@ -119,6 +120,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   if (o.world.backend == backend_kind::local)
     res.backend += o.world.emulate == emulate_mode::one ? "(one)" : "(all)";
   std::vector<rank_record> records(std::size_t(pt.shp.tp));
+  if (o.world.cupti) o.world.cupti->begin_point();
   std::mutex mu;  // guards res for the rank threads
 
   w->run([&](communicator& c) {
@@ -240,6 +242,8 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     res.effective_gbps = algbw_gbps(res.useful_bytes, res.time_us.median);
   });
 
+  if (o.world.cupti)
+    res.kernels = o.world.cupti->end_point(pt.shp.label(), o.warmup + o.iters, &res.cupti_alloc_peak_bytes);
   for (auto& rec : records) {
     if (!rec.first_mismatch.empty() && res.first_mismatch.empty()) res.first_mismatch = rec.first_mismatch;
     if (o.keep_outputs) out.outputs.push_back(std::move(rec.outputs));

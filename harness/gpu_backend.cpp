@@ -10,6 +10,7 @@
 #include <mpi.h>
 #endif
 
+#include "harness/cupti.h"
 #include "harness/error.h"
 
 namespace sb {
@@ -51,6 +52,7 @@ gpu_communicator::gpu_communicator(const gpu_rank_setup& s) : m_s(s) {
   m_ready = make_event();
   m_done = make_event();
   m_verify_scratch = std::make_unique<device_buffer>(sizeof(kernels::verify_scratch), m_scratch_tracker);
+  if (m_s.cupti) m_s.cupti->register_rank(m_s.rank, stream());
 }
 
 gpu_communicator::~gpu_communicator() { SB_CUDA_NOTHROW(cudaStreamSynchronize(m_stream.get())); }

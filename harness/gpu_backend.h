@@ -8,6 +8,7 @@
 #include "harness/backend.h"
 #include "harness/gpu_handles.h"
 #include "harness/thread_group.h"
+#include "harness/world.h"
 #include "kernels/api.cuh"
 
 namespace sb {
@@ -23,6 +24,7 @@ struct gpu_rank_setup {
   ncclComm_t comm = nullptr;      // nccl only; owned by the world
   std::size_t memory_cap = 0;
   double timeout_s = 300;
+  cupti_session* cupti = nullptr;
 };
 
 class gpu_communicator final : public communicator {

@@ -29,6 +29,14 @@ struct memory_figures {
   std::size_t device_peak = 0;     // device-level growth during the point, NCCL's buffers included (GPU)
 };
 
+// GPU time of one kernel (or copy) name inside one phase, per iteration (CUPTI, --cupti).
+struct kernel_stat {
+  std::string phase;  // a path phase ("comm", "unpack", ...)
+  std::string name;   // kernel name, or "[memcpy DtoD]" / "[memset]"
+  double calls = 0;   // per iteration
+  double total_us = 0;  // per iteration
+};
+
 struct point_result {
   point pt;
   std::string backend;         // "cpu", "local(all)", "local(one)", "nccl"
@@ -46,6 +54,8 @@ struct point_result {
   std::vector<std::pair<std::string, double>> phases_us;  // median per phase
   double algbw_gbps = 0, busbw_gbps = 0, effective_gbps = 0;
   memory_figures memory;
+  std::vector<kernel_stat> kernels;       // --cupti only
+  std::size_t cupti_alloc_peak_bytes = 0;  // --cupti: peak of device allocations seen by CUPTI
 };
 
 // The predicted per-rank peak (max over ranks) and bytes of a point, without running it.

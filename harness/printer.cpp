@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <algorithm>
 #include <map>
 
 namespace sb {
@@ -43,6 +44,25 @@ void print_results_table(std::ostream& os, const std::vector<point_result>& resu
                human_bytes(double(r.memory.predicted_peak)), human_bytes(double(r.memory.tracked_peak)),
                r.verified ? (r.cross_checked ? "yes+base" : "yes") : "NO");
     if (!r.reason.empty() && r.status != "ok") fmt::print(os, "    {}\n", r.reason);
+  }
+}
+
+void print_kernel_breakdown(std::ostream& os, const std::vector<point_result>& results, int top) {
+  for (const auto& r : results) {
+    if (r.kernels.empty()) continue;
+    fmt::print(os, "{}  (GPU time per iteration, by phase)\n", r.pt.label());
+    std::map<std::string, double> phase_total;
+    for (const auto& k : r.kernels) phase_total[k.phase] += k.total_us;
+    for (const auto& [phase, total] : phase_total) {
+      std::vector<const kernel_stat*> ks;
+      for (const auto& k : r.kernels)
+        if (k.phase == phase) ks.push_back(&k);
+      std::sort(ks.begin(), ks.end(), [](auto* a, auto* b) { return a->total_us > b->total_us; });
+      fmt::print(os, "  {:<14} {:>10.1f} us\n", phase, total);
+      for (int i = 0; i < int(ks.size()) && i < top; ++i)
+        fmt::print(os, "      {:>10.1f} us  x{:<5.0f} {}\n", ks[std::size_t(i)]->total_us, ks[std::size_t(i)]->calls,
+                   ks[std::size_t(i)]->name.substr(0, 90));
+    }
   }
 }
 

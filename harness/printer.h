@@ -12,6 +12,8 @@ namespace sb {
 std::string human_bytes(double bytes);  // "16.9 GB" (decimal units, as SEMANTICS.md quotes them)
 
 void print_results_table(std::ostream& os, const std::vector<point_result>& results);
+// Per point, GPU time per phase and its largest kernels (from --cupti).
+void print_kernel_breakdown(std::ostream& os, const std::vector<point_result>& results, int top = 4);
 void print_summary_line(std::ostream& os, const std::vector<point_result>& results);
 
 struct plan_row {

@@ -62,6 +62,11 @@ json to_json(const point_result& r) {
           {{"predicted_peak_bytes", r.memory.predicted_peak},
            {"tracked_peak_bytes", r.memory.tracked_peak},
            {"device_peak_bytes", r.memory.device_peak}}}};
+  if (!r.kernels.empty()) {
+    j["memory"]["cupti_alloc_peak_bytes"] = r.cupti_alloc_peak_bytes;
+    for (const auto& k : r.kernels)
+      j["kernels"].push_back({{"phase", k.phase}, {"name", k.name}, {"calls", k.calls}, {"total_us", k.total_us}});
+  }
   return j;
 }
 
@@ -108,6 +113,10 @@ point_result point_from_json(const json& j) {
   r.effective_gbps = j.value("effective_gbps", 0.0);
   const json& m = j.at("memory");
   r.memory = {m.at("predicted_peak_bytes"), m.at("tracked_peak_bytes"), m.at("device_peak_bytes")};
+  r.cupti_alloc_peak_bytes = m.value("cupti_alloc_peak_bytes", std::size_t(0));
+  if (j.contains("kernels"))
+    for (const auto& k : j.at("kernels"))
+      r.kernels.push_back({k.at("phase"), k.at("name"), k.at("calls"), k.at("total_us")});
   return r;
 }
 

@@ -9,6 +9,8 @@
 
 namespace sb {
 
+class cupti_session;
+
 enum class emulate_mode : std::uint8_t { all, one };
 
 struct world_options {
@@ -17,6 +19,7 @@ struct world_options {
   int emulated_rank = 0;                     // local `one`: which rank is real
   std::size_t memory_cap = 0;                // 0: none; else allocations past it are OOM
   double timeout_s = 300;                    // nccl: a collective making no progress this long aborts
+  cupti_session* cupti = nullptr;            // --cupti: ranks register their threads with it
 };
 
 class world {

@@ -36,6 +36,7 @@ gpu_rank_setup base_setup(const world_options& o, gpu_mode mode, int rank, int s
   s.device = device;
   s.memory_cap = o.memory_cap;
   s.timeout_s = o.timeout_s;
+  s.cupti = o.cupti;
   return s;
 }
 

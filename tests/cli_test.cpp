@@ -120,6 +120,11 @@ TEST(cli, bad_config_files_exit_2) {
   expect_config_error({"run", "--config", bad}, bad + ":2: malformed YAML: end of sequence flow not found");
 }
 
+TEST(cli, cupti_on_the_cpu_backend_exits_2) {
+  expect_config_error({"run", "--backend", "cpu", "--config", kSmoke, "--cupti"},
+                      "--cupti and --trace need a GPU backend (local or nccl)");
+}
+
 TEST(cli, unknown_flags_exit_2) {
   cli_run r = run_cli({"run", "--frobnicate"});
   EXPECT_EQ(r.code, 2);

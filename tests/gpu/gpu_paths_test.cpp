@@ -6,6 +6,12 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+
+#include "bench/cli.h"
 #include "bench/engine.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/golden_util.h"
@@ -107,6 +113,39 @@ TEST(paths_nccl, every_variant_and_dtype_on_the_gpus_present) {
     pts.insert(pts.end(), more.begin(), more.end());
     expect_all_verified(run_points(pts, gpu_options(backend_kind::nccl), nullptr));
   }
+}
+
+TEST(cupti_trace, breakdown_by_phase_and_a_chrome_trace_with_nvtx_and_kernels) {
+  SB_REQUIRE_GPU();
+  const std::string trace = ::testing::TempDir() + "/trace.json";
+  std::vector<std::string> args{"shardbench", "run", "--backend", "local", "--paths", "usp", "--tp", "4", "--sp-ulysses",
+                                "2", "--batch", "2", "--seq", "256", "--vocab", "32000", "--iters", "3", "--warmup", "1",
+                                "--cupti", "--trace", trace, "--out", ::testing::TempDir() + "/cupti.json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  ::testing::internal::CaptureStdout();
+  int code = cli_main(int(argv.size()), argv.data());
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("remap_vec_kernel"), std::string::npos) << out;  // the unpack kernel, by phase
+  std::ifstream f(trace);
+  nlohmann::json j = nlohmann::json::parse(f);
+  int kernels = 0, nvtx = 0, phases = 0;
+  std::set<int> pids;
+  for (const auto& e : j["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    kernels += e["cat"] == "kernel";
+    nvtx += e["cat"] == "nvtx";
+    phases += e["cat"] == "nvtx" && (e["name"] == "comm" || e["name"] == "unpack");
+    pids.insert(e["pid"].get<int>());
+  }
+  EXPECT_GT(kernels, 0);
+  EXPECT_GT(nvtx, 0);
+  EXPECT_GT(phases, 0);
+  EXPECT_EQ(pids, (std::set<int>{0, 1, 2, 3}));  // pid = rank
+  std::ifstream rf(::testing::TempDir() + "/cupti.json");
+  nlohmann::json res = nlohmann::json::parse(rf);
+  EXPECT_TRUE(res["points"][0].contains("kernels"));
 }
 
 namespace golden {

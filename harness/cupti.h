@@ -1,0 +1,38 @@
+// CUPTI activity collection (--cupti) and a Chrome-trace/Perfetto writer (--trace): every kernel
+// (NCCL's included), memcpy, memset, device allocation and NVTX range, attributed to the ranks and
+// to the path phases that launched them. Nsight Systems is not always usable; this is the fallback a
+// user opens in a browser (ui.perfetto.dev or chrome://tracing).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/point.h"
+
+typedef struct CUstream_st* cudaStream_t;
+
+namespace sb {
+
+class cupti_session {
+ public:
+  explicit cupti_session(bool keep_trace);  // throws runtime_error when CUPTI cannot start
+  ~cupti_session();
+  cupti_session(const cupti_session&) = delete;
+  cupti_session& operator=(const cupti_session&) = delete;
+
+  // Called on a rank's own thread: its thread and stream belong to `rank` in the breakdown and trace.
+  void register_rank(int rank, cudaStream_t stream);
+  void begin_point();  // flushes and drops what came before the point
+  // Flushes, attributes the point's GPU activity to phases (per iteration, over `iterations`
+  // launches of the path), appends trace events, and returns the breakdown.
+  std::vector<kernel_stat> end_point(const std::string& label, int iterations, std::size_t* alloc_peak_bytes);
+  void write_trace(const std::string& path) const;  // throws runtime_error
+
+  struct impl;  // public only so CUPTI's C callbacks can reach it (harness/cupti.cpp)
+
+ private:
+  std::unique_ptr<impl> m;
+};
+
+}  // namespace sb

@@ -1,0 +1,16 @@
+// Builds without CUDA have no CUPTI: --cupti is refused before a session is made.
+#include "harness/cupti.h"
+
+#include "harness/error.h"
+
+namespace sb {
+
+struct cupti_session::impl {};
+cupti_session::cupti_session(bool) { throw_config("--cupti needs a build with CUDA (this one has none)"); }
+cupti_session::~cupti_session() = default;
+void cupti_session::register_rank(int, cudaStream_t) {}
+void cupti_session::begin_point() {}
+std::vector<kernel_stat> cupti_session::end_point(const std::string&, int, std::size_t*) { return {}; }
+void cupti_session::write_trace(const std::string&) const {}
+
+}  // namespace sb
