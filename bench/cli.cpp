@@ -27,7 +27,7 @@ constexpr int kExitOk = 0, kExitMismatch = 1, kExitConfig = 2, kExitRuntime = 3;
 
 // Flags shared by `run` and `plan`. Shape flags, when any is given, turn the config into one point.
 struct cli_flags {
-  std::string config, backend, out, dump, paths, variants, dtypes, emulate = "all";
+  std::string config, backend, out, dump, paths, variants, dtypes, emulate;
   std::optional<int> tp, sp_ulysses, sp_ring, iters, warmup;
   std::optional<std::int64_t> batch, seq, vocab, vocab_pad, hidden, ttt;
   std::optional<std::uint64_t> seed;
@@ -81,6 +81,7 @@ bool single_point(const cli_flags& f) {
 run_config resolve_config(const cli_flags& f) {
   run_config c = f.config.empty() ? run_config{} : load_config(f.config);
   if (!f.backend.empty()) c.backend = f.backend;
+  if (!f.emulate.empty()) c.emulate = f.emulate;
   if (f.seed) c.seed = *f.seed;
   if (f.iters) c.iters = *f.iters;
   if (f.warmup) c.warmup = *f.warmup;
@@ -120,7 +121,7 @@ run_config resolve_config(const cli_flags& f) {
 }
 
 nlohmann::json config_json(const run_config& c) {
-  nlohmann::json j{{"name", c.name}, {"backend", c.backend}, {"seed", c.seed}, {"iters", c.iters}, {"warmup", c.warmup}};
+  nlohmann::json j{{"name", c.name}, {"backend", c.backend}, {"emulate", c.emulate}, {"seed", c.seed}, {"iters", c.iters}, {"warmup", c.warmup}};
   for (auto p : c.paths) j["paths"].push_back(std::string(to_string(p)));
   for (auto v : c.variants) j["variants"].push_back(std::string(to_string(v)));
   auto& s = j["sweep"];
@@ -196,10 +197,10 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   o.iters = c.iters;
   o.warmup = c.warmup;
   o.world.backend = parse_backend(c.backend);
-  if (f.emulate == "one")
+  if (c.emulate == "one")
     o.world.emulate = emulate_mode::one;
-  else if (f.emulate != "all")
-    throw_config(fmt::format("unknown --emulate '{}' (expected all or one)", f.emulate));
+  else if (c.emulate != "all")
+    throw_config(fmt::format("unknown --emulate '{}' (expected all or one)", c.emulate));
   if (o.world.emulate == emulate_mode::one && o.world.backend != backend_kind::local)
     throw_config("--emulate one needs the local backend");
   o.world.emulated_rank = f.emulated_rank;
@@ -238,15 +239,15 @@ int cmd_run(const cli_flags& f, int process_rank) {
     std::filesystem::create_directories(f.dump);
     o.dump_dir = f.dump;
   }
-  nvtx_domain nvtx;
-  o.nvtx = &nvtx;
-  nvtx_range run_range(&nvtx, "run " + c.name, nvtx_color("run"));
-  std::unique_ptr<cupti_session> cupti;
+  std::unique_ptr<cupti_session> cupti;  // before the first NVTX call: CUPTI hooks into NVTX at its start
   if (f.cupti || !f.trace.empty()) {
     if (o.world.backend == backend_kind::cpu) throw_config("--cupti and --trace need a GPU backend (local or nccl)");
     cupti = std::make_unique<cupti_session>(!f.trace.empty());
     o.world.cupti = cupti.get();
   }
+  nvtx_domain nvtx;
+  o.nvtx = &nvtx;
+  nvtx_range run_range(&nvtx, "run " + c.name, nvtx_color("run"));
   // Under mpirun each process traces its own rank: rank 0 writes the named file, rank r <stem>.rank<r>.json.
   auto write_trace = [&] {
     if (!cupti || f.trace.empty()) return;

@@ -280,9 +280,11 @@ class baseline_cache {
       bo.dump_dir.clear();
       bo.inject_mismatch = false;
       point_outcome r = run_point(point{path_kind::baseline, variant_kind::fused, b}, bo, &worlds.get(b.tp));
-      if (r.result.status != "ok" || r.outputs.empty() || !r.outputs[0].count("output")) return nullptr;
+      // Identical on every rank: take the one that ran (local `one` runs a single rank).
+      auto ran = std::find_if(r.outputs.begin(), r.outputs.end(), [](const rank_buffers& rb) { return rb.count("output") > 0; });
+      if (r.result.status != "ok" || ran == r.outputs.end()) return nullptr;
       m_key = key;
-      m_output = std::move(r.outputs[0]["output"]);
+      m_output = std::move((*ran)["output"]);
     }
     return &m_output;
   }

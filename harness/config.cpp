@@ -83,10 +83,16 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   }
   run_config c;
   if (!root || root.IsNull()) throw_config(origin + ": empty config");
-  reject_unknown_keys(origin, root, {"name", "backend", "seed", "iters", "warmup", "paths", "variants", "sweep"},
+  reject_unknown_keys(origin, root,
+                      {"name", "backend", "emulate", "seed", "iters", "warmup", "paths", "variants", "sweep"},
                       "the config");
   if (root["name"]) c.name = scalar<std::string>(origin, root["name"], "name");
   if (root["backend"]) c.backend = scalar<std::string>(origin, root["backend"], "backend");
+  if (root["emulate"]) {
+    c.emulate = scalar<std::string>(origin, root["emulate"], "emulate");
+    if (c.emulate != "all" && c.emulate != "one")
+      fail(origin, root["emulate"], fmt::format("unknown emulate '{}' (expected all or one)", c.emulate));
+  }
   if (root["seed"]) c.seed = scalar<std::uint64_t>(origin, root["seed"], "seed");
   if (root["iters"]) c.iters = int(positive_list(origin, root["iters"], "iters").at(0));
   if (root["warmup"]) c.warmup = int(positive_list(origin, root["warmup"], "warmup", true).at(0));

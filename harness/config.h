@@ -29,6 +29,7 @@ struct sweep_axes {
 struct run_config {
   std::string name = "cli";
   std::string backend = "auto";
+  std::string emulate = "all";  // local backend: all ranks, or one rank at full size (`one`)
   std::uint64_t seed = 1;
   int iters = 20;
   int warmup = 5;

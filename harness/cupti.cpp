@@ -3,6 +3,7 @@
 #include <cupti.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <dlfcn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -164,6 +165,11 @@ cupti_session::cupti_session(bool keep_trace) : m(std::make_unique<impl>()) {
     if (g_hook) throw_runtime("CUPTI: a session is already active in this process");
     g_hook = m.get();
   }
+  // NVTX ranges reach CUPTI only through NVTX's injection hook, read at the process's first NVTX
+  // call: point it at the CUPTI library this process already loaded (unless the user set one).
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&cuptiActivityEnable), &info) && info.dli_fname)
+    setenv("NVTX_INJECTION64_PATH", info.dli_fname, 0);
   try {
     check_cupti(cuptiSetThreadIdType(CUPTI_ACTIVITY_THREAD_ID_TYPE_SYSTEM), "cuptiSetThreadIdType");
     check_cupti(cuptiActivityRegisterCallbacks(buffer_requested, buffer_completed), "cuptiActivityRegisterCallbacks");

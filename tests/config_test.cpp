@@ -59,8 +59,8 @@ TEST(config, malformed_yaml_names_the_line) {
 
 TEST(config, unknown_keys_are_errors) {
   EXPECT_EQ(error_of("nmae: x\n"),
-            "t.yaml:1: unknown key 'nmae' in the config (known: backend, iters, name, paths, seed, sweep, variants, "
-            "warmup)");
+            "t.yaml:1: unknown key 'nmae' in the config (known: backend, emulate, iters, name, paths, seed, sweep, "
+            "variants, warmup)");
   EXPECT_EQ(error_of("sweep:\n  seqlen: [1]\n").rfind("t.yaml:2: unknown key 'seqlen' in sweep", 0), 0u);
   EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 2, rings: 1}]\n").rfind("t.yaml:2: unknown key 'rings' in sweep.sp", 0), 0u);
 }
@@ -75,6 +75,7 @@ TEST(config, unknown_names_and_bad_values) {
   EXPECT_EQ(error_of("sweep:\n  seq: [abc]\n"), "t.yaml:2: seq has the wrong type");
   EXPECT_EQ(error_of("iters: 0\n"), "t.yaml:1: iters must be positive (got 0)");
   EXPECT_EQ(error_of(""), "t.yaml: empty config");
+  EXPECT_EQ(error_of("emulate: some\n"), "t.yaml:1: unknown emulate 'some' (expected all or one)");
 }
 
 TEST(config, unreadable_file) {

@@ -149,6 +149,8 @@ class usp_path final : public path {
       auto ph = ctx.phase("comm");
       ctx.comm().all_to_all(a, [&](int q) {
         remap_desc d = every_sample_window(s, me, nullptr, static_cast<char*>(ctx.buf("recv")) + std::size_t(q) * chunk_bytes);
+        d.win_len = me.window;  // the whole window arrives, its zero-filled tail included
+        d.valid_len = me.valid_rows;
         d.src_generated = true;
         d.gen_kind = gen::source::logits;
         d.gen = gen_params(s);
