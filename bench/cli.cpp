@@ -39,6 +39,7 @@ struct cli_flags {
   bool cold = false;
   bool cupti = false;
   std::string trace;
+  std::string a2a = "auto";
 };
 
 void add_shape_flags(CLI::App* app, cli_flags& f) {
@@ -210,6 +211,12 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   o.world.memory_cap = std::size_t(f.memory_cap_gib * double(std::size_t(1) << 30));
   o.inject_mismatch = f.inject_mismatch;
   o.cold = f.cold;
+  if (f.a2a == "alltoall")
+    o.world.a2a = a2a_impl::collective;
+  else if (f.a2a == "sendrecv")
+    o.world.a2a = a2a_impl::send_recv;
+  else if (f.a2a != "auto")
+    throw_config(fmt::format("unknown --a2a '{}' (expected auto, alltoall or sendrecv)", f.a2a));
   return o;
 }
 
@@ -338,6 +345,7 @@ int cli_main(int argc, char** argv) {
   run->add_option("--memory-cap", f.memory_cap_gib, "GiB per rank the allocator may hand out (0: no cap)");
   run->add_flag("--inject-mismatch", f.inject_mismatch, "test hook: corrupt one output element before verifying");
   run->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
+  run->add_option("--a2a", f.a2a, "nccl all-to-all form: auto (per variant), alltoall (ncclAlltoAll where chunks are even), sendrecv (grouped ncclSend/ncclRecv)");
   run->add_flag("--cupti", f.cupti, "collect CUPTI activity: per-phase GPU time by kernel (NCCL's included)");
   run->add_option("--trace", f.trace, "write a Chrome-trace/Perfetto JSON of kernels, copies and NVTX ranges (implies --cupti)");
 
@@ -349,6 +357,7 @@ int cli_main(int argc, char** argv) {
   bench->add_option("--emulate", f.emulate, "local backend: all or one");
   bench->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
   bench->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
+  bench->add_option("--a2a", f.a2a, "nccl all-to-all form: auto, alltoall or sendrecv");
   bench->allow_extras();
 
   CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");

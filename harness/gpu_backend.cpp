@@ -175,7 +175,8 @@ void gpu_communicator::all_to_all(const a2a_args& a, const peer_model& peers) {
   const std::size_t me = std::size_t(m_s.rank);
   switch (m_s.mode) {
     case gpu_mode::nccl:
-      if (a.impl == a2a_impl::collective && uniform_layout(a)) {
+      // ncclAlltoAll when asked for (by the path, or --a2a) and the layout allows it.
+      if (m_s.a2a.value_or(a.impl) == a2a_impl::collective && uniform_layout(a)) {
         SB_NCCL(ncclAlltoAll(a.send, a.recv, a.send_chunks.empty() ? 0 : a.send_chunks[0].bytes, ncclInt8, m_s.comm,
                              stream()));
         return;

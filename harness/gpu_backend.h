@@ -25,6 +25,7 @@ struct gpu_rank_setup {
   std::size_t memory_cap = 0;
   double timeout_s = 300;
   cupti_session* cupti = nullptr;
+  std::optional<a2a_impl> a2a;  // overrides the path's choice of all-to-all form (nccl)
 };
 
 class gpu_communicator final : public communicator {

@@ -61,7 +61,9 @@ json to_json(const point_result& r) {
          {"memory",
           {{"predicted_peak_bytes", r.memory.predicted_peak},
            {"tracked_peak_bytes", r.memory.tracked_peak},
-           {"device_peak_bytes", r.memory.device_peak}}}};
+           {"device_peak_bytes", r.memory.device_peak},
+           {"tracked_over_predicted",
+            r.memory.predicted_peak ? double(r.memory.tracked_peak) / double(r.memory.predicted_peak) : 0.0}}}};
   if (!r.kernels.empty()) {
     j["memory"]["cupti_alloc_peak_bytes"] = r.cupti_alloc_peak_bytes;
     for (const auto& k : r.kernels)

@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "harness/backend.h"
@@ -20,6 +21,7 @@ struct world_options {
   std::size_t memory_cap = 0;                // 0: none; else allocations past it are OOM
   double timeout_s = 300;                    // nccl: a collective making no progress this long aborts
   cupti_session* cupti = nullptr;            // --cupti: ranks register their threads with it
+  std::optional<a2a_impl> a2a;               // --a2a: force ncclAlltoAll or grouped send/recv (nccl)
 };
 
 class world {

@@ -108,6 +108,10 @@ TEST(cli, unknown_names_exit_2) {
                       "unknown variant 'fast' (expected one of: specforge, fused)");
   expect_config_error({"run", "--backend", "cpu", "--dtype", "fp8"}, "unknown dtype 'fp8' (expected one of: bf16, fp16, fp32)");
   expect_config_error({"run", "--backend", "tpu"}, "unknown backend 'tpu' (expected one of: auto, cpu, local, nccl)");
+  expect_config_error({"run", "--backend", "cpu", "--a2a", "ring"}, "unknown --a2a 'ring' (expected auto, alltoall or sendrecv)");
+  expect_config_error({"run", "--backend", "cpu", "--emulate", "two"}, "unknown --emulate 'two' (expected all or one)");
+  expect_config_error({"run", "--backend", "cpu", "--emulate", "one"}, "--emulate one needs the local backend");
+  expect_config_error({"run", "--backend", "cpu", "--timeout", "0"}, "--timeout must be positive (got 0)");
 }
 
 TEST(cli, bad_config_files_exit_2) {
