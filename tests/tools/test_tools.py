@@ -1,0 +1,125 @@
+"""Tests of tools/ (compare, gate, nightly report, plots) on small committed result files:
+data/h100_nightly_{a,b}.json are two runs of configs/nightly.yaml (4K points) on one H100 (an A/A
+pair); data/h100_nightly_regressed.json is run B with a 10 % slowdown on one point, 1 MiB more
+memory on another, a verification failure on a third and a missing fourth."""
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stdout
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+
+from shardbench_tools import compare, nightly_report  # noqa: E402
+from shardbench_tools.stats import mann_whitney_u, median  # noqa: E402
+
+A = os.path.join(HERE, "data", "h100_nightly_a.json")
+B = os.path.join(HERE, "data", "h100_nightly_b.json")
+R = os.path.join(HERE, "data", "h100_nightly_regressed.json")
+
+
+def run(main, argv):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(argv)
+    return code, out.getvalue()
+
+
+class stats_test(unittest.TestCase):
+    def test_mann_whitney_matches_the_asymptotic_formula(self):
+        # Hand-computed: U=0, mu=4.5, var=5.25, z=(4.5-0.5)/sqrt(5.25), p=erfc(z/sqrt2)=0.08085.
+        u, p = mann_whitney_u([1, 2, 3], [4, 5, 6])
+        self.assertEqual(u, 0.0)
+        self.assertAlmostEqual(p, 0.080856, places=5)
+
+    def test_identical_samples_are_not_significant(self):
+        self.assertEqual(mann_whitney_u([5, 5, 5], [5, 5, 5])[1], 1.0)
+        self.assertGreater(mann_whitney_u([1, 3, 5, 7], [2, 4, 6, 8])[1], 0.5)
+
+    def test_median(self):
+        self.assertEqual(median([3, 1, 2]), 2)
+        self.assertEqual(median([4, 1, 2, 3]), 2.5)
+
+
+class compare_test(unittest.TestCase):
+    def test_aa_pair_passes_the_gate(self):
+        code, out = run(compare.main, [A, B, "--gate"])
+        self.assertEqual(code, 0, out)
+        self.assertIn("summary:", out)
+        self.assertNotIn("gate failures", out)
+
+    def test_regression_is_caught_with_each_reason(self):
+        code, out = run(compare.main, [A, R, "--gate"])
+        self.assertEqual(code, 1)
+        self.assertRegex(out, r"baseline/specforge .*: 9\.\d% slower \(p=")  # B's own drift shaves 0.2 %
+        self.assertIn("tracked peak", out)
+        self.assertIn("stopped verifying", out)
+        self.assertIn("missing from B", out)
+        self.assertIn("only in A (1)", out)
+
+    def test_thresholds_are_configurable(self):
+        code, _ = run(compare.main, [A, R, "--gate", "--max-slowdown", "0.2", "--max-memory-growth", "0.01"])
+        self.assertEqual(code, 1)  # the verification failure and the missing point still fail
+        rows, _, _, failures = compare.compare(compare.load(A), compare.load(R), max_slowdown=0.2,
+                                               max_memory_growth=0.01)
+        self.assertFalse(any("slower" in f for f in failures))
+        self.assertFalse(any("tracked peak" in f for f in failures))
+        self.assertEqual([r["verdict"] for r in rows if r["point"].startswith("baseline/specforge")], ["slower"])
+
+    def test_markdown_output(self):
+        _, out = run(compare.main, [A, B, "--markdown"])
+        self.assertTrue(out.startswith("| point | median A (us) |"))
+
+    def test_not_a_results_file(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"schema": "other"}, f)
+        with self.assertRaises(SystemExit):
+            compare.main([f.name, B])
+
+
+class nightly_report_test(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.day = os.path.join(self.root, "nightly", "2026-11-25")
+        os.makedirs(self.day)
+
+    def tearDown(self):
+        shutil.rmtree(self.root)
+
+    def test_first_run_has_no_baseline_then_update_then_regression_fails(self):
+        shutil.copyfile(A, os.path.join(self.day, "results.json"))
+        code, out = run(nightly_report.main, [self.day, "0"])
+        self.assertEqual(code, 0)
+        with open(os.path.join(self.day, "report.md")) as f:
+            self.assertIn("No baseline", f.read())
+        code, out = run(nightly_report.main, [self.day, "1"])
+        base = os.path.join(self.root, "baselines", "NVIDIA-H100-80GB-HBM3x1.json")
+        self.assertTrue(os.path.exists(base), out)
+        shutil.copyfile(R, os.path.join(self.day, "results.json"))
+        code, out = run(nightly_report.main, [self.day, "0"])
+        self.assertEqual(code, 1)
+        with open(os.path.join(self.day, "report.md")) as f:
+            report = f.read()
+        self.assertIn("**Gate: FAIL**", report)
+        self.assertIn("![time_vs_seq.png](time_vs_seq.png)", report)
+
+
+class plot_test(unittest.TestCase):
+    def test_every_plot_is_written_as_a_png(self):
+        from shardbench_tools import plot
+        out = tempfile.mkdtemp()
+        files = plot.plot_all([A, B], out)
+        self.assertEqual([os.path.basename(f) for f in files],
+                         ["time_vs_seq.png", "memory_vs_seq.png", "bandwidth_vs_bytes.png", "speedup_heatmap.png"])
+        for f in files:
+            with open(f, "rb") as png:
+                self.assertEqual(png.read(8), b"\x89PNG\r\n\x1a\n")
+        shutil.rmtree(out)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,62 @@
+"""The report half of tools/nightly: picks the baseline for this GPU, runs the gate, writes
+report.md with the comparison and plots, and optionally replaces the baseline."""
+import json
+import os
+import re
+import shutil
+import sys
+
+from . import compare
+
+
+def baseline_name(doc):
+    env = doc.get("env", {})
+    gpu = re.sub(r"[^A-Za-z0-9]+", "-", env.get("gpu") or "cpu").strip("-")
+    return f"{gpu}x{env.get('gpu_count', 0) or 1}.json"
+
+
+def main(argv):
+    folder, update = argv[0], argv[1] == "1"
+    results = os.path.join(folder, "results.json")
+    with open(results) as f:
+        doc = json.load(f)
+    base_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(folder))), "baselines")
+    base = os.path.join(base_dir, baseline_name(doc))
+    lines = [f"# shardbench nightly, {os.path.basename(folder)}", "",
+             f"GPU: {doc['env'].get('gpu')} x{doc['env'].get('gpu_count')}, driver {doc['env'].get('driver')}, "
+             f"CUDA {doc['env'].get('cuda')}, NCCL {doc['env'].get('nccl')}, git {doc['env'].get('git_sha')}, "
+             f"backend: {doc['env'].get('backend')}", ""]
+    code = 0
+    if os.path.exists(base):
+        with open(base) as f:
+            ref = json.load(f)
+        rows, only_a, only_b, failures = compare.compare(ref, doc)
+        lines += [f"Compared with `{os.path.relpath(base)}` (git {ref['env'].get('git_sha')}).", "",
+                  compare.render(rows, only_a, only_b, failures, markdown=True), ""]
+        lines.append("**Gate: FAIL**" if failures else "**Gate: pass**")
+        code = 1 if failures else 0
+    else:
+        lines.append(f"No baseline for this GPU yet (`{os.path.relpath(base)}`): run with --update-baseline.")
+    unverified = [p for p in doc["points"] if p["status"] not in ("ok", "skipped")]
+    if unverified:
+        lines.append(f"**{len(unverified)} points did not verify or failed**: " +
+                     "; ".join(f"{p['path']}/{p['variant']} {p['status']}" for p in unverified))
+        code = 1
+    try:
+        from . import plot
+        pngs = plot.plot_all([results], folder)
+        lines += ["", "## Plots", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in pngs]
+    except ImportError:
+        lines += ["", "(plots skipped: matplotlib is not installed)"]
+    with open(os.path.join(folder, "report.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    if update:
+        os.makedirs(base_dir, exist_ok=True)
+        shutil.copyfile(results, base)
+        print(f"nightly: baseline replaced: {base}")
+    print(f"nightly: report {os.path.join(folder, 'report.md')} (gate {'FAIL' if code else 'pass'})")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

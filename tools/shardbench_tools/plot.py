@@ -1,0 +1,144 @@
+"""PNG plots from one or more shardbench result files:
+  time_vs_seq.png       median time vs sequence length, one line per path/variant
+  memory_vs_seq.png     per-rank tracked peak vs sequence length, with the GPU's capacity as a line
+  bandwidth_vs_bytes.png busbw (nccl) or effective bandwidth vs op bytes
+  speedup_heatmap.png   best sharded variant's speed-up over baseline/fused, over tp x seq
+Needs matplotlib (installed by tools/deps where pip can reach PyPI)."""
+import argparse
+import json
+import os
+import sys
+
+# Memory a GPU reports (MiB), for the capacity line when the results name the GPU.
+CAPACITY_MIB = {"H100 80GB": 81559, "H200": 143771, "A100-SXM4-80GB": 81920, "A100-SXM4-40GB": 40960}
+
+
+def load_points(paths):
+    pts, gpu = [], None
+    for p in paths:
+        with open(p) as f:
+            doc = json.load(f)
+        gpu = gpu or doc.get("env", {}).get("gpu")
+        pts += [q for q in doc["points"] if q["status"] == "ok"]
+    return pts, gpu
+
+
+def capacity_bytes(gpu, override_gib):
+    if override_gib:
+        return override_gib * 2 ** 30
+    for name, mib in CAPACITY_MIB.items():
+        if gpu and name in gpu:
+            return mib * 2 ** 20
+    return None
+
+
+def series(pts, value):
+    out = {}
+    for p in pts:
+        name = f"{p['path']}/{p['variant']}" + (f" sp{p['sp_ulysses']}x{p['sp_ring']}" if p["path"] == "usp" else "")
+        out.setdefault(name, []).append((p["seq"], value(p)))
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def plot_lines(plt, data, title, ylabel, path, hline=None, hlabel=None):
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, xy in data.items():
+        ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", label=name)
+    if hline:
+        ax.axhline(hline, color="red", linestyle="--", label=hlabel)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length (tokens)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_all(paths, out_dir, capacity_gib=None):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts, gpu = load_points(paths)
+    if not pts:
+        raise SystemExit("plot: no measured points in the given files")
+    os.makedirs(out_dir, exist_ok=True)
+    where = f"{pts[0]['backend']} on {gpu or 'cpu'}, tp {sorted({p['tp'] for p in pts})}, {pts[0]['dtype']}"
+    written = []
+    f = os.path.join(out_dir, "time_vs_seq.png")
+    plot_lines(plt, series(pts, lambda p: p["time_us"]["median"] / 1000.0), f"median time per iteration\n({where})",
+               "ms", f)
+    written.append(f)
+    f = os.path.join(out_dir, "memory_vs_seq.png")
+    cap = capacity_bytes(gpu, capacity_gib)
+    plot_lines(plt, series(pts, lambda p: p["memory"]["tracked_peak_bytes"] / 2 ** 30),
+               f"per-rank peak memory\n({where})", "GiB", f, cap / 2 ** 30 if cap else None,
+               f"{gpu} capacity" if cap else None)
+    written.append(f)
+
+    f = os.path.join(out_dir, "bandwidth_vs_bytes.png")
+    fig, ax = plt.subplots(figsize=(8, 5))
+    link = any(p["busbw_gbps"] > 0 for p in pts)
+    for name in sorted({f"{p['path']}/{p['variant']}" for p in pts}):
+        xs = [(p["op_bytes"], p["busbw_gbps"] if link else p["effective_gbps"]) for p in pts
+              if f"{p['path']}/{p['variant']}" == name]
+        xs.sort()
+        ax.plot([x for x, _ in xs], [y for _, y in xs], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("op bytes (nccl-tests' size)")
+    ax.set_ylabel("busbw GB/s" if link else "effective GB/s (useful bytes / time; not link bandwidth)")
+    ax.set_title(f"bandwidth ({where})")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(f, dpi=110)
+    plt.close(fig)
+    written.append(f)
+
+    f = os.path.join(out_dir, "speedup_heatmap.png")
+    base = {(p["tp"], p["seq"]): p["time_us"]["median"] for p in pts if p["path"] == "baseline" and p["variant"] == "fused"}
+    best = {}
+    for p in pts:
+        if p["path"] != "baseline" and (p["tp"], p["seq"]) in base:
+            k = (p["tp"], p["seq"])
+            best[k] = min(best.get(k, float("inf")), p["time_us"]["median"])
+    tps = sorted({k[0] for k in best})
+    seqs = sorted({k[1] for k in best})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    if tps and seqs:
+        grid = [[base[(t, s)] / best[(t, s)] if (t, s) in best else float("nan") for s in seqs] for t in tps]
+        im = ax.imshow(grid, cmap="viridis", aspect="auto")
+        for i, row in enumerate(grid):
+            for j, v in enumerate(row):
+                ax.text(j, i, f"{v:.2f}x", ha="center", va="center", fontsize=10,
+                        bbox=dict(boxstyle="round", facecolor="white", alpha=0.8))
+        ax.set_xticks(range(len(seqs)), [str(s) for s in seqs])
+        ax.set_yticks(range(len(tps)), [f"tp{t}" for t in tps])
+        fig.colorbar(im, ax=ax, label="baseline/fused time / best sharded time")
+    ax.set_xlabel("sequence length")
+    ax.set_title(f"speed-up of the best sharded variant over baseline/fused\n({where})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(f, dpi=110)
+    plt.close(fig)
+    written.append(f)
+    return written
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="tools/plot", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", nargs="+")
+    ap.add_argument("--out", default="plots", help="output folder (default plots/)")
+    ap.add_argument("--capacity-gib", type=float, help="GPU memory line (default: from the GPU named in the results)")
+    args = ap.parse_args(argv)
+    for f in plot_all(args.results, args.out, args.capacity_gib):
+        print(f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
