@@ -6,10 +6,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <optional>
 
 #include "bench/engine.h"
+#include "bench/frontier.h"
 #include "bench/gbench.h"
 #include "harness/config.h"
 #include "harness/cupti.h"
@@ -40,7 +43,26 @@ struct cli_flags {
   bool cupti = false;
   std::string trace;
   std::string a2a = "auto";
+  std::string budget, reserve;     // frontier: sizes like 80GiB, 141GB, 512MiB
+  std::int64_t seq_step = 1024, max_seq = std::int64_t(1) << 20;
 };
+
+// "80GiB", "141GB", "512MiB", "1e9": bytes. Throws config_error naming the flag.
+std::size_t parse_size(const std::string& text, const char* flag) {
+  std::size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (const std::exception&) {
+    throw_config(fmt::format("{} must be a size like 80GiB (got '{}')", flag, text));
+  }
+  const std::string unit = text.substr(pos);
+  const std::map<std::string, double> units{{"", 1},      {"B", 1},          {"KiB", 1024.0}, {"MiB", 1048576.0},
+                                            {"GiB", 1073741824.0}, {"kB", 1e3}, {"MB", 1e6},  {"GB", 1e9}};
+  auto it = units.find(unit);
+  if (it == units.end() || v < 0) throw_config(fmt::format("{} must be a size like 80GiB (got '{}')", flag, text));
+  return std::size_t(v * it->second);
+}
 
 void add_shape_flags(CLI::App* app, cli_flags& f) {
   app->add_option("--config", f.config, "YAML sweep config (configs/*.yaml)");
@@ -313,6 +335,66 @@ int cmd_run(const cli_flags& f, int process_rank) {
   return kExitOk;
 }
 
+int cmd_frontier(const cli_flags& f) {
+  run_config c = resolve_config(f);
+  engine_options o = make_engine_options(c, f);
+  std::vector<point> pts = resolve_points(c, f, o);
+  // The seq axis is what the search varies: one point per path/variant/other axes.
+  std::vector<point> uniq;
+  for (const auto& p : pts) {
+    bool seen = false;
+    for (const auto& u : uniq) {
+      point a = u, b = p;
+      a.shp.seq = b.shp.seq = 0;
+      seen |= a.label() == b.label() && a.shp.hidden == b.shp.hidden && a.shp.ttt == b.shp.ttt;
+    }
+    if (!seen) uniq.push_back(p);
+  }
+  frontier_options fo;
+  fo.seq_step = f.seq_step;
+  fo.max_seq = f.max_seq;
+  if (fo.seq_step <= 0 || fo.max_seq < fo.seq_step) throw_config("--seq-step must be positive and at most --max-seq");
+  if (!f.budget.empty()) {
+    fo.budget_bytes = parse_size(f.budget, "--budget");
+  } else {
+    if (o.world.backend == backend_kind::cpu) throw_config("frontier on the cpu backend needs --budget");
+    fo.budget_bytes = gpu_memory_bytes();
+  }
+  if (!f.reserve.empty()) fo.reserve_bytes = parse_size(f.reserve, "--reserve");
+  std::vector<frontier_result> res = find_frontier(uniq, o, fo);
+  const env_info env = collect_env(describe_backend(o));
+  fmt::print("OOM frontier on {} [{}]: per-rank budget {} - reserve {} = {} for the logits path\n", env.backend, env.gpu,
+             human_bytes(double(fo.budget_bytes)), human_bytes(double(fo.reserve_bytes)),
+             human_bytes(double(fo.budget_bytes - fo.reserve_bytes)));
+  fmt::print("{:<20} {:<36} {:>14} {:>14} {:>7}\n", "path/variant", "shape (seq searched)", "longest seq", "predicted",
+             "trials");
+  nlohmann::json j{{"schema", "shardbench.frontier/1"}, {"env", to_json(env)}, {"budget_bytes", fo.budget_bytes},
+                   {"reserve_bytes", fo.reserve_bytes}, {"seq_step", fo.seq_step}, {"max_seq", fo.max_seq},
+                   {"frontier", nlohmann::json::array()}};
+  for (const auto& r : res) {
+    point shown = r.pt;
+    fmt::print("{:<20} {:<36} {:>13}{} {:>14} {:>7}\n", fmt::format("{}/{}", to_string(r.pt.path), to_string(r.pt.variant)),
+               fmt::format("tp{} sp{}x{} b{} v{} {}", shown.shp.tp, shown.shp.sp_ulysses, shown.shp.sp_ring, shown.shp.batch,
+                           shown.shp.vocab, to_string(shown.shp.type)),
+               r.measured_seq, r.capped ? "+" : " ", r.predicted_seq, r.trials.size());
+    nlohmann::json t = nlohmann::json::array();
+    for (const auto& tr : r.trials) t.push_back({{"seq", tr.seq}, {"status", tr.status}, {"tracked_peak_bytes", tr.tracked_peak}});
+    j["frontier"].push_back({{"path", std::string(to_string(r.pt.path))}, {"variant", std::string(to_string(r.pt.variant))},
+                             {"tp", r.pt.shp.tp}, {"sp_ulysses", r.pt.shp.sp_ulysses}, {"sp_ring", r.pt.shp.sp_ring},
+                             {"batch", r.pt.shp.batch}, {"vocab", r.pt.shp.vocab}, {"hidden", r.pt.shp.hidden},
+                             {"dtype", std::string(to_string(r.pt.shp.type))}, {"measured_seq", r.measured_seq},
+                             {"predicted_seq", r.predicted_seq}, {"capped_at_max_seq", r.capped}, {"trials", t}});
+  }
+  fmt::print("(+: still fits at --max-seq)\n");
+  if (!f.out.empty()) {
+    std::ofstream of(f.out);
+    if (!of) throw runtime_error("cannot write " + f.out);
+    of << j.dump(1) << '\n';
+    fmt::print("frontier: {}\n", f.out);
+  }
+  return kExitOk;
+}
+
 int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const char* argv0, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
@@ -360,6 +442,16 @@ int cli_main(int argc, char** argv) {
   bench->add_option("--a2a", f.a2a, "nccl all-to-all form: auto, alltoall or sendrecv");
   bench->allow_extras();
 
+  CLI::App* frontier = app.add_subcommand("frontier", "longest sequence per path/variant that fits a memory budget (real allocations)");
+  add_shape_flags(frontier, f);
+  frontier->add_option("--backend", f.backend, "auto|cpu|local|nccl");
+  frontier->add_option("--emulate", f.emulate, "local backend: all or one (one: a rank's exact footprint)");
+  frontier->add_option("--budget", f.budget, "per-rank memory, e.g. 80GiB (default: the GPU's total memory)");
+  frontier->add_option("--reserve", f.reserve, "memory reserved for the model, e.g. 60GiB");
+  frontier->add_option("--seq-step", f.seq_step, "search granularity in tokens (default 1024)");
+  frontier->add_option("--max-seq", f.max_seq, "longest sequence tried (default 1048576)");
+  frontier->add_option("--out", f.out, "frontier JSON (schema shardbench.frontier/1; tools/plot draws it)");
+
   CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");
   add_shape_flags(plan, f);
   plan->add_flag("--json", f.json, "machine-readable output");
@@ -378,6 +470,7 @@ int cli_main(int argc, char** argv) {
     std::optional<mpi_session> mpi;
     if (launched_under_mpi()) mpi.emplace(&argc, &argv);
     if (run->parsed()) return cmd_run(f, mpi ? mpi->rank() : 0);
+    if (frontier->parsed()) return cmd_frontier(f);
     if (bench->parsed()) return cmd_bench(f, bench->remaining(), argv[0], mpi ? mpi->rank() : 0);
     return cmd_plan(f);
   } catch (const config_error& e) {

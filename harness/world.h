@@ -39,5 +39,6 @@ std::unique_ptr<world> make_world(const world_options& o, int ranks);
 bool backend_available(backend_kind b, std::string* why_not = nullptr);
 backend_kind auto_backend();
 backend_kind parse_backend(std::string_view s);  // "auto" resolves; throws config_error
+std::size_t gpu_memory_bytes();                   // total memory of GPU 0 (0 without one)
 
 }  // namespace sb

@@ -65,6 +65,18 @@ backend_kind auto_backend() {
   return backend_kind::cpu;
 }
 
+#if SHARDBENCH_HAVE_CUDA
+std::size_t gpu_total_memory();
+#endif
+
+std::size_t gpu_memory_bytes() {
+#if SHARDBENCH_HAVE_CUDA
+  return gpu_total_memory();
+#else
+  return 0;
+#endif
+}
+
 backend_kind parse_backend(std::string_view s) {
   if (s == "auto") return auto_backend();
   backend_kind b;

@@ -139,6 +139,13 @@ class nccl_mpi_world final : public world {
 
 }  // namespace
 
+std::size_t gpu_total_memory() {
+  if (device_count() == 0) return 0;
+  cudaDeviceProp p{};
+  SB_CUDA(cudaGetDeviceProperties(&p, 0));
+  return p.totalGlobalMem;
+}
+
 bool gpu_backend_available(backend_kind b, std::string* why_not) {
   if (device_count() > 0) return true;
   if (why_not) *why_not = fmt::format("no CUDA device is visible ({} needs a GPU)", to_string(b));

@@ -148,3 +148,34 @@ TEST(cli, dump_writes_numpy_files_per_rank) {
 }
 
 }  // namespace sb
+
+namespace sb {
+
+// The frontier's search with real allocations under a cap agrees with the plan's analytic answer,
+// and sequence parallelism reaches further than the all-gather.
+TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
+  const std::string out = ::testing::TempDir() + "/frontier.json";
+  cli_run r = run_cli({"frontier", "--backend", "cpu", "--tp", "4", "--sp-ulysses", "4", "--vocab", "1000", "--hidden",
+                       "4", "--budget", "8MiB", "--reserve", "1MiB", "--seq-step", "64", "--max-seq", "65536", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream f(out);
+  nlohmann::json j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["schema"], "shardbench.frontier/1");
+  std::map<std::string, std::int64_t> seq;
+  for (const auto& p : j["frontier"]) {
+    EXPECT_EQ(p["measured_seq"], p["predicted_seq"]) << p["path"] << "/" << p["variant"];
+    EXPECT_GT(p["measured_seq"].get<std::int64_t>(), 0);
+    seq[p["path"].get<std::string>() + "/" + p["variant"].get<std::string>()] = p["measured_seq"];
+  }
+  EXPECT_GT(seq["usp/fused"], seq["baseline/fused"]);
+  EXPECT_GE(seq["baseline/fused"], seq["baseline/specforge"]);
+}
+
+TEST(cli, frontier_bad_sizes_exit_2) {
+  expect_config_error({"frontier", "--backend", "cpu", "--budget", "lots"}, "--budget must be a size like 80GiB (got 'lots')");
+  expect_config_error({"frontier", "--backend", "cpu"}, "frontier on the cpu backend needs --budget");
+  expect_config_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--reserve", "2GiB"},
+                      "--reserve must be smaller than the budget");
+}
+
+}  // namespace sb

@@ -3,6 +3,7 @@
   memory_vs_seq.png     per-rank tracked peak vs sequence length, with the GPU's capacity as a line
   bandwidth_vs_bytes.png busbw (nccl) or effective bandwidth vs op bytes
   speedup_heatmap.png   best sharded variant's speed-up over baseline/fused, over tp x seq
+  frontier.png          from a `shardbench frontier --out` file: longest sequence per path/variant
 Needs matplotlib (installed by tools/deps where pip can reach PyPI)."""
 import argparse
 import json
@@ -128,6 +129,36 @@ def plot_all(paths, out_dir, capacity_gib=None):
     return written
 
 
+def plot_frontier(path, out_dir):
+    """Bar chart of a `shardbench frontier --out` file: longest sequence per path/variant."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(path) as f:
+        doc = json.load(f)
+    rows = doc["frontier"]
+    names = [f"{r['path']}/{r['variant']}" + (f" sp{r['sp_ulysses']}x{r['sp_ring']}" if r["path"] == "usp" else "")
+             for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.barh(names, [r["measured_seq"] for r in rows], color="#76b900", label="measured (real allocations)")
+    ax.scatter([r["predicted_seq"] for r in rows], names, color="black", marker="|", s=300, label="plan's prediction")
+    for i, r in enumerate(rows):
+        ax.text(r["measured_seq"], i, f" {r['measured_seq']:,}", va="center", fontsize=8)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("longest sequence that fits (tokens)")
+    gpu = doc.get("env", {}).get("gpu")
+    ax.set_title(f"OOM frontier on {gpu}: budget {doc['budget_bytes'] / 2**30:.0f} GiB - reserve "
+                 f"{doc['reserve_bytes'] / 2**30:.0f} GiB per rank", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    os.makedirs(out_dir, exist_ok=True)
+    f = os.path.join(out_dir, "frontier.png")
+    fig.savefig(f, dpi=110)
+    plt.close(fig)
+    return f
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="tools/plot", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -135,8 +166,15 @@ def main(argv=None):
     ap.add_argument("--out", default="plots", help="output folder (default plots/)")
     ap.add_argument("--capacity-gib", type=float, help="GPU memory line (default: from the GPU named in the results)")
     args = ap.parse_args(argv)
-    for f in plot_all(args.results, args.out, args.capacity_gib):
-        print(f)
+    frontiers, results = [], []
+    for p in args.results:
+        with open(p) as f:
+            (frontiers if json.load(f).get("schema") == "shardbench.frontier/1" else results).append(p)
+    for p in frontiers:
+        print(plot_frontier(p, args.out))
+    if results:
+        for f in plot_all(results, args.out, args.capacity_gib):
+            print(f)
     return 0
 
 

@@ -1,0 +1,38 @@
+// The OOM frontier: for each path/variant, the longest sequence that fits a per-rank memory budget,
+// found by search with real allocations (each trial allocates, runs and verifies one iteration under
+// an allocator cap of budget - reserve), beside the plan's analytic answer.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/engine.h"
+
+namespace sb {
+
+struct frontier_options {
+  std::size_t budget_bytes = 0;   // per rank: the card's memory, or --budget
+  std::size_t reserve_bytes = 0;  // --reserve: the model's share, not available to logits
+  std::int64_t seq_step = 1024;   // granularity of the search (usp also needs S % sp == 0)
+  std::int64_t max_seq = std::int64_t(1) << 20;
+};
+
+struct frontier_trial {
+  std::int64_t seq;
+  std::string status;  // ok | oom | mismatch | error
+  std::size_t tracked_peak;
+};
+
+struct frontier_result {
+  point pt;                       // shape at the frontier (seq = longest that fits; 0 if none)
+  std::int64_t measured_seq = 0;  // longest seq that ran and verified under the cap
+  std::int64_t predicted_seq = 0; // longest seq whose predicted peak fits (plan)
+  bool capped = false;            // hit max_seq without running out of memory
+  std::vector<frontier_trial> trials;
+};
+
+// Searches each point's path/variant/shape (its seq is the search variable).
+std::vector<frontier_result> find_frontier(const std::vector<point>& pts, const engine_options& o,
+                                           const frontier_options& f);
+
+}  // namespace sb
