@@ -14,6 +14,7 @@
 #include "bench/engine.h"
 #include "bench/frontier.h"
 #include "bench/gbench.h"
+#include "bench/planner.h"
 #include "harness/config.h"
 #include "harness/cupti.h"
 #include "harness/error.h"
@@ -45,6 +46,9 @@ struct cli_flags {
   std::string a2a = "auto";
   std::string budget, reserve;     // frontier: sizes like 80GiB, 141GB, 512MiB
   std::int64_t seq_step = 1024, max_seq = std::int64_t(1) << 20;
+  std::string calibrate, hold_out;  // plan --calibrate results.json [--hold-out SUBSTRING]
+  double link_gbps = 0, inter_node_gbps = 0;
+  int gpus_per_node = 8;
 };
 
 // "80GiB", "141GB", "512MiB", "1e9": bytes. Throws config_error naming the flag.
@@ -171,7 +175,77 @@ void validate_single_point(const std::vector<point>& pts) {
   for (const auto& p : pts) validate(p.shp, p.path);
 }
 
+std::vector<point_result> load_results(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw_config(fmt::format("{}: cannot read the results file", file));
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw_config(fmt::format("{}: not JSON: {}", file, e.what()));
+  }
+  if (doc.value("schema", "") != kResultSchema) throw_config(fmt::format("{}: not a {} file", file, kResultSchema));
+  std::vector<point_result> pts;
+  for (const auto& p : doc.at("points")) pts.push_back(point_from_json(p));
+  return pts;
+}
+
+// plan --calibrate: predicted times from measured bandwidths, and the error on held-out points.
+int cmd_plan_calibrated(const cli_flags& f, const std::vector<point>& pts) {
+  const std::vector<point_result> measured = load_results(f.calibrate);
+  calibration cal = calibrate(measured, f.hold_out);
+  if (f.link_gbps > 0) {
+    cal.link_gbps = f.link_gbps;
+    cal.link_source = "--link-gbps";
+  }
+  cal.inter_node_gbps = f.inter_node_gbps;
+  cal.gpus_per_node = f.gpus_per_node;
+  fmt::print("calibration from {}: {} points; local rates (GB/s, bytes read + written):", f.calibrate,
+             cal.local_sources.size());
+  for (const auto& [phase, gbps] : cal.local_gbps)
+    if (phase.find(':') == std::string::npos) fmt::print(" {} {:.0f};", phase, gbps);  // per path/variant ones in "rests on"
+  fmt::print(" pooled {:.0f}; links {}\n", cal.pooled_local_gbps,
+             cal.link_gbps > 0 ? fmt::format("{:.0f} GB/s ({})", cal.link_gbps, cal.link_source) : "unknown (give --link-gbps)");
+  fmt::print("{:<20} {:<40} {:>12} {:>12} {:>12}  rests on\n", "path/variant", "shape", "predicted_us", "local_us", "link_us");
+  for (const auto& p : pts) {
+    try {
+      validate(p.shp, p.path);
+    } catch (const config_error&) {
+      continue;
+    }
+    prediction pr = predict(p, cal);
+    fmt::print("{:<20} {:<40} {:>12} {:>12.1f} {:>12}  {}\n", fmt::format("{}/{}", to_string(p.path), to_string(p.variant)),
+               p.shp.label(), pr.complete ? fmt::format("{:.1f}", pr.total_us) : "incomplete", pr.local_us,
+               pr.complete ? fmt::format("{:.1f}", pr.link_us) : "-", pr.rests_on);
+  }
+  if (f.hold_out.empty()) return kExitOk;
+  // Held-out check: predict what was measured but not used. Off nccl the comm phase is not a link,
+  // so there the comparison covers the local phases only.
+  fmt::print("held-out points (not in the calibration):\n");
+  for (const auto& r : measured) {
+    if (r.status != "ok" || r.pt.label().find(f.hold_out) == std::string::npos) continue;
+    prediction pr = predict(r.pt, cal);
+    const bool links = r.backend == "nccl";
+    double measured_us = 0, predicted_us = 0;
+    for (const auto& [phase, us] : r.phases_us) {
+      if (!links && pr.phases_us.count(phase) && phase == "comm") continue;
+      measured_us += us;
+      predicted_us += pr.phases_us[phase];
+    }
+    fmt::print("  {:<60} measured {:>10.1f} us  predicted {:>10.1f} us  error {:+.1f}% ({})\n", r.pt.label(), measured_us,
+               predicted_us, 100.0 * (predicted_us - measured_us) / measured_us,
+               links ? "all phases" : "local phases; comm is not a link on " + r.backend);
+  }
+  return kExitOk;
+}
+
 int cmd_plan(const cli_flags& f) {
+  if (!f.calibrate.empty()) {
+    run_config c = resolve_config(f);
+    std::vector<point> pts = to_points(expand(c));
+    if (single_point(f)) validate_single_point(pts);
+    return cmd_plan_calibrated(f, pts);
+  }
   run_config c = resolve_config(f);
   std::vector<point> pts = to_points(expand(c));
   if (single_point(f)) validate_single_point(pts);
@@ -455,6 +529,11 @@ int cli_main(int argc, char** argv) {
   CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");
   add_shape_flags(plan, f);
   plan->add_flag("--json", f.json, "machine-readable output");
+  plan->add_option("--calibrate", f.calibrate, "results JSON whose measured bandwidths predict the time of each point");
+  plan->add_option("--hold-out", f.hold_out, "with --calibrate: leave points whose label contains this out, and predict them");
+  plan->add_option("--link-gbps", f.link_gbps, "with --calibrate: per-rank link busbw (GB/s) when the results have no nccl points");
+  plan->add_option("--inter-node-gbps", f.inter_node_gbps, "with --calibrate: per-rank bandwidth between nodes (GB/s)");
+  plan->add_option("--gpus-per-node", f.gpus_per_node, "with --calibrate: GPUs per node (default 8)");
 
   try {
     app.parse(argc, argv);
