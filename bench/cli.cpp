@@ -45,6 +45,7 @@ struct cli_flags {
   std::string trace;
   std::string a2a = "auto";
   std::string budget, reserve;     // frontier: sizes like 80GiB, 141GB, 512MiB
+  bool predict_only = false;
   std::int64_t seq_step = 1024, max_seq = std::int64_t(1) << 20;
   std::string calibrate, hold_out;  // plan --calibrate results.json [--hold-out SUBSTRING]
   double link_gbps = 0, inter_node_gbps = 0;
@@ -427,11 +428,12 @@ int cmd_frontier(const cli_flags& f) {
   frontier_options fo;
   fo.seq_step = f.seq_step;
   fo.max_seq = f.max_seq;
+  fo.predict_only = f.predict_only;
   if (fo.seq_step <= 0 || fo.max_seq < fo.seq_step) throw_config("--seq-step must be positive and at most --max-seq");
   if (!f.budget.empty()) {
     fo.budget_bytes = parse_size(f.budget, "--budget");
   } else {
-    if (o.world.backend == backend_kind::cpu) throw_config("frontier on the cpu backend needs --budget");
+    if (o.world.backend == backend_kind::cpu || f.predict_only) throw_config("frontier needs --budget here (no GPU to take it from)");
     fo.budget_bytes = gpu_memory_bytes();
   }
   if (!f.reserve.empty()) fo.reserve_bytes = parse_size(f.reserve, "--reserve");
@@ -450,7 +452,8 @@ int cmd_frontier(const cli_flags& f) {
     fmt::print("{:<20} {:<36} {:>13}{} {:>14} {:>7}\n", fmt::format("{}/{}", to_string(r.pt.path), to_string(r.pt.variant)),
                fmt::format("tp{} sp{}x{} b{} v{} {}", shown.shp.tp, shown.shp.sp_ulysses, shown.shp.sp_ring, shown.shp.batch,
                            shown.shp.vocab, to_string(shown.shp.type)),
-               r.measured_seq, r.capped ? "+" : " ", r.predicted_seq, r.trials.size());
+               fo.predict_only ? std::string("-") : std::to_string(r.measured_seq), r.capped ? "+" : " ", r.predicted_seq,
+               r.trials.size());
     nlohmann::json t = nlohmann::json::array();
     for (const auto& tr : r.trials) t.push_back({{"seq", tr.seq}, {"status", tr.status}, {"tracked_peak_bytes", tr.tracked_peak}});
     j["frontier"].push_back({{"path", std::string(to_string(r.pt.path))}, {"variant", std::string(to_string(r.pt.variant))},
@@ -524,6 +527,7 @@ int cli_main(int argc, char** argv) {
   frontier->add_option("--reserve", f.reserve, "memory reserved for the model, e.g. 60GiB");
   frontier->add_option("--seq-step", f.seq_step, "search granularity in tokens (default 1024)");
   frontier->add_option("--max-seq", f.max_seq, "longest sequence tried (default 1048576)");
+  frontier->add_flag("--predict-only", f.predict_only, "the plan's answer only, no allocations (e.g. a larger card than this one)");
   frontier->add_option("--out", f.out, "frontier JSON (schema shardbench.frontier/1; tools/plot draws it)");
 
   CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");

@@ -63,6 +63,11 @@ std::vector<frontier_result> find_frontier(const std::vector<point>& pts, const 
     const std::int64_t g = granularity(p, f.seq_step);
     bool capped_pred = false;
     r.predicted_seq = search(g, f.max_seq, &capped_pred, [&](std::int64_t s) { return predicted_fits(p, s, cap); });
+    if (f.predict_only) {
+      r.capped = capped_pred;
+      out.push_back(std::move(r));
+      continue;
+    }
     r.measured_seq = search(g, f.max_seq, &r.capped, [&](std::int64_t s) {
       point q = p;
       q.shp.seq = s;

@@ -15,6 +15,7 @@ struct frontier_options {
   std::size_t reserve_bytes = 0;  // --reserve: the model's share, not available to logits
   std::int64_t seq_step = 1024;   // granularity of the search (usp also needs S % sp == 0)
   std::int64_t max_seq = std::int64_t(1) << 20;
+  bool predict_only = false;  // the plan's answer alone (no allocation: budgets larger than the machine)
 };
 
 struct frontier_trial {

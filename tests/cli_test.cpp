@@ -173,7 +173,7 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
 
 TEST(cli, frontier_bad_sizes_exit_2) {
   expect_config_error({"frontier", "--backend", "cpu", "--budget", "lots"}, "--budget must be a size like 80GiB (got 'lots')");
-  expect_config_error({"frontier", "--backend", "cpu"}, "frontier on the cpu backend needs --budget");
+  expect_config_error({"frontier", "--backend", "cpu"}, "frontier needs --budget here (no GPU to take it from)");
   expect_config_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--reserve", "2GiB"},
                       "--reserve must be smaller than the budget");
 }
