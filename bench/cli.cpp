@@ -46,6 +46,7 @@ struct cli_flags {
   std::string a2a = "auto";
   std::string budget, reserve;     // frontier: sizes like 80GiB, 141GB, 512MiB
   bool predict_only = false;
+  bool kernels = false;
   std::int64_t seq_step = 1024, max_seq = std::int64_t(1) << 20;
   std::string calibrate, hold_out;  // plan --calibrate results.json [--hold-out SUBSTRING]
   double link_gbps = 0, inter_node_gbps = 0;
@@ -481,6 +482,10 @@ int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const c
     if (a.rfind("--benchmark_", 0) != 0) throw_config(fmt::format("bench: unknown argument '{}'", a));
     args.push_back(a);
   }
+  if (f.kernels) {
+    if (o.world.backend == backend_kind::cpu) throw_config("bench --kernels needs a GPU backend (local)");
+    return run_kernel_gbench(pts, o, collect_env(describe_backend(o)), args);
+  }
   return run_gbench(pts, o, collect_env(describe_backend(o)), args, process_rank);
 }
 
@@ -517,6 +522,7 @@ int cli_main(int argc, char** argv) {
   bench->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
   bench->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
   bench->add_option("--a2a", f.a2a, "nccl all-to-all form: auto, alltoall or sendrecv");
+  bench->add_flag("--kernels", f.kernels, "each local phase's kernel vs a device-to-device copy of the same bytes");
   bench->allow_extras();
 
   CLI::App* frontier = app.add_subcommand("frontier", "longest sequence per path/variant that fits a memory budget (real allocations)");

@@ -233,7 +233,10 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     res.mismatches = mismatches;
     res.verified = o.verify_definition && mismatches == 0;
     res.time_us = summarize(totals);
-    for (const auto& name : phase_order) res.phases_us.emplace_back(name, summarize(phase_samples[name]).median);
+    for (const auto& name : phase_order) {
+      res.phases_us.emplace_back(name, summarize(phase_samples[name]).median);
+      res.phase_samples_us.emplace_back(name, phase_samples[name]);
+    }
     res.memory = {std::size_t(predicted), std::size_t(tracked), std::size_t(device)};
     if (c.kind() == backend_kind::nccl) {  // only real links give link bandwidth
       res.algbw_gbps = algbw_gbps(res.op_bytes, res.time_us.median);

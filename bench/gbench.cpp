@@ -102,3 +102,80 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
 }
 
 }  // namespace sb
+
+// ---- kernels vs device-to-device copy (bench --kernels) ------------------------------------------
+
+#include "bench/traffic.h"
+#include "harness/stats.h"
+
+namespace sb {
+
+namespace {
+// Rate counters in bytes per second (Google Benchmark prints them with SI prefixes).
+void rate(benchmark::State& st, const char* name, double bytes) {
+  st.counters[name] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+}  // namespace
+
+int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
+                      std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = int(argv.size());
+  benchmark::Initialize(&argc, argv.data());
+  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 2;
+  benchmark::AddCustomContext("shardbench.gpu", env.gpu);
+  benchmark::AddCustomContext("shardbench.backend", env.backend);
+  benchmark::AddCustomContext("shardbench.git_sha", env.git_sha);
+  benchmark::AddCustomContext("shardbench.note",
+                              "bytes = read + written by the phase (bench/traffic.cpp); d2d = cudaMemcpyAsync of the same "
+                              "bytes in the same run; of_d2d = kernel rate / copy rate");
+  world_cache worlds(o.world);
+  for (const point& pt : pts) {
+    try {
+      validate(pt.shp, pt.path);
+    } catch (const config_error&) {
+      continue;
+    }
+    // One run of the point gives every phase's samples; each local phase becomes a benchmark.
+    auto result = std::make_shared<std::optional<point_result>>();
+    for (const auto& [phase, traffic] : path_traffic(pt)) {
+      if (traffic.collective || traffic.local_bytes <= 0) continue;
+      const std::string name = fmt::format("kernel/{}/{}/{}/{}/seq:{}", to_string(pt.path), to_string(pt.variant),
+                                           phase, to_string(pt.shp.type), pt.shp.seq);
+      const double bytes = traffic.local_bytes;
+      const std::string ph = phase;
+      benchmark::RegisterBenchmark(name.c_str(), [pt, o, bytes, ph, result, &worlds](benchmark::State& st) {
+        if (!*result) *result = run_checked_point(pt, o, worlds);
+        const point_result& r = **result;
+        const std::vector<double>* samples = nullptr;
+        for (const auto& [n, v] : r.phase_samples_us)
+          if (n == ph) samples = &v;
+        if (r.status != "ok" || !samples) {
+          st.SkipWithError((r.status + ": " + r.reason).c_str());
+          for (auto _ : st) {
+          }
+          return;
+        }
+        // The reference: a copy moving the same bytes (half read, half written), timed in this run.
+        const double copy_us = summarize(time_d2d_copy(std::size_t(bytes / 2), 10)).median;
+        std::size_t i = 0;
+        for (auto _ : st) st.SetIterationTime((*samples)[i++ % samples->size()] * 1e-6);
+        const double kernel_us = summarize(*samples).median;
+        rate(st, "bytes_rw", bytes);
+        st.counters["kernel_GBps"] = bytes / (kernel_us * 1e-6) / 1e9;
+        st.counters["d2d_GBps"] = bytes / (copy_us * 1e-6) / 1e9;
+        st.counters["of_d2d"] = copy_us / kernel_us;
+        st.counters["verified"] = r.verified ? 1 : 0;
+      })
+          ->UseManualTime()
+          ->Iterations(o.iters)
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace sb

@@ -15,4 +15,10 @@ namespace sb {
 int run_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
                std::vector<std::string> args, int process_rank);
 
+// `bench --kernels`: every local phase (one kernel or copy each) of every point as a benchmark, its
+// rate in bytes read + written beside a device-to-device cudaMemcpyAsync of the same bytes timed in
+// the same run. GPU backends only.
+int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
+                      std::vector<std::string> args);
+
 }  // namespace sb

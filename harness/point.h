@@ -52,6 +52,7 @@ struct point_result {
   int iters = 0, warmup = 0;
   summary time_us;
   std::vector<std::pair<std::string, double>> phases_us;  // median per phase
+  std::vector<std::pair<std::string, std::vector<double>>> phase_samples_us;  // every iteration (not serialised)
   double algbw_gbps = 0, busbw_gbps = 0, effective_gbps = 0;
   memory_figures memory;
   std::vector<kernel_stat> kernels;       // --cupti only

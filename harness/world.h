@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/backend.h"
 
@@ -40,5 +41,8 @@ bool backend_available(backend_kind b, std::string* why_not = nullptr);
 backend_kind auto_backend();
 backend_kind parse_backend(std::string_view s);  // "auto" resolves; throws config_error
 std::size_t gpu_memory_bytes();                   // total memory of GPU 0 (0 without one)
+// Times `iters` device-to-device cudaMemcpyAsync of `bytes` on GPU 0 (after one warm-up), in
+// microseconds each: the copy-bandwidth reference kernels are held to. Throws without a GPU.
+std::vector<double> time_d2d_copy(std::size_t bytes, int iters);
 
 }  // namespace sb

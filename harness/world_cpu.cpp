@@ -77,6 +77,10 @@ std::size_t gpu_memory_bytes() {
 #endif
 }
 
+#if !SHARDBENCH_HAVE_CUDA
+std::vector<double> time_d2d_copy(std::size_t, int) { throw_config("a device-to-device copy needs a build with CUDA"); }
+#endif
+
 backend_kind parse_backend(std::string_view s) {
   if (s == "auto") return auto_backend();
   backend_kind b;

@@ -146,6 +146,27 @@ std::size_t gpu_total_memory() {
   return p.totalGlobalMem;
 }
 
+std::vector<double> time_d2d_copy(std::size_t bytes, int iters) {
+  if (device_count() == 0) throw_config("a device-to-device copy needs a GPU");
+  SB_CUDA(cudaSetDevice(0));
+  memory_tracker t;
+  device_buffer src(bytes, t), dst(bytes, t);
+  SB_CUDA(cudaMemset(src.data(), 1, bytes));
+  cuda_stream s = make_stream();
+  cuda_event a = make_event(), b = make_event();
+  std::vector<double> us;
+  for (int i = -1; i < iters; ++i) {
+    SB_CUDA(cudaEventRecord(a.get(), s.get()));
+    SB_CUDA(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, s.get()));
+    SB_CUDA(cudaEventRecord(b.get(), s.get()));
+    SB_CUDA(cudaEventSynchronize(b.get()));
+    float ms = 0;
+    SB_CUDA(cudaEventElapsedTime(&ms, a.get(), b.get()));
+    if (i >= 0) us.push_back(double(ms) * 1000.0);
+  }
+  return us;
+}
+
 bool gpu_backend_available(backend_kind b, std::string* why_not) {
   if (device_count() > 0) return true;
   if (why_not) *why_not = fmt::format("no CUDA device is visible ({} needs a GPU)", to_string(b));

@@ -17,6 +17,8 @@ using detail::kVec;
 constexpr int kThreads = 256;
 constexpr std::int64_t kMaxBlocks = 1 << 20;
 
+constexpr int kUnroll = 4;  // vectors per thread in flight: loads are issued before their stores
+
 template <int SrcBytes, int DstBytes, dtype S, dtype D, bool Raw>
 __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d) {
   const std::int64_t rows = d.windows * d.win_len;
@@ -31,15 +33,41 @@ __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d)
       continue;
     }
     const char* in_row = static_cast<const char*>(d.src) + r * d.src_ld * SrcBytes;
-    for (int v = threadIdx.x; v < vec_per_row; v += blockDim.x) {
-      const int q = v / vec_per_block, k = v - q * vec_per_block;
-      const char* in = in_row + (q * d.src_peer_stride + std::int64_t(k) * kVec) * SrcBytes;
+    for (int v0 = threadIdx.x; v0 < vec_per_row; v0 += blockDim.x * kUnroll) {
       if constexpr (Raw) {
-        detail::copy8<SrcBytes>(in, out + v * kVec * DstBytes);
+        uint4 buf[kUnroll][SrcBytes / 2];
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int v = v0 + u * blockDim.x;
+          if (v >= vec_per_row) break;
+          const int q = v / vec_per_block, k = v - q * vec_per_block;
+          const uint4* in = reinterpret_cast<const uint4*>(in_row + (q * d.src_peer_stride + std::int64_t(k) * kVec) * SrcBytes);
+#pragma unroll
+          for (int e = 0; e < SrcBytes / 2; ++e) buf[u][e] = in[e];
+        }
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int v = v0 + u * blockDim.x;
+          if (v >= vec_per_row) break;
+          uint4* o = reinterpret_cast<uint4*>(out + v * kVec * DstBytes);
+#pragma unroll
+          for (int e = 0; e < SrcBytes / 2; ++e) o[e] = buf[u][e];
+        }
       } else {
-        float x[kVec];
-        detail::load8<S>(in, x);
-        detail::store8<D>(out + v * kVec * DstBytes, x);
+        float x[kUnroll][kVec];
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int v = v0 + u * blockDim.x;
+          if (v >= vec_per_row) break;
+          const int q = v / vec_per_block, k = v - q * vec_per_block;
+          detail::load8<S>(in_row + (q * d.src_peer_stride + std::int64_t(k) * kVec) * SrcBytes, x[u]);
+        }
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int v = v0 + u * blockDim.x;
+          if (v >= vec_per_row) break;
+          detail::store8<D>(out + v * kVec * DstBytes, x[u]);
+        }
       }
     }
   }

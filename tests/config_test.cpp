@@ -18,7 +18,7 @@ std::string error_of(const std::string& yaml) {
 }  // namespace
 
 TEST(config, every_shipped_config_parses_and_expands) {
-  for (const char* name : {"smoke", "nightly", "deepseek_v3", "llama3", "qwen"}) {
+  for (const char* name : {"smoke", "nightly", "deepseek_v3", "llama3", "qwen", "kernels", "gpu_check", "sanitizer"}) {
     run_config c = load_config(std::string(SB_SOURCE_DIR) + "/configs/" + name + ".yaml");
     EXPECT_FALSE(expand(c).empty()) << name;
   }
