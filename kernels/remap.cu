@@ -3,6 +3,7 @@
 // unaligned shapes, down-casts and generated sources.
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "harness/cuda_check.h"
 #include "harness/error.h"
@@ -12,62 +13,48 @@
 namespace sb::kernels {
 
 namespace {
-using detail::kVec;
 
 constexpr int kThreads = 256;
 constexpr std::int64_t kMaxBlocks = 1 << 20;
 
-constexpr int kUnroll = 4;  // vectors per thread in flight: loads are issued before their stores
+constexpr int kUnroll = 4;  // 16-byte accesses per thread in flight: loads are issued before their stores
 
-template <int SrcBytes, int DstBytes, dtype S, dtype D, bool Raw>
+// Raw (same-type) moves copy 16 bytes per vector; upcasts read 8 bytes of bf16/fp16 and write 16
+// bytes of fp32. Either way each warp access is one contiguous 512-byte span.
+template <int SrcBytes, int DstBytes, dtype S, bool Raw>
 __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d) {
+  constexpr int Vec = Raw ? detail::raw_vec<SrcBytes> : detail::kUpcastVec;
   const std::int64_t rows = d.windows * d.win_len;
-  const int vec_per_row = int(d.cols / kVec);
-  const int vec_per_block = int(d.src_peer_cols / kVec);
+  const int vec_per_row = int(d.cols / Vec);
+  const int vec_per_block = int(d.src_peer_cols / Vec);
   for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
     char* out = static_cast<char*>(d.dst) + remap_dst_row(d, w, j) * d.dst_ld * DstBytes;
     const std::int64_t r = remap_src_row(d, w, j);
     if (r < 0) {
-      for (int v = threadIdx.x; v < vec_per_row; v += blockDim.x) detail::zero8<DstBytes>(out + v * kVec * DstBytes);
+      for (int v = threadIdx.x; v < vec_per_row; v += blockDim.x) detail::store16(out + v * 16, make_uint4(0, 0, 0, 0));
       continue;
     }
     const char* in_row = static_cast<const char*>(d.src) + r * d.src_ld * SrcBytes;
     for (int v0 = threadIdx.x; v0 < vec_per_row; v0 += blockDim.x * kUnroll) {
-      if constexpr (Raw) {
-        uint4 buf[kUnroll][SrcBytes / 2];
+      using value = std::conditional_t<Raw, uint4, float4>;
+      value buf[kUnroll];
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int v = v0 + u * blockDim.x;
-          if (v >= vec_per_row) break;
-          const int q = v / vec_per_block, k = v - q * vec_per_block;
-          const uint4* in = reinterpret_cast<const uint4*>(in_row + (q * d.src_peer_stride + std::int64_t(k) * kVec) * SrcBytes);
+      for (int u = 0; u < kUnroll; ++u) {
+        const int v = v0 + u * blockDim.x;
+        if (v >= vec_per_row) break;
+        const int q = v / vec_per_block, k = v - q * vec_per_block;
+        const char* in = in_row + (q * d.src_peer_stride + std::int64_t(k) * Vec) * SrcBytes;
+        if constexpr (Raw)
+          buf[u] = *reinterpret_cast<const uint4*>(in);
+        else
+          buf[u] = detail::load4_upcast<S>(in);
+      }
 #pragma unroll
-          for (int e = 0; e < SrcBytes / 2; ++e) buf[u][e] = in[e];
-        }
-#pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int v = v0 + u * blockDim.x;
-          if (v >= vec_per_row) break;
-          uint4* o = reinterpret_cast<uint4*>(out + v * kVec * DstBytes);
-#pragma unroll
-          for (int e = 0; e < SrcBytes / 2; ++e) o[e] = buf[u][e];
-        }
-      } else {
-        float x[kUnroll][kVec];
-#pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int v = v0 + u * blockDim.x;
-          if (v >= vec_per_row) break;
-          const int q = v / vec_per_block, k = v - q * vec_per_block;
-          detail::load8<S>(in_row + (q * d.src_peer_stride + std::int64_t(k) * kVec) * SrcBytes, x[u]);
-        }
-#pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int v = v0 + u * blockDim.x;
-          if (v >= vec_per_row) break;
-          detail::store8<D>(out + v * kVec * DstBytes, x[u]);
-        }
+      for (int u = 0; u < kUnroll; ++u) {
+        const int v = v0 + u * blockDim.x;
+        if (v >= vec_per_row) break;
+        detail::store16(out + v * 16, buf[u]);
       }
     }
   }
@@ -130,11 +117,11 @@ void check(const remap_desc& d) {
        "src_ld=" + str(d.src_ld) + " < src_peer_cols=" + str(d.src_peer_cols));
 }
 
-template <int SB, int DB, dtype S, dtype D, bool Raw>
+template <int SB, int DB, dtype S, bool Raw>
 void launch_vec(const remap_desc& d, cudaStream_t stream) {
   const std::int64_t rows = d.windows * d.win_len;
   const int blocks = int(std::min(rows, kMaxBlocks));
-  remap_vec_kernel<SB, DB, S, D, Raw><<<blocks, kThreads, 0, stream>>>(d);
+  remap_vec_kernel<SB, DB, S, Raw><<<blocks, kThreads, 0, stream>>>(d);
 }
 
 }  // namespace
@@ -144,7 +131,8 @@ bool remap_is_vectorized(const remap_desc& d) {
   const bool raw = d.src_type == d.dst_type;
   const bool upcast = (d.src_type == dtype::bf16 || d.src_type == dtype::fp16) && d.dst_type == dtype::fp32;
   if (!raw && !upcast) return false;
-  const std::int64_t k = kVec;
+  // Elements per 16-byte access on the wider side (see remap_vec_kernel).
+  const std::int64_t k = raw ? 16 / std::int64_t(dtype_size(d.dst_type)) : detail::kUpcastVec;
   return aligned16(d.src) && aligned16(d.dst) && d.cols % k == 0 && d.dst_ld % k == 0 && d.src_ld % k == 0 &&
          d.src_peer_cols % k == 0 && d.src_peer_stride % k == 0 && d.cols / k < (std::int64_t(1) << 30) &&
          d.win_len > 0 && d.cols >= 64;  // narrow rows (ids, masks) are better served element-wise
@@ -157,14 +145,14 @@ void launch_remap(const remap_desc& d, cudaStream_t stream) {
   if (remap_is_vectorized(d)) {
     if (d.src_type == d.dst_type) {
       switch (dtype_size(d.dst_type)) {
-        case 2: launch_vec<2, 2, dtype::bf16, dtype::bf16, true>(d, stream); break;
-        case 4: launch_vec<4, 4, dtype::fp32, dtype::fp32, true>(d, stream); break;
-        default: launch_vec<8, 8, dtype::i64, dtype::i64, true>(d, stream); break;
+        case 2: launch_vec<2, 2, dtype::bf16, true>(d, stream); break;
+        case 4: launch_vec<4, 4, dtype::fp32, true>(d, stream); break;
+        default: launch_vec<8, 8, dtype::i64, true>(d, stream); break;
       }
     } else if (d.src_type == dtype::bf16) {
-      launch_vec<2, 4, dtype::bf16, dtype::fp32, false>(d, stream);
+      launch_vec<2, 4, dtype::bf16, false>(d, stream);
     } else {
-      launch_vec<2, 4, dtype::fp16, dtype::fp32, false>(d, stream);
+      launch_vec<2, 4, dtype::fp16, false>(d, stream);
     }
   } else {
     const int blocks = int(std::min((n + kThreads - 1) / kThreads, kMaxBlocks));
