@@ -27,22 +27,26 @@ __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d)
   const std::int64_t rows = d.windows * d.win_len;
   const int vec_per_row = int(d.cols / Vec);
   const int vec_per_block = int(d.src_peer_cols / Vec);
+  // blockIdx.y splits each row's columns, so that few long rows still fill the GPU.
+  const int per_split = (vec_per_row + int(gridDim.y) - 1) / int(gridDim.y);
+  const int v_begin = int(blockIdx.y) * per_split;
+  const int v_end = min(vec_per_row, v_begin + per_split);
   for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
     char* out = static_cast<char*>(d.dst) + remap_dst_row(d, w, j) * d.dst_ld * DstBytes;
     const std::int64_t r = remap_src_row(d, w, j);
     if (r < 0) {
-      for (int v = threadIdx.x; v < vec_per_row; v += blockDim.x) detail::store16(out + v * 16, make_uint4(0, 0, 0, 0));
+      for (int v = v_begin + threadIdx.x; v < v_end; v += blockDim.x) detail::store16(out + v * 16, make_uint4(0, 0, 0, 0));
       continue;
     }
     const char* in_row = static_cast<const char*>(d.src) + r * d.src_ld * SrcBytes;
-    for (int v0 = threadIdx.x; v0 < vec_per_row; v0 += blockDim.x * kUnroll) {
+    for (int v0 = v_begin + threadIdx.x; v0 < v_end; v0 += blockDim.x * kUnroll) {
       using value = std::conditional_t<Raw, uint4, float4>;
       value buf[kUnroll];
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
         const int v = v0 + u * blockDim.x;
-        if (v >= vec_per_row) break;
+        if (v >= v_end) break;
         const int q = v / vec_per_block, k = v - q * vec_per_block;
         const char* in = in_row + (q * d.src_peer_stride + std::int64_t(k) * Vec) * SrcBytes;
         if constexpr (Raw)
@@ -53,7 +57,7 @@ __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d)
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
         const int v = v0 + u * blockDim.x;
-        if (v >= vec_per_row) break;
+        if (v >= v_end) break;
         detail::store16(out + v * 16, buf[u]);
       }
     }
@@ -117,11 +121,20 @@ void check(const remap_desc& d) {
        "src_ld=" + str(d.src_ld) + " < src_peer_cols=" + str(d.src_peer_cols));
 }
 
+// Enough blocks for several waves on any current GPU (132 SMs x 8 resident blocks on an H100).
+constexpr std::int64_t kTargetBlocks = 4096;
+
 template <int SB, int DB, dtype S, bool Raw>
 void launch_vec(const remap_desc& d, cudaStream_t stream) {
+  constexpr int Vec = Raw ? detail::raw_vec<SB> : detail::kUpcastVec;
   const std::int64_t rows = d.windows * d.win_len;
-  const int blocks = int(std::min(rows, kMaxBlocks));
-  remap_vec_kernel<SB, DB, S, Raw><<<blocks, kThreads, 0, stream>>>(d);
+  const std::int64_t vec_per_row = d.cols / Vec;
+  // Split rows into column ranges when there are too few rows, but keep at least one full pass of
+  // the block's threads (x kUnroll) per range.
+  const std::int64_t max_splits = std::max<std::int64_t>(1, vec_per_row / (kThreads * kUnroll));
+  const std::int64_t splits = std::clamp<std::int64_t>((kTargetBlocks + rows - 1) / rows, 1, std::min<std::int64_t>(max_splits, 65535));
+  const dim3 grid(unsigned(std::min(rows, kMaxBlocks)), unsigned(splits));
+  remap_vec_kernel<SB, DB, S, Raw><<<grid, kThreads, 0, stream>>>(d);
 }
 
 }  // namespace
