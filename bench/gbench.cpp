@@ -3,7 +3,9 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include "bench/traffic.h"
 #include "harness/bandwidth.h"
+#include "harness/stats.h"
 #include "harness/error.h"
 
 namespace sb {
@@ -16,6 +18,25 @@ class silent_reporter final : public benchmark::BenchmarkReporter {
   bool ReportContext(const Context&) override { return true; }
   void ReportRuns(const std::vector<Run>&) override {}
 };
+
+// Google Benchmark's flags from args (argv[0] first), and the environment as its context.
+bool init_gbench(std::vector<std::string>& args, const env_info& env) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = int(argv.size());
+  benchmark::Initialize(&argc, argv.data());
+  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return false;
+  benchmark::AddCustomContext("shardbench.gpu", env.gpu);
+  benchmark::AddCustomContext("shardbench.gpu_count", std::to_string(env.gpu_count));
+  benchmark::AddCustomContext("shardbench.driver", env.driver);
+  benchmark::AddCustomContext("shardbench.cuda", env.cuda);
+  benchmark::AddCustomContext("shardbench.nccl", env.nccl);
+  benchmark::AddCustomContext("shardbench.backend", env.backend);
+  benchmark::AddCustomContext("shardbench.git_sha", env.git_sha);
+  benchmark::AddCustomContext("shardbench.build_type", env.build_type);
+  benchmark::AddCustomContext("shardbench.clocks", env.clocks);
+  return true;
+}
 
 std::string bench_name(const point& pt) {
   const shape& s = pt.shp;
@@ -45,21 +66,7 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
                std::vector<std::string> args, int process_rank) {
   if (process_rank != 0)  // one report: rank 0 writes --benchmark_out
     std::erase_if(args, [](const std::string& a) { return a.rfind("--benchmark_out", 0) == 0; });
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  int argc = int(argv.size());
-  benchmark::Initialize(&argc, argv.data());
-  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 2;
-
-  benchmark::AddCustomContext("shardbench.gpu", env.gpu);
-  benchmark::AddCustomContext("shardbench.gpu_count", std::to_string(env.gpu_count));
-  benchmark::AddCustomContext("shardbench.driver", env.driver);
-  benchmark::AddCustomContext("shardbench.cuda", env.cuda);
-  benchmark::AddCustomContext("shardbench.nccl", env.nccl);
-  benchmark::AddCustomContext("shardbench.backend", env.backend);
-  benchmark::AddCustomContext("shardbench.git_sha", env.git_sha);
-  benchmark::AddCustomContext("shardbench.build_type", env.build_type);
-  benchmark::AddCustomContext("shardbench.clocks", env.clocks);
+  if (!init_gbench(args, env)) return 2;
 
   world_cache worlds(o.world);
   bool mismatch = false;
@@ -101,14 +108,7 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
   return mismatch ? 1 : 0;
 }
 
-}  // namespace sb
-
 // ---- kernels vs device-to-device copy (bench --kernels) ------------------------------------------
-
-#include "bench/traffic.h"
-#include "harness/stats.h"
-
-namespace sb {
 
 namespace {
 // Rate counters in bytes per second (Google Benchmark prints them with SI prefixes).
@@ -119,14 +119,7 @@ void rate(benchmark::State& st, const char* name, double bytes) {
 
 int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
                       std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  int argc = int(argv.size());
-  benchmark::Initialize(&argc, argv.data());
-  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return 2;
-  benchmark::AddCustomContext("shardbench.gpu", env.gpu);
-  benchmark::AddCustomContext("shardbench.backend", env.backend);
-  benchmark::AddCustomContext("shardbench.git_sha", env.git_sha);
+  if (!init_gbench(args, env)) return 2;
   benchmark::AddCustomContext("shardbench.note",
                               "bytes = read + written by the phase (bench/traffic.cpp); d2d = cudaMemcpyAsync of the same "
                               "bytes in the same run; of_d2d = kernel rate / copy rate");

@@ -5,34 +5,16 @@
 #include <fmt/format.h>
 
 #include "bench/engine.h"
+#include "tests/path_cases.h"
 
 namespace sb {
 
 namespace {
 
-struct case_shape {
-  int tp, u, r;
-  std::int64_t batch, seq, vocab, ttt;
-};
+using testing_paths::case_shape;
+using testing_paths::points_for;
 
-void PrintTo(const case_shape& c, std::ostream* os) {
-  *os << fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
-}
-
-shape to_shape(const case_shape& c, dtype t) {
-  shape s;
-  s.type = t;
-  s.tp = c.tp;
-  s.sp_ulysses = c.u;
-  s.sp_ring = c.r;
-  s.batch = c.batch;
-  s.seq = c.seq;
-  s.vocab = c.vocab;
-  s.ttt = c.ttt;
-  s.hidden = 3;
-  s.seed = std::uint64_t(c.tp * 1000 + c.seq);
-  return s;
-}
+shape to_shape(const case_shape& c, dtype t) { return testing_paths::to_shape(c, t, 3); }
 
 engine_options cpu_options() {
   engine_options o;
@@ -42,26 +24,12 @@ engine_options cpu_options() {
   return o;
 }
 
-std::vector<point> points_for(const case_shape& c) {
-  std::vector<point> pts;
-  for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32})
-    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
-      shape s = to_shape(c, t);
-      shape flat = s;
-      flat.sp_ulysses = flat.sp_ring = 1;
-      pts.push_back({path_kind::baseline, v, flat});
-      pts.push_back({path_kind::batch, v, flat});
-      if (c.tp % (c.u * c.r) == 0 && c.batch == c.tp / (c.u * c.r)) pts.push_back({path_kind::usp, v, s});
-    }
-  return pts;
-}
-
 class paths_cpu : public ::testing::TestWithParam<case_shape> {};
 
 }  // namespace
 
 TEST_P(paths_cpu, every_variant_and_dtype_verifies_and_matches_the_baseline) {
-  std::vector<point> pts = points_for(GetParam());
+  std::vector<point> pts = points_for(GetParam(), 3);
   std::vector<point_result> res = run_points(pts, cpu_options(), nullptr);
   ASSERT_EQ(res.size(), pts.size());
   for (const auto& r : res) {
@@ -93,10 +61,7 @@ INSTANTIATE_TEST_SUITE_P(
                       case_shape{8, 1, 8, 1, 32, 256, 3}, case_shape{4, 2, 1, 2, 8, 65, 1},
                       case_shape{6, 3, 1, 2, 12, 384, 2}, case_shape{8, 8, 1, 1, 8, 64, 7},
                       case_shape{4, 1, 1, 4, 16, 1000, 7}, case_shape{8, 2, 4, 1, 64, 4000, 7}),
-    [](const ::testing::TestParamInfo<case_shape>& i) {
-      const case_shape& c = i.param;
-      return fmt::format("tp{}_u{}_r{}_b{}_s{}_v{}_ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
-    });
+    [](const ::testing::TestParamInfo<case_shape>& i) { return testing_paths::test_name(i.param); });
 
 TEST(paths_cpu_variants, specforge_and_fused_outputs_are_byte_identical) {
   for (path_kind p : {path_kind::baseline, path_kind::batch, path_kind::usp}) {

@@ -15,42 +15,15 @@
 #include "bench/engine.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "tests/golden_util.h"
+#include "tests/path_cases.h"
 
 namespace sb {
 
 namespace {
 
-struct gpu_case {
-  int tp, u, r;
-  std::int64_t batch, seq, vocab, ttt;
-};
+using gpu_case = testing_paths::case_shape;
 
-void PrintTo(const gpu_case& c, std::ostream* os) {
-  *os << fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
-}
-
-std::vector<point> points_for(const gpu_case& c) {
-  std::vector<point> pts;
-  for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32})
-    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
-      shape s;
-      s.type = t;
-      s.tp = c.tp;
-      s.sp_ulysses = c.u;
-      s.sp_ring = c.r;
-      s.batch = c.batch;
-      s.seq = c.seq;
-      s.vocab = c.vocab;
-      s.ttt = c.ttt;
-      s.hidden = 8;
-      shape flat = s;
-      flat.sp_ulysses = flat.sp_ring = 1;
-      pts.push_back({path_kind::baseline, v, flat});
-      pts.push_back({path_kind::batch, v, flat});
-      if (c.tp % (c.u * c.r) == 0 && c.batch == c.tp / (c.u * c.r)) pts.push_back({path_kind::usp, v, s});
-    }
-  return pts;
-}
+std::vector<point> points_for(const gpu_case& c) { return testing_paths::points_for(c, 8); }
 
 void expect_all_verified(const std::vector<point_result>& res) {
   for (const auto& r : res) {
@@ -98,10 +71,7 @@ INSTANTIATE_TEST_SUITE_P(
                       gpu_case{8, 8, 1, 1, 128, 129280, 7}, gpu_case{8, 4, 2, 1, 128, 32000, 0},
                       gpu_case{8, 2, 2, 2, 64, 1024, 7}, gpu_case{8, 1, 1, 5, 16, 512, 0},
                       gpu_case{8, 2, 1, 4, 48, 1001, 5}),
-    [](const ::testing::TestParamInfo<gpu_case>& i) {
-      const gpu_case& c = i.param;
-      return fmt::format("tp{}_u{}_r{}_b{}_s{}_v{}_ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
-    });
+    [](const ::testing::TestParamInfo<gpu_case>& i) { return testing_paths::test_name(i.param); });
 
 TEST(paths_nccl, every_variant_and_dtype_on_the_gpus_present) {
   SB_REQUIRE_GPU();

@@ -1,0 +1,55 @@
+// Shapes for the path tests, shared by the cpu tests and the GPU tests: one case expands to every
+// dtype × variant of baseline and batch (sp 1×1) and, where the layout is valid, usp.
+#pragma once
+#include <fmt/format.h>
+
+#include <ostream>
+#include <vector>
+
+#include "bench/engine.h"
+
+namespace sb::testing_paths {
+
+struct case_shape {
+  int tp, u, r;
+  std::int64_t batch, seq, vocab, ttt;
+};
+
+inline void PrintTo(const case_shape& c, std::ostream* os) {
+  *os << fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
+}
+
+inline std::string test_name(const case_shape& c) {
+  return fmt::format("tp{}_u{}_r{}_b{}_s{}_v{}_ttt{}", c.tp, c.u, c.r, c.batch, c.seq, c.vocab, c.ttt);
+}
+
+inline shape to_shape(const case_shape& c, dtype t, std::int64_t hidden) {
+  shape s;
+  s.type = t;
+  s.tp = c.tp;
+  s.sp_ulysses = c.u;
+  s.sp_ring = c.r;
+  s.batch = c.batch;
+  s.seq = c.seq;
+  s.vocab = c.vocab;
+  s.ttt = c.ttt;
+  s.hidden = hidden;
+  s.seed = std::uint64_t(c.tp * 1000 + c.seq);
+  return s;
+}
+
+inline std::vector<point> points_for(const case_shape& c, std::int64_t hidden) {
+  std::vector<point> pts;
+  for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32})
+    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
+      shape s = to_shape(c, t, hidden);
+      shape flat = s;
+      flat.sp_ulysses = flat.sp_ring = 1;
+      pts.push_back({path_kind::baseline, v, flat});
+      pts.push_back({path_kind::batch, v, flat});
+      if (c.tp % (c.u * c.r) == 0 && c.batch == c.tp / (c.u * c.r)) pts.push_back({path_kind::usp, v, s});
+    }
+  return pts;
+}
+
+}  // namespace sb::testing_paths
