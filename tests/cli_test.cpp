@@ -37,14 +37,19 @@ std::string out_file(const std::string& name) {
   return p;
 }
 
-// Bad input: exit 2, exactly one line naming the rule, and no results file.
+// Bad input: exit 2 and exactly one line naming the rule.
+void expect_usage_error(const std::vector<std::string>& args, const std::string& message) {
+  cli_run r = run_cli(args);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "shardbench: error: " + message + "\n");
+}
+
+// ... and for `run`, no results file.
 void expect_config_error(std::vector<std::string> args, const std::string& message) {
   std::string out = out_file("bad.json");
   args.push_back("--out");
   args.push_back(out);
-  cli_run r = run_cli(args);
-  EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_EQ(r.err, "shardbench: error: " + message + "\n");
+  expect_usage_error(args, message);
   EXPECT_FALSE(std::filesystem::exists(out));
   EXPECT_FALSE(std::filesystem::exists(out + "l"));
 }
@@ -169,6 +174,15 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
   }
   EXPECT_GT(seq["usp/fused"], seq["baseline/fused"]);
   EXPECT_GE(seq["baseline/fused"], seq["baseline/specforge"]);
+}
+
+TEST(cli, more_bad_flags_exit_2) {
+  expect_config_error({"run", "--backend", "cpu", "--memory-cap", "-1"}, "--memory-cap must be non-negative");
+  expect_usage_error({"bench", "--backend", "cpu", "--kernels"}, "bench --kernels needs a GPU backend (local)");
+  expect_usage_error({"plan", "--calibrate", "/nonexistent.json"}, "/nonexistent.json: cannot read the results file");
+  std::string bad = ::testing::TempDir() + "/notresults.json";
+  std::ofstream(bad) << "{\"schema\": \"other\"}";
+  expect_usage_error({"plan", "--calibrate", bad}, bad + ": not a shardbench.result/1 file");
 }
 
 TEST(cli, frontier_bad_sizes_exit_2) {
