@@ -1,4 +1,5 @@
-"""Tests of tools/ (compare, gate, nightly report, plots) on small committed result files:
+"""Tests of tools/ (compare, gate, nightly report, plots) on small committed result files
+(data/frontier_deepseek_v3_h100.json is `shardbench frontier` on an H100 with 60 GiB reserved):
 data/h100_nightly_{a,b}.json are two runs of configs/nightly.yaml (4K points) on one H100 (an A/A
 pair); data/h100_nightly_regressed.json is run B with a 10 % slowdown on one point, 1 MiB more
 memory on another, a verification failure on a third and a missing fourth."""
@@ -118,6 +119,16 @@ class plot_test(unittest.TestCase):
         for f in files:
             with open(f, "rb") as png:
                 self.assertEqual(png.read(8), b"\x89PNG\r\n\x1a\n")
+        shutil.rmtree(out)
+
+    def test_frontier_file_is_drawn(self):
+        from shardbench_tools import plot
+        out = tempfile.mkdtemp()
+        code, printed = run(plot.main, [os.path.join(HERE, "data", "frontier_deepseek_v3_h100.json"), "--out", out])
+        self.assertEqual(code, 0)
+        self.assertTrue(printed.strip().endswith("frontier.png"))
+        with open(os.path.join(out, "frontier.png"), "rb") as png:
+            self.assertEqual(png.read(8), b"\x89PNG\r\n\x1a\n")
         shutil.rmtree(out)
 
 

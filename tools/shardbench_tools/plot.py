@@ -33,10 +33,27 @@ def capacity_bytes(gpu, override_gib):
     return None
 
 
+AXES = ("tp", "batch", "vocab", "dtype", "backend")
+
+
+def varying(pts):
+    """The axes (besides seq) whose values differ across the points: they go into series labels."""
+    return [a for a in AXES if len({p[a] for p in pts}) > 1]
+
+
+def describe(pts):
+    """What all the points share, for titles."""
+    fixed = [a for a in AXES if len({p[a] for p in pts}) == 1]
+    return ", ".join(f"{a} {pts[0][a]}" for a in fixed)
+
+
 def series(pts, value):
+    """One line per path/variant (and sp for usp) and per value of every other varying axis."""
+    vary = varying(pts)
     out = {}
     for p in pts:
         name = f"{p['path']}/{p['variant']}" + (f" sp{p['sp_ulysses']}x{p['sp_ring']}" if p["path"] == "usp" else "")
+        name += "".join(f" {a}={p[a]}" for a in vary)
         out.setdefault(name, []).append((p["seq"], value(p)))
     return {k: sorted(v) for k, v in sorted(out.items())}
 
@@ -53,7 +70,7 @@ def plot_lines(plt, data, title, ylabel, path, hline=None, hlabel=None):
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7 if len(data) < 12 else 5, ncol=1 if len(data) < 12 else 2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -68,7 +85,7 @@ def plot_all(paths, out_dir, capacity_gib=None):
     if not pts:
         raise SystemExit("plot: no measured points in the given files")
     os.makedirs(out_dir, exist_ok=True)
-    where = f"{pts[0]['backend']} on {gpu or 'cpu'}, tp {sorted({p['tp'] for p in pts})}, {pts[0]['dtype']}"
+    where = f"{gpu or 'cpu'}; {describe(pts)}"
     written = []
     f = os.path.join(out_dir, "time_vs_seq.png")
     plot_lines(plt, series(pts, lambda p: p["time_us"]["median"] / 1000.0), f"median time per iteration\n({where})",
@@ -101,9 +118,14 @@ def plot_all(paths, out_dir, capacity_gib=None):
     written.append(f)
 
     f = os.path.join(out_dir, "speedup_heatmap.png")
-    base = {(p["tp"], p["seq"]): p["time_us"]["median"] for p in pts if p["path"] == "baseline" and p["variant"] == "fused"}
-    best = {}
+    # Compare like with like: the (dtype, batch, vocab, backend) group with the most points.
+    groups = {}
     for p in pts:
+        groups.setdefault((p["dtype"], p["batch"], p["vocab"], p["backend"]), []).append(p)
+    (g_dtype, g_batch, g_vocab, g_backend), group = max(groups.items(), key=lambda kv: len(kv[1]))
+    base = {(p["tp"], p["seq"]): p["time_us"]["median"] for p in group if p["path"] == "baseline" and p["variant"] == "fused"}
+    best = {}
+    for p in group:
         if p["path"] != "baseline" and (p["tp"], p["seq"]) in base:
             k = (p["tp"], p["seq"])
             best[k] = min(best.get(k, float("inf")), p["time_us"]["median"])
@@ -111,17 +133,19 @@ def plot_all(paths, out_dir, capacity_gib=None):
     seqs = sorted({k[1] for k in best})
     fig, ax = plt.subplots(figsize=(8, 4))
     if tps and seqs:
-        grid = [[base[(t, s)] / best[(t, s)] if (t, s) in best else float("nan") for s in seqs] for t in tps]
+        grid = [[base[(t, q)] / best[(t, q)] if (t, q) in best else float("nan") for q in seqs] for t in tps]
         im = ax.imshow(grid, cmap="viridis", aspect="auto")
         for i, row in enumerate(grid):
             for j, v in enumerate(row):
-                ax.text(j, i, f"{v:.2f}x", ha="center", va="center", fontsize=10,
-                        bbox=dict(boxstyle="round", facecolor="white", alpha=0.8))
-        ax.set_xticks(range(len(seqs)), [str(s) for s in seqs])
+                if v == v:  # not measured: left blank
+                    ax.text(j, i, f"{v:.2f}x", ha="center", va="center", fontsize=10,
+                            bbox=dict(boxstyle="round", facecolor="white", alpha=0.8))
+        ax.set_xticks(range(len(seqs)), [str(q) for q in seqs])
         ax.set_yticks(range(len(tps)), [f"tp{t}" for t in tps])
         fig.colorbar(im, ax=ax, label="baseline/fused time / best sharded time")
     ax.set_xlabel("sequence length")
-    ax.set_title(f"speed-up of the best sharded variant over baseline/fused\n({where})", fontsize=10)
+    ax.set_title(f"speed-up of the best sharded variant over baseline/fused\n({gpu or 'cpu'}; {g_backend}, "
+                 f"{g_dtype}, batch {g_batch}, vocab {g_vocab})", fontsize=10)
     fig.tight_layout()
     fig.savefig(f, dpi=110)
     plt.close(fig)
