@@ -31,7 +31,8 @@ constexpr int kExitOk = 0, kExitMismatch = 1, kExitConfig = 2, kExitRuntime = 3;
 
 // Flags shared by `run` and `plan`. Shape flags, when any is given, turn the config into one point.
 struct cli_flags {
-  std::string config, backend, out, dump, paths, variants, dtypes, emulate;
+  std::string config, backend, out, dump, paths, variants, dtypes, emulate, consumer, t2d;
+  std::optional<std::int64_t> draft_vocab;
   std::optional<int> tp, sp_ulysses, sp_ring, iters, warmup;
   std::optional<std::int64_t> batch, seq, vocab, vocab_pad, hidden, ttt;
   std::optional<std::uint64_t> seed;
@@ -73,7 +74,10 @@ std::size_t parse_size(const std::string& text, const char* flag) {
 void add_shape_flags(CLI::App* app, cli_flags& f) {
   app->add_option("--config", f.config, "YAML sweep config (configs/*.yaml)");
   app->add_option("--paths", f.paths, "comma list of baseline,batch,usp");
-  app->add_option("--variants", f.variants, "comma list of specforge,fused");
+  app->add_option("--variants", f.variants, "comma list of specforge,fused,peer_pull,pruned");
+  app->add_option("--consumer", f.consumer, "stage after each path: none or target_p (softmax over the draft vocab + position_mask)");
+  app->add_option("--draft-vocab", f.draft_vocab, "Vd, draft vocabulary size for --consumer (default 32000)");
+  app->add_option("--t2d", f.t2d, "comma list of draft vocabulary draws: uniform,skewed");
   app->add_option("--dtype", f.dtypes, "comma list of bf16,fp16,fp32 (the LM head's output dtype)");
   app->add_option("--tp", f.tp, "TP size P");
   app->add_option("--sp-ulysses", f.sp_ulysses, "Ulysses size U (usp)");
@@ -124,6 +128,12 @@ run_config resolve_config(const cli_flags& f) {
     c.variants.clear();
     for (const auto& v : split_list(f.variants)) c.variants.push_back(parse_variant(v));
   }
+  if (!f.consumer.empty()) c.consumer = parse_consumer(f.consumer);
+  if (f.draft_vocab) c.draft_vocab = *f.draft_vocab;
+  if (!f.t2d.empty()) {
+    c.sweep.t2d.clear();
+    for (const auto& t : split_list(f.t2d)) c.sweep.t2d.push_back(parse_t2d(t));
+  }
   if (!f.dtypes.empty()) {
     c.sweep.dtypes.clear();
     for (const auto& d : split_list(f.dtypes)) c.sweep.dtypes.push_back(parse_dtype(d));
@@ -153,7 +163,10 @@ nlohmann::json config_json(const run_config& c) {
   nlohmann::json j{{"name", c.name}, {"backend", c.backend}, {"emulate", c.emulate}, {"seed", c.seed}, {"iters", c.iters}, {"warmup", c.warmup}};
   for (auto p : c.paths) j["paths"].push_back(std::string(to_string(p)));
   for (auto v : c.variants) j["variants"].push_back(std::string(to_string(v)));
+  j["consumer"] = std::string(to_string(c.consumer));
+  j["draft_vocab"] = c.draft_vocab;
   auto& s = j["sweep"];
+  for (auto t : c.sweep.t2d) s["t2d"].push_back(std::string(to_string(t)));
   for (auto d : c.sweep.dtypes) s["dtype"].push_back(std::string(to_string(d)));
   s["tp"] = c.sweep.tp;
   for (auto sp : c.sweep.sp) s["sp"].push_back({{"ulysses", sp.ulysses}, {"ring", sp.ring}});
@@ -174,7 +187,7 @@ std::vector<point> to_points(const std::vector<planned_point>& planned) {
 
 // In single-point mode an invalid point is a usage error, not a skipped point.
 void validate_single_point(const std::vector<point>& pts) {
-  for (const auto& p : pts) validate(p.shp, p.path);
+  for (const auto& p : pts) validate(p.shp, p.path, p.variant);
 }
 
 std::vector<point_result> load_results(const std::string& file) {
@@ -211,7 +224,7 @@ int cmd_plan_calibrated(const cli_flags& f, const std::vector<point>& pts) {
   fmt::print("{:<20} {:<40} {:>12} {:>12} {:>12}  rests on\n", "path/variant", "shape", "predicted_us", "local_us", "link_us");
   for (const auto& p : pts) {
     try {
-      validate(p.shp, p.path);
+      validate(p.shp, p.path, p.variant);
     } catch (const config_error&) {
       continue;
     }
@@ -256,7 +269,7 @@ int cmd_plan(const cli_flags& f) {
   for (const auto& p : pts) {
     plan_row row{p, {}, {}};
     try {
-      validate(p.shp, p.path);
+      validate(p.shp, p.path, p.variant);
       row.plan = plan_point(p);
     } catch (const config_error& e) {
       row.invalid_reason = e.what();
@@ -267,6 +280,9 @@ int cmd_plan(const cli_flags& f) {
                        {"sp_ring", p.shp.sp_ring}, {"batch", p.shp.batch}, {"seq", p.shp.seq},
                        {"vocab", p.shp.vocab}, {"vocab_padded", p.shp.vocab_padded()}, {"hidden", p.shp.hidden},
                        {"ttt", p.shp.ttt}, {"dtype", std::string(to_string(p.shp.type))}};
+      if (p.shp.has_consumer())
+        j.update({{"consumer", std::string(to_string(p.shp.consumer))}, {"draft_vocab", p.shp.draft_vocab},
+                  {"t2d", std::string(to_string(p.shp.t2d))}});
       if (!row.invalid_reason.empty()) {
         j["invalid"] = row.invalid_reason;
       } else {

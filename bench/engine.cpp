@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -96,6 +97,12 @@ std::string describe_mismatch(const point& pt, int rank, const std::string& buf,
                      m.actual);
 }
 
+std::size_t buffer_index(const std::vector<buffer_spec>& bufs, std::string_view name) {
+  for (std::size_t i = 0; i < bufs.size(); ++i)
+    if (bufs[i].name == name) return i;
+  throw_runtime(fmt::format("plan has no buffer '{}'", name));
+}
+
 struct rank_record {
   std::string first_mismatch;
   rank_buffers outputs;
@@ -150,6 +157,10 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       ptrs[plan.buffers[i].name] = static_cast<char*>(arena->data()) + layout.offsets[i];
 
     for (const auto& b : plan.buffers) {
+      if (b.upload) {
+        c.upload(ptrs[b.name], b.upload->data(), b.upload->size());
+        continue;
+      }
       if (!b.fill) continue;
       std::optional<std::vector<char>> given;
       if (o.input_override) given = o.input_override(rank, b.name);
@@ -162,7 +173,10 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       }
     }
 
-    rank_context ctx(pt.shp, c, ptrs, o.nvtx);
+    rank_context ctx(pt.shp, c, ptrs, o.nvtx, &plan);
+    for (const auto& name : plan.peer_shared) {  // peer_pull: every rank's address of the buffer
+      ctx.set_peers(name, c.open_peers(arena->data(), layout.offsets[buffer_index(plan.buffers, name)]));
+    }
     for (int i = 0; i < o.warmup; ++i) {
       nvtx_range it(o.nvtx, fmt::format("warmup {}", i), nvtx_color("iteration"));
       c.iteration_begin();
@@ -205,13 +219,30 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       }
       if (o.keep_outputs) rec.outputs[b.name] = download(c, ptrs[b.name], b.bytes());
     }
+    if (plan.consumer_rows) {
+      if (o.verify_definition) {
+        consumer_desc ref = consumer_over(pt.shp, ctx, *plan.consumer_rows);
+        ref.source = consumer_source::generated;  // recompute from the rows' definition
+        ref.loss_mask = nullptr;                   // and the loss mask's
+        const consumer_mismatch m = c.verify_consumer(ref);
+        local_mismatches += m.target_p.count + m.position_mask.count;
+        if (m.target_p.count && rec.first_mismatch.empty())
+          rec.first_mismatch = describe_mismatch(pt, rank, "target_p", m.target_p);
+        if (m.position_mask.count && rec.first_mismatch.empty())
+          rec.first_mismatch = describe_mismatch(pt, rank, "position_mask", m.position_mask);
+      }
+      if (o.keep_outputs)
+        for (const char* name : {"target_p", "position_mask"})
+          rec.outputs[name] = download(c, ptrs[name], plan.buffers[buffer_index(plan.buffers, name)].bytes());
+    }
+    c.close_peers();
     if (!o.dump_dir.empty()) {
       for (const auto& b : plan.buffers) {
         if (!b.dump) continue;
-        const expected_spec& e = b.check ? *b.check : *b.fill;
+        const std::vector<std::int64_t> dims = !b.dims.empty() ? b.dims : dims_of(b.check ? *b.check : *b.fill);
         write_npy(fmt::format("{}/{}_{}_{}_r{}_{}.npy", o.dump_dir, to_string(pt.path), to_string(pt.variant),
                               to_string(pt.shp.type), rank, b.name),
-                  to_npy(download(c, ptrs[b.name], b.bytes()), b.type, dims_of(e)));
+                  to_npy(download(c, ptrs[b.name], b.bytes()), b.type, dims));
       }
     }
     const std::int64_t mismatches = c.sum_over_ranks(local_mismatches);
@@ -270,7 +301,7 @@ namespace {
 // same shape run. Only for shapes whose output fits the cross-check limit.
 class baseline_cache {
  public:
-  const std::vector<char>* get(const shape& s, const engine_options& o, world_cache& worlds) {
+  const rank_buffers* get(const shape& s, const engine_options& o, world_cache& worlds) {
     shape b = s;
     b.sp_ulysses = b.sp_ring = 1;
     if (std::size_t(b.tokens() * b.vocab) * 4 > o.cross_check_limit) return nullptr;
@@ -287,36 +318,68 @@ class baseline_cache {
       auto ran = std::find_if(r.outputs.begin(), r.outputs.end(), [](const rank_buffers& rb) { return rb.count("output") > 0; });
       if (r.result.status != "ok" || ran == r.outputs.end()) return nullptr;
       m_key = key;
-      m_output = std::move((*ran)["output"]);
+      m_output = std::move(*ran);
     }
     return &m_output;
   }
 
  private:
   std::string m_key;
-  std::vector<char> m_output;
+  rank_buffers m_output;  // "output", and with a consumer stage "target_p" and "position_mask"
 };
 
-// Every rank's logits output against the matching slice of the baseline's output F [B, S, V]:
-// output token t, column c is F[t-1, c] (the baseline row before it holds token t after its shift).
-void cross_check(point_outcome& out, const std::vector<char>& baseline) {
+// Baseline row index holding token t (its output row s of sample b holds token b·S + s + 1).
+std::int64_t baseline_row_of(std::int64_t t) { return t - 1; }
+
+void record_mismatch(point_result& res, int rank, const char* buf, const mismatch_report& m) {
+  res.status = "mismatch";
+  res.mismatches += m.count;
+  res.first_mismatch = "against the baseline's output: " + describe_mismatch(res.pt, rank, buf, m);
+  res.reason = res.first_mismatch;
+}
+
+// Every rank's logits output against the matching slice of the baseline's output F [B, S, V]
+// (output token t, column c is F[t-1, c]), and its consumer outputs against the baseline's rows of
+// the same tokens, bitwise. Only real comparisons count: a point with nothing to compare is not
+// cross-checked.
+void cross_check(point_outcome& out, const rank_buffers& baseline) {
   point_result& res = out.result;
   const shape& s = res.pt.shp;
-  const float* F = reinterpret_cast<const float*>(baseline.data());
-  auto ref = [&](std::int64_t t, std::int64_t c) { return c < s.vocab ? double(F[(t - 1) * s.vocab + c]) : 0.0; };
+  bool compared = false;
   for (std::size_t r = 0; r < out.outputs.size(); ++r) {
-    auto it = out.outputs[r].find("output");
-    if (it == out.outputs[r].end()) continue;
-    expected_spec e = res.pt.path == path_kind::batch ? batch_output_spec(s, int(r)) : usp_output_spec(s, int(r));
-    mismatch_report m = verify_host_with(it->second.data(), e, ref);
-    if (m.count == 0) continue;
-    res.status = "mismatch";
-    res.mismatches += m.count;
-    res.first_mismatch = "against the baseline's output: " + describe_mismatch(res.pt, int(r), "output", m);
-    res.reason = res.first_mismatch;
-    return;
+    const rank_buffers& mine = out.outputs[r];
+    const expected_spec e = res.pt.path == path_kind::batch ? batch_output_spec(s, int(r)) : usp_output_spec(s, int(r));
+    auto it = mine.find("output");
+    auto base = baseline.find("output");
+    if (it != mine.end() && base != baseline.end()) {
+      const float* F = reinterpret_cast<const float*>(base->second.data());
+      auto ref = [&](std::int64_t t, std::int64_t c) { return c < s.vocab ? double(F[baseline_row_of(t) * s.vocab + c]) : 0.0; };
+      mismatch_report m = verify_host_with(it->second.data(), e, ref);
+      if (m.count) return record_mismatch(res, int(r), "output", m);
+      compared = true;
+    }
+    auto tp = mine.find("target_p"), pm = mine.find("position_mask");
+    auto btp = baseline.find("target_p"), bpm = baseline.find("position_mask");
+    if (tp == mine.end() || btp == baseline.end() || pm == mine.end() || bpm == baseline.end()) continue;
+    const float* P = reinterpret_cast<const float*>(tp->second.data());
+    const float* BP = reinterpret_cast<const float*>(btp->second.data());
+    const auto* M = reinterpret_cast<const std::int32_t*>(pm->second.data());
+    const auto* BM = reinterpret_cast<const std::int32_t*>(bpm->second.data());
+    const std::int64_t vd = s.draft_vocab;
+    for (std::int64_t i = 0; i < e.windows * e.win_len; ++i) {
+      const std::int64_t t = expected_token(e, i / e.win_len, i % e.win_len);
+      if (t < 0) continue;  // a zero row: no baseline row holds it
+      const std::int64_t b = baseline_row_of(t);
+      if (std::memcmp(P + i * vd, BP + b * vd, std::size_t(vd) * 4) != 0) {
+        std::int64_t k = 0;
+        while (P[i * vd + k] == BP[b * vd + k]) ++k;
+        return record_mismatch(res, int(r), "target_p", {1, i * vd + k, BP[b * vd + k], P[i * vd + k]});
+      }
+      if (M[i] != BM[b]) return record_mismatch(res, int(r), "position_mask", {1, i, double(BM[b]), double(M[i])});
+    }
+    compared = true;
   }
-  res.cross_checked = true;
+  res.cross_checked = compared;
 }
 
 }  // namespace
@@ -326,13 +389,13 @@ point_result run_checked(const point& pt, const engine_options& o, world_cache& 
   point_result res;
   res.pt = pt;
   try {
-    validate(pt.shp, pt.path);
+    validate(pt.shp, pt.path, pt.variant);
   } catch (const config_error& e) {
     res.status = "skipped";
     res.reason = e.what();
     return res;
   }
-  const std::vector<char>* baseline = nullptr;
+  const rank_buffers* baseline = nullptr;
   if (pt.path != path_kind::baseline && o.verify_definition) baseline = cache.get(pt.shp, o, worlds);
   engine_options po = o;
   po.keep_outputs = o.keep_outputs || baseline != nullptr;

@@ -5,11 +5,24 @@
 #include "harness/error.h"
 #include "harness/layout.h"
 
+#include <algorithm>
+
 namespace sb {
 
 std::unique_ptr<path> make_baseline_path(variant_kind v);
 std::unique_ptr<path> make_batch_path(variant_kind v);
 std::unique_ptr<path> make_usp_path(variant_kind v);
+
+const path_plan& rank_context::plan() const {
+  if (!m_plan) throw_runtime("path asked for its plan, but the rank context has none");
+  return *m_plan;
+}
+
+const std::vector<const void*>& rank_context::peers(std::string_view name) const {
+  auto it = m_peers.find(name);
+  if (it == m_peers.end()) throw_runtime(fmt::format("path asked for the peers' '{}', which were not opened", name));
+  return it->second;
+}
 
 void* rank_context::buf(std::string_view name) const {
   auto it = m_buffers.find(name);
@@ -77,6 +90,85 @@ remap_desc generated_shard(const shape& s, int q, dtype out_type) {
   d.gen = gen_params(s);
   d.gen_col_base = q * s.vocab_local();
   return d;
+}
+
+void rows_like(remap_desc& d, const expected_spec& out) {
+  d.windows = out.windows;
+  d.valid_windows = out.windows;
+  d.win_len = out.win_len;
+  d.src_row_base = out.tok_base;
+  d.src_win_stride = out.win_tok_stride;
+  d.valid_len = out.valid_len;
+  d.shift = out.shift;
+}
+
+remap_desc pull_desc(const shape& s, const rank_context& ctx, const expected_spec& out) {
+  const std::int64_t Vl = s.vocab_local(), Vp = s.vocab_padded();
+  remap_desc d = dense_copy(nullptr, s.type, Vl, ctx.buf("output"), dtype::fp32, Vp, out.win_len, Vp);
+  const auto& peers = ctx.peers("input");
+  d.n_src_peers = int(peers.size());
+  for (std::size_t q = 0; q < peers.size(); ++q) d.src_peers[q] = peers[q];
+  d.src_peer_cols = Vl;
+  d.gen_kind = gen::source::logits;  // for a backend that generates absent peers (local `one`)
+  d.gen = gen_params(s);
+  rows_like(d, out);
+  return d;
+}
+
+void add_consumer(path_plan& p, const shape& s, int rank, const std::string& logits, const expected_spec& rows) {
+  (void)rank;
+  int step = 0;
+  for (const auto& b : p.buffers) step = std::max(step, b.last_step + 1);
+  auto has = [&](const char* name) {
+    return std::any_of(p.buffers.begin(), p.buffers.end(), [&](const buffer_spec& b) { return b.name == name; });
+  };
+  const std::vector<std::int32_t> d2t = make_d2t(s);
+  buffer_spec t = make_buffer("d2t", dtype::i32, std::int64_t(d2t.size()), 0, step);
+  t.upload = std::make_shared<const std::vector<char>>(reinterpret_cast<const char*>(d2t.data()),
+                                                       reinterpret_cast<const char*>(d2t.data() + d2t.size()));
+  p.buffers.push_back(t);
+  if (!has("loss_mask_global")) {
+    buffer_spec lm = make_buffer("loss_mask_global", dtype::i32, s.tokens(), 0, step);
+    lm.fill = token_global_spec(s, gen::source::loss_mask);
+    p.buffers.push_back(lm);
+  }
+  // Inputs persist, and every verified output (the usp aligned tensors too) must survive until
+  // the verifier reads it after the iteration: none may share memory with the consumer's outputs.
+  for (auto& b : p.buffers)
+    if (b.is_input() || b.check || b.name == logits) b.last_step = step;
+  const std::int64_t n = rows.windows * rows.win_len;
+  buffer_spec tp = make_buffer("target_p", dtype::fp32, n * s.draft_vocab, step, step);
+  tp.dims = {n, s.draft_vocab};
+  tp.dump = true;
+  buffer_spec pm = make_buffer("position_mask", dtype::i32, n, step, step);
+  pm.dims = {n};
+  pm.dump = true;
+  p.buffers.push_back(tp);
+  p.buffers.push_back(pm);
+  p.consumer_rows = rows;
+  p.draft = draft_shares(s, d2t);
+}
+
+consumer_desc consumer_over(const shape& s, const rank_context& ctx, const expected_spec& rows) {
+  consumer_desc d;
+  d.def = rows;
+  d.vocab = s.vocab;
+  d.d2t = static_cast<const std::int32_t*>(ctx.buf("d2t"));
+  d.vd = s.draft_vocab;
+  d.loss_mask = static_cast<const std::int32_t*>(ctx.buf("loss_mask_global"));
+  d.target_p = static_cast<float*>(ctx.buf("target_p"));
+  d.position_mask = static_cast<std::int32_t*>(ctx.buf("position_mask"));
+  return d;
+}
+
+void run_consumer(rank_context& ctx, const std::string& logits, std::int64_t ld, const expected_spec& rows) {
+  consumer_desc d = consumer_over(ctx.shp(), ctx, rows);
+  d.source = consumer_source::memory;
+  d.src = ctx.buf(logits);
+  d.src_type = dtype::fp32;
+  d.src_ld = ld;
+  auto ph = ctx.phase("consumer");
+  ctx.comm().consume(d);
 }
 
 }  // namespace sb

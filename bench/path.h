@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "harness/nvtx.h"
 #include "harness/point.h"
 #include "harness/shape.h"
+#include "harness/t2d.h"
 
 namespace sb {
 
@@ -23,19 +25,28 @@ struct path_plan {
   std::size_t bytes_sent = 0;    // bytes leaving this rank per iteration
   std::size_t op_bytes = 0;      // nccl-tests' size S_op of the collective actually issued
   std::size_t useful_bytes = 0;  // bytes from peers the output needs, at the LM head's dtype
+  // The consumer stage's rows (their logits' definition), when the shape has one: the engine
+  // verifies target_p and position_mask against it.
+  std::optional<expected_spec> consumer_rows;
+  std::vector<draft_share> draft;        // per rank: its draft columns (consumer stage only)
+  std::vector<std::string> peer_shared;  // buffers whose peers' copies the path reads in place
 };
 
 // What a path sees of its rank: the shape, its communicator and its buffers by name.
 class rank_context {
  public:
   rank_context(const shape& s, communicator& comm, std::map<std::string, void*, std::less<>> buffers,
-               const nvtx_domain* nvtx = nullptr)
-      : m_shape(s), m_comm(comm), m_buffers(std::move(buffers)), m_nvtx(nvtx) {}
+               const nvtx_domain* nvtx = nullptr, const path_plan* plan = nullptr)
+      : m_shape(s), m_comm(comm), m_buffers(std::move(buffers)), m_nvtx(nvtx), m_plan(plan) {}
 
   const shape& shp() const { return m_shape; }
   communicator& comm() { return m_comm; }
   int rank() const { return m_comm.rank(); }
   void* buf(std::string_view name) const;  // throws runtime_error for a name the plan lacks
+  const path_plan& plan() const;            // the plan the buffers follow (throws if none was given)
+  // Every rank's address of a buffer listed in plan().peer_shared (set up by the engine).
+  const std::vector<const void*>& peers(std::string_view name) const;
+  void set_peers(const std::string& name, std::vector<const void*> p) { m_peers[name] = std::move(p); }
 
   // Marks a phase for the engine's timers and the NVTX timeline.
   class phase_scope {
@@ -59,6 +70,8 @@ class rank_context {
   communicator& m_comm;
   std::map<std::string, void*, std::less<>> m_buffers;
   const nvtx_domain* m_nvtx;
+  const path_plan* m_plan;
+  std::map<std::string, std::vector<const void*>, std::less<>> m_peers;
 };
 
 class path {
@@ -85,5 +98,20 @@ void shift_windows(remap_desc& d, std::int64_t windows, std::int64_t win_len, st
                    std::int64_t valid_len);
 // Peer q's input shard as the generator makes it (for peer models): element (r, v) = L_q[r, v].
 remap_desc generated_shard(const shape& s, int q, dtype out_type);
+// The row mapping that reads output rows `out` (an output definition: windows of win_len rows,
+// tokens from tok_base, shifted) from a [T, cols] tensor of all tokens.
+void rows_like(remap_desc& d, const expected_spec& out);
+// The full-vocab output [rows, Vp] fp32 read in place from every rank's input shard (peer_pull).
+remap_desc pull_desc(const shape& s, const rank_context& ctx, const expected_spec& out);
+
+// ---- the consumer stage (shape::consumer) ----------------------------------------------------
+// Adds d2t and the global loss mask (inputs), target_p and position_mask (outputs) in a step after
+// every other, keeps `logits` (the path's output, may be empty for pruned) alive until then, and
+// records the rows' definition for the verifier.
+void add_consumer(path_plan& p, const shape& s, int rank, const std::string& logits, const expected_spec& rows);
+// The consumer's descriptor over the rank's buffers, with the source left for the caller.
+consumer_desc consumer_over(const shape& s, const rank_context& ctx, const expected_spec& rows);
+// Runs the consumer stage (its own phase) on a full-vocab fp32 output of row length `ld`.
+void run_consumer(rank_context& ctx, const std::string& logits, std::int64_t ld, const expected_spec& rows);
 
 }  // namespace sb

@@ -27,6 +27,27 @@ class counting_communicator final : public communicator {
     const double read = d.src_generated ? 0.0 : valid * double(d.cols) * double(dtype_size(d.src_type));
     add_local(read + rows * double(d.cols) * double(dtype_size(d.dst_type)));
   }
+  void consume(const consumer_desc& d) override {
+    // Reads the full row for the argmax and the draft columns twice (max/sum, then the
+    // probabilities); writes target_p and position_mask.
+    const double rows = double(d.rows());
+    const double row = d.source == consumer_source::pruned ? 0.0 : double(d.vocab) * double(dtype_size(d.src_type));
+    add_local(rows * (row + 2.0 * double(d.vd) * double(dtype_size(d.src_type)) + double(d.vd) * 4.0 + 4.0));
+  }
+  void prune_pack(const prune_desc& d) override {
+    const double rows = double(d.rows.windows * d.rows.win_len), es = double(dtype_size(d.rows.src_type));
+    add_local(rows * (double(d.valid_cols) * es + double(d.n_ids) * es + 8.0));
+  }
+  std::vector<const void*> open_peers(void* base, std::size_t offset) override {
+    return std::vector<const void*>(std::size_t(m_size), static_cast<char*>(base) + offset);
+  }
+  void pull(const remap_desc& d) override {
+    // Peer blocks cross the links, the rank's own block is a local read; every output byte is written.
+    const double rows = double(d.windows * d.win_len), blocks = double((d.cols + d.src_peer_cols - 1) / d.src_peer_cols);
+    const double block_bytes = rows * double(std::min(d.cols, d.src_peer_cols)) * double(dtype_size(d.src_type));
+    add_local(block_bytes + rows * double(d.cols) * double(dtype_size(d.dst_type)));
+    add_link(block_bytes * std::max(0.0, blocks - 1.0));
+  }
   void fill(void*, const expected_spec& e) override { add_local(double(e.elements()) * double(dtype_size(e.type))); }
   void zero(void*, std::size_t bytes) override { add_local(double(bytes)); }
   void upload(void*, const void*, std::size_t) override {}
@@ -56,6 +77,7 @@ class counting_communicator final : public communicator {
   void phase_end() override { m_phase.clear(); }
   iteration_times iteration_end() override { return {}; }
   mismatch_report verify(const void*, const expected_spec&) override { return {}; }
+  consumer_mismatch verify_consumer(const consumer_desc&) override { return {}; }
 
   std::map<std::string, phase_traffic> traffic;
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/consumer_ops.h"
 #include "harness/layout_ops.h"
 #include "harness/memory.h"
 
@@ -35,16 +36,28 @@ struct a2a_args {
   a2a_impl impl = a2a_impl::collective;
 };
 
-// What peer q contributes to this rank's receive buffer, as a re-layout of q's *generated* input
-// shard (dst already pointing into the receive buffer). Lets a backend that emulates absent peers
-// (local `one`) produce exactly the bytes they would have sent. Real backends ignore it.
-using peer_model = std::function<remap_desc(int peer)>;
+// What peer q contributes to this rank's receive buffer, as one layout operation on q's *generated*
+// input shard (dst already pointing into the receive buffer): a re-layout, or the pruned sender.
+// Lets a backend that emulates absent peers (local `one`) produce exactly the bytes they would have
+// sent. Real backends ignore it.
+struct peer_contribution {
+  peer_contribution(const remap_desc& r) : remap(r) {}  // NOLINT: lambdas return either form
+  peer_contribution(const prune_desc& p) : pruned(true), prune(p) {}  // NOLINT
+  remap_desc remap{};
+  bool pruned = false;
+  prune_desc prune{};
+};
+using peer_model = std::function<peer_contribution(int peer)>;
 
 struct mismatch_report {
   std::int64_t count = 0;
   std::int64_t first_index = -1;  // flat element index of the first mismatch
   double expected = 0;
   double actual = 0;
+};
+
+struct consumer_mismatch {
+  mismatch_report target_p, position_mask;
 };
 
 // Owns one allocation of the backend's memory (host or device), reported to the rank's tracker.
@@ -86,6 +99,21 @@ class communicator {
   virtual void upload(void* dst, const void* host, std::size_t bytes) = 0;
   virtual void download(void* host, const void* src, std::size_t bytes) = 0;
 
+  // ---- the consumer stage and the pruned sender (harness/consumer_ops.h) ----
+  virtual void consume(const consumer_desc& d) = 0;
+  virtual void prune_pack(const prune_desc& d) = 0;
+
+  // ---- peer_pull: reading the peers' buffers in place ----
+  // Collective: every rank names the same buffer of its allocation (base + offset); returns every
+  // rank's address of it (peer access or CUDA IPC; nullptr for a peer that is only emulated). Valid
+  // until close_peers().
+  virtual std::vector<const void*> open_peers(void* base, std::size_t offset) = 0;
+  virtual void close_peers() {}
+  // Collective: d reads the peers' shards through d.src_peers and writes this rank's output in one
+  // kernel. Waits until every peer's shard is complete before, and for every peer's reads of this
+  // rank's shard after (so no rank may overwrite what a peer still reads).
+  virtual void pull(const remap_desc& d) = 0;
+
   // ---- collectives over the rank group ----
   virtual void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) = 0;
   virtual void all_to_all(const a2a_args& args, const peer_model& peers) = 0;
@@ -105,6 +133,8 @@ class communicator {
 
   // ---- verification ----
   virtual mismatch_report verify(const void* data, const expected_spec& spec) = 0;
+  // The consumer's outputs (d.target_p, d.position_mask) against d's source recomputed, bitwise.
+  virtual consumer_mismatch verify_consumer(const consumer_desc& d) = 0;
 };
 
 }  // namespace sb

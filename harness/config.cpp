@@ -84,7 +84,8 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   run_config c;
   if (!root || root.IsNull()) throw_config(origin + ": empty config");
   reject_unknown_keys(origin, root,
-                      {"name", "backend", "emulate", "seed", "iters", "warmup", "paths", "variants", "sweep"},
+                      {"name", "backend", "emulate", "seed", "iters", "warmup", "paths", "variants", "consumer",
+                       "draft_vocab", "sweep"},
                       "the config");
   if (root["name"]) c.name = scalar<std::string>(origin, root["name"], "name");
   if (root["backend"]) c.backend = scalar<std::string>(origin, root["backend"], "backend");
@@ -112,8 +113,16 @@ run_config parse_config(const std::string& text, const std::string& origin) {
         fail(origin, e, err.what());
       }
     });
+  if (root["consumer"]) {
+    try {
+      c.consumer = parse_consumer(scalar<std::string>(origin, root["consumer"], "consumer"));
+    } catch (const config_error& err) {
+      fail(origin, root["consumer"], err.what());
+    }
+  }
+  if (root["draft_vocab"]) c.draft_vocab = positive_list(origin, root["draft_vocab"], "draft_vocab").at(0);
   if (const YAML::Node sw = root["sweep"]) {
-    reject_unknown_keys(origin, sw, {"dtype", "tp", "sp", "batch", "seq", "vocab", "hidden", "ttt", "vocab_pad"},
+    reject_unknown_keys(origin, sw, {"dtype", "tp", "sp", "batch", "seq", "vocab", "hidden", "ttt", "vocab_pad", "t2d"},
                         "sweep");
     sweep_axes& a = c.sweep;
     if (sw["dtype"])
@@ -135,6 +144,14 @@ run_config parse_config(const std::string& text, const std::string& origin) {
     if (sw["hidden"]) a.hidden = positive_list(origin, sw["hidden"], "hidden");
     if (sw["ttt"]) a.ttt = positive_list(origin, sw["ttt"], "ttt", true);
     if (sw["vocab_pad"]) a.vocab_pad = positive_list(origin, sw["vocab_pad"], "vocab_pad");
+    if (sw["t2d"])
+      a.t2d = list_of<t2d_kind>(origin, sw["t2d"], "t2d", [&](const YAML::Node& e) {
+        try {
+          return parse_t2d(scalar<std::string>(origin, e, "t2d"));
+        } catch (const config_error& err) {
+          fail(origin, e, err.what());
+        }
+      });
   }
   return c;
 }
@@ -161,8 +178,10 @@ std::vector<planned_point> expand(const run_config& c) {
                   const bool usp = p == path_kind::usp;
                   std::vector<sp_layout> sps = usp ? a.sp : std::vector<sp_layout>{sp_layout{}};
                   std::vector<std::int64_t> ttts = usp ? a.ttt : std::vector<std::int64_t>{a.ttt.front()};
+                  std::vector<t2d_kind> t2ds = c.consumer != consumer_kind::none ? a.t2d : std::vector<t2d_kind>{a.t2d.front()};
                   for (const sp_layout& sp : sps)
                     for (auto ttt : ttts)
+                      for (t2d_kind t2d : t2ds)
                       for (variant_kind v : c.variants) {
                         shape s;
                         s.type = t;
@@ -176,6 +195,9 @@ std::vector<planned_point> expand(const run_config& c) {
                         s.hidden = hidden;
                         s.ttt = ttt;
                         s.seed = c.seed;
+                        s.consumer = c.consumer;
+                        s.draft_vocab = c.draft_vocab;
+                        s.t2d = t2d;
                         out.push_back({p, v, s});
                       }
                 }

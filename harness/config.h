@@ -24,6 +24,7 @@ struct sweep_axes {
   std::vector<std::int64_t> hidden{4096};
   std::vector<std::int64_t> ttt{7};
   std::vector<std::int64_t> vocab_pad{64};
+  std::vector<t2d_kind> t2d{t2d_kind::uniform};  // applies only with a consumer stage
 };
 
 struct run_config {
@@ -35,6 +36,8 @@ struct run_config {
   int warmup = 5;
   std::vector<path_kind> paths{path_kind::baseline, path_kind::batch, path_kind::usp};
   std::vector<variant_kind> variants{variant_kind::specforge, variant_kind::fused};
+  consumer_kind consumer = consumer_kind::none;  // the trainer's stage after each path
+  std::int64_t draft_vocab = 32000;
   sweep_axes sweep;
 };
 

@@ -55,6 +55,27 @@ void cpu_communicator::zero(void* dst, std::size_t bytes) { std::memset(dst, 0, 
 void cpu_communicator::upload(void* dst, const void* host, std::size_t bytes) { std::memcpy(dst, host, bytes); }
 void cpu_communicator::download(void* host, const void* src, std::size_t bytes) { std::memcpy(host, src, bytes); }
 
+void cpu_communicator::consume(const consumer_desc& d) { consume_host(d); }
+void cpu_communicator::prune_pack(const prune_desc& d) { prune_pack_host(d); }
+
+// Threads share the address space: a peer's buffer is simply its address.
+std::vector<const void*> cpu_communicator::open_peers(void* base, std::size_t offset) {
+  m_group.publish(m_rank, static_cast<char*>(base) + offset);
+  m_group.barrier();
+  std::vector<const void*> out;
+  for (int q = 0; q < size(); ++q) out.push_back(m_group.peer(q));
+  m_group.barrier();
+  return out;
+}
+
+// The peers' shards are read in place; the barriers order those reads after their writers and
+// before anyone overwrites them.
+void cpu_communicator::pull(const remap_desc& d) {
+  m_group.barrier();
+  remap_host(d);
+  m_group.barrier();
+}
+
 // Every rank publishes its send buffer, then pulls each peer's block into its own receive buffer.
 // The second barrier keeps a send buffer alive and unchanged until every peer has read it.
 void cpu_communicator::all_gather(const void* send, void* recv, std::size_t bytes, const peer_model&) {
@@ -99,5 +120,6 @@ iteration_times cpu_communicator::iteration_end() {
 }
 
 mismatch_report cpu_communicator::verify(const void* data, const expected_spec& spec) { return verify_host(data, spec); }
+consumer_mismatch cpu_communicator::verify_consumer(const consumer_desc& d) { return verify_consumer_host(d); }
 
 }  // namespace sb

@@ -28,6 +28,11 @@ class cpu_communicator final : public communicator {
   void upload(void* dst, const void* host, std::size_t bytes) override;
   void download(void* host, const void* src, std::size_t bytes) override;
 
+  void consume(const consumer_desc& d) override;
+  void prune_pack(const prune_desc& d) override;
+  std::vector<const void*> open_peers(void* base, std::size_t offset) override;
+  void pull(const remap_desc& d) override;
+
   void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) override;
   void all_to_all(const a2a_args& args, const peer_model& peers) override;
   void host_sync() override {}
@@ -42,6 +47,7 @@ class cpu_communicator final : public communicator {
   iteration_times iteration_end() override;
 
   mismatch_report verify(const void* data, const expected_spec& spec) override;
+  consumer_mismatch verify_consumer(const consumer_desc& d) override;
 
  private:
   using clock = std::chrono::steady_clock;

@@ -51,11 +51,14 @@ gpu_communicator::gpu_communicator(const gpu_rank_setup& s) : m_s(s) {
   m_stream = make_stream();
   m_ready = make_event();
   m_done = make_event();
-  m_verify_scratch = std::make_unique<device_buffer>(sizeof(kernels::verify_scratch), m_scratch_tracker);
+  m_verify_scratch = std::make_unique<device_buffer>(2 * sizeof(kernels::verify_scratch), m_scratch_tracker);
   if (m_s.cupti) m_s.cupti->register_rank(m_s.rank, stream());
 }
 
-gpu_communicator::~gpu_communicator() { SB_CUDA_NOTHROW(cudaStreamSynchronize(m_stream.get())); }
+gpu_communicator::~gpu_communicator() {
+  SB_CUDA_NOTHROW(cudaStreamSynchronize(m_stream.get()));
+  for (void* p : m_ipc_opened) SB_CUDA_NOTHROW(cudaIpcCloseMemHandle(p));
+}
 
 std::unique_ptr<buffer> gpu_communicator::allocate(std::size_t bytes) {
   if (m_s.memory_cap && m_tracker.current() + bytes > m_s.memory_cap)
@@ -70,6 +73,8 @@ std::size_t gpu_communicator::device_used_bytes() const {
 }
 
 void gpu_communicator::remap(const remap_desc& d) { kernels::launch_remap(d, stream()); }
+void gpu_communicator::consume(const consumer_desc& d) { kernels::launch_consume(d, stream()); }
+void gpu_communicator::prune_pack(const prune_desc& d) { kernels::launch_prune_pack(d, stream()); }
 void gpu_communicator::fill(void* dst, const expected_spec& spec) { kernels::launch_fill(dst, spec, stream()); }
 void gpu_communicator::zero(void* dst, std::size_t bytes) { SB_CUDA(cudaMemsetAsync(dst, 0, bytes, stream())); }
 
@@ -128,7 +133,115 @@ void gpu_communicator::local_exchange(const std::function<void(const std::vector
 
 void gpu_communicator::emulate_peers(const peer_model& peers) {
   for (int q = 0; q < size(); ++q)
-    if (q != m_s.rank) kernels::launch_remap(peers(q), stream());
+    if (q != m_s.rank) {
+      const peer_contribution c = peers(q);
+      if (c.pruned)
+        kernels::launch_prune_pack(c.prune, stream());
+      else
+        kernels::launch_remap(c.remap, stream());
+    }
+}
+
+// ---- peer_pull -------------------------------------------------------------------------------
+
+namespace {
+struct peer_address {
+  const void* ptr;
+  int device;
+};
+}  // namespace
+
+std::vector<const void*> gpu_communicator::open_peers(void* base, std::size_t offset) {
+  const void* mine = static_cast<char*>(base) + offset;
+  std::vector<const void*> out(std::size_t(size()), nullptr);
+  out[std::size_t(m_s.rank)] = mine;
+  if (m_s.mode == gpu_mode::local_one) return out;  // the peers are generated
+  if (m_s.group) {  // ranks are threads: one address space, peer access between the devices
+    peer_address me{mine, m_s.device};
+    m_s.group->publish(m_s.rank, &me);
+    m_s.group->barrier();
+    for (int q = 0; q < size(); ++q) {
+      const auto& p = *static_cast<const peer_address*>(m_s.group->peer(q));
+      out[std::size_t(q)] = p.ptr;
+      if (p.device == m_s.device) continue;
+      int can = 0;
+      SB_CUDA(cudaDeviceCanAccessPeer(&can, m_s.device, p.device));
+      if (!can) throw_runtime(fmt::format("peer_pull: GPU {} cannot access GPU {} (no peer access)", m_s.device, p.device));
+      cudaError_t e = cudaDeviceEnablePeerAccess(p.device, 0);
+      if (e == cudaErrorPeerAccessAlreadyEnabled)
+        (void)cudaGetLastError();  // forget the recorded error: already enabled is what we want
+      else
+        SB_CUDA(e);
+    }
+    m_s.group->barrier();
+    return out;
+  }
+#if SHARDBENCH_HAVE_MPI
+  // One process per GPU: export the allocation through CUDA IPC and exchange the handles over MPI.
+  struct ipc_entry {
+    cudaIpcMemHandle_t handle;
+    unsigned long long offset;
+  };
+  ipc_entry me{};
+  SB_CUDA(cudaIpcGetMemHandle(&me.handle, base));
+  me.offset = offset;
+  std::vector<ipc_entry> all(static_cast<std::size_t>(size()));
+  MPI_Allgather(&me, sizeof me, MPI_BYTE, all.data(), sizeof me, MPI_BYTE, MPI_COMM_WORLD);
+  for (int q = 0; q < size(); ++q) {
+    if (q == m_s.rank) continue;
+    void* p = nullptr;
+    SB_CUDA(cudaIpcOpenMemHandle(&p, all[std::size_t(q)].handle, cudaIpcMemLazyEnablePeerAccess));
+    m_ipc_opened.push_back(p);
+    out[std::size_t(q)] = static_cast<char*>(p) + all[std::size_t(q)].offset;
+  }
+  return out;
+#else
+  throw_runtime("peer_pull across processes needs MPI (CUDA IPC handles are exchanged over it)");
+#endif
+}
+
+void gpu_communicator::close_peers() {
+  if (m_ipc_opened.empty()) return;
+  wait();
+  for (void* p : m_ipc_opened) SB_CUDA(cudaIpcCloseMemHandle(p));
+  m_ipc_opened.clear();
+  barrier();  // no rank frees its buffer while a peer still has it mapped
+}
+
+void gpu_communicator::stream_barrier() {
+  if (!m_barrier_word) m_barrier_word = std::make_unique<device_buffer>(sizeof(float), m_scratch_tracker);
+  // An all-reduce completes on a rank's stream only after every rank's stream has reached it.
+  SB_NCCL(ncclAllReduce(m_barrier_word->data(), m_barrier_word->data(), 1, ncclFloat, ncclSum, m_s.comm, stream()));
+}
+
+void gpu_communicator::pull(const remap_desc& d) {
+  switch (m_s.mode) {
+    case gpu_mode::nccl:
+      stream_barrier();
+      kernels::launch_remap(d, stream());
+      stream_barrier();
+      return;
+    case gpu_mode::local_all:
+      local_exchange([&](const std::vector<exchange>&) { kernels::launch_remap(d, stream()); }, nullptr, nullptr);
+      return;
+    case gpu_mode::local_one:
+      // Only this rank exists: its own block is read in place, the peers' blocks are generated
+      // (as the emulated collectives do), one launch per block.
+      for (int q = 0; q * d.src_peer_cols < d.cols; ++q) {
+        remap_desc b = d;
+        b.n_src_peers = 0;
+        b.cols = std::min(d.src_peer_cols, d.cols - q * d.src_peer_cols);
+        b.dst = static_cast<char*>(d.dst) + std::size_t(q * d.src_peer_cols) * dtype_size(d.dst_type);
+        if (q == m_s.rank) {
+          b.src = d.src_peers[q];
+        } else {
+          b.src_generated = true;
+          b.gen_col_base = q * d.src_peer_cols;
+        }
+        kernels::launch_remap(b, stream());
+      }
+      return;
+  }
 }
 
 void gpu_communicator::all_gather(const void* send, void* recv, std::size_t bytes, const peer_model& peers) {
@@ -315,6 +428,27 @@ mismatch_report gpu_communicator::verify(const void* data, const expected_spec& 
   rep.actual = load_as_double(actual.data(), 0, spec.type);
   rep.expected = expected_value(spec, rep.first_index);
   return rep;
+}
+
+consumer_mismatch gpu_communicator::verify_consumer(const consumer_desc& d) {
+  auto* scratch = static_cast<kernels::verify_scratch*>(m_verify_scratch->data());
+  kernels::launch_verify_consumer(d, scratch, stream());
+  kernels::verify_scratch host[2]{};
+  download(host, scratch, sizeof host);
+  consumer_mismatch m;
+  auto report = [&](const kernels::verify_scratch& s, const void* data, dtype t) {
+    mismatch_report r;
+    r.count = std::int64_t(s.count);
+    if (!r.count) return r;
+    r.first_index = std::int64_t(s.first_index);
+    std::vector<char> v(dtype_size(t));
+    download(v.data(), static_cast<const char*>(data) + std::size_t(r.first_index) * v.size(), v.size());
+    r.actual = load_as_double(v.data(), 0, t);
+    return r;  // the expected value lives in a kernel's row reduction; the index is what matters
+  };
+  m.target_p = report(host[0], d.target_p, dtype::fp32);
+  m.position_mask = report(host[1], d.position_mask, dtype::i32);
+  return m;
 }
 
 }  // namespace sb

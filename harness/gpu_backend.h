@@ -49,6 +49,12 @@ class gpu_communicator final : public communicator {
   void upload(void* dst, const void* host, std::size_t bytes) override;
   void download(void* host, const void* src, std::size_t bytes) override;
 
+  void consume(const consumer_desc& d) override;
+  void prune_pack(const prune_desc& d) override;
+  std::vector<const void*> open_peers(void* base, std::size_t offset) override;
+  void close_peers() override;
+  void pull(const remap_desc& d) override;
+
   void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) override;
   void all_to_all(const a2a_args& args, const peer_model& peers) override;
   void host_sync() override { wait(); }
@@ -64,6 +70,7 @@ class gpu_communicator final : public communicator {
   iteration_times iteration_end() override;
 
   mismatch_report verify(const void* data, const expected_spec& spec) override;
+  consumer_mismatch verify_consumer(const consumer_desc& d) override;
 
   cudaStream_t stream() const { return m_stream.get(); }
 
@@ -79,6 +86,7 @@ class gpu_communicator final : public communicator {
   void local_exchange(const std::function<void(const std::vector<exchange>&)>& copies, const void* send,
                       const a2a_args* a2a);
   void emulate_peers(const peer_model& peers);
+  void stream_barrier();  // nccl: every rank's stream reaches this point before any goes on
   void wait();  // stream synchronise; under nccl, bounded by the timeout with ncclCommAbort
   cudaEvent_t event_at(std::size_t i);
 
@@ -95,6 +103,8 @@ class gpu_communicator final : public communicator {
   std::unique_ptr<device_buffer> m_flush;  // twice the L2 size, written to evict it (--cold)
   memory_tracker m_scratch_tracker;  // keeps the verifier's two words out of the point's figures
   exchange m_exchange;
+  std::unique_ptr<device_buffer> m_barrier_word;  // nccl stream barrier's all-reduce operand
+  std::vector<void*> m_ipc_opened;                // peers' buffers mapped through CUDA IPC
 };
 
 }  // namespace sb

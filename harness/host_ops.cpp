@@ -7,22 +7,19 @@ namespace sb {
 namespace {
 
 // Copies `n` elements of one peer block row, converting between float types (or raw for ints).
-void copy_run(const remap_desc& d, std::int64_t src_off, char* dst_row, std::int64_t c0, std::int64_t n) {
+void copy_run(const remap_desc& d, const char* src, char* dst_row, std::int64_t c0, std::int64_t n) {
   if (d.src_type == d.dst_type) {
     std::size_t es = dtype_size(d.dst_type);
-    std::memcpy(dst_row + c0 * es, static_cast<const char*>(d.src) + src_off * es, std::size_t(n) * es);
+    std::memcpy(dst_row + c0 * es, src, std::size_t(n) * es);
     return;
   }
-  for (std::int64_t k = 0; k < n; ++k)
-    store_from_float(dst_row, c0 + k, d.dst_type, load_as_float(d.src, src_off + k, d.src_type));
+  for (std::int64_t k = 0; k < n; ++k) store_from_float(dst_row, c0 + k, d.dst_type, load_as_float(src, k, d.src_type));
 }
 
 void generate_run(const remap_desc& d, std::int64_t row, std::int64_t c0, char* dst_row, std::int64_t n) {
   for (std::int64_t k = 0; k < n; ++k) {
-    std::int64_t c = c0 + k;
-    std::int64_t q = c / d.src_peer_cols;
-    std::int64_t col = d.gen_col_base + q * d.src_peer_cols + (c - q * d.src_peer_cols);
-    store_from_float(dst_row, c, d.dst_type, gen::float_value(d.gen_kind, d.gen, row, col));
+    const std::int64_t c = c0 + k;
+    store_from_float(dst_row, c, d.dst_type, gen::float_value(d.gen_kind, d.gen, row, d.gen_col_base + c));
   }
 }
 
@@ -52,7 +49,7 @@ void remap_host(const remap_desc& d) {
         if (d.src_generated)
           generate_run(d, r, c0, dst_row, n);
         else
-          copy_run(d, remap_src_offset(d, r, c0), dst_row, c0, n);
+          copy_run(d, remap_src_ptr(d, r, c0), dst_row, c0, n);
         c0 += n;
       }
     }
@@ -89,6 +86,85 @@ mismatch_report verify_host_with(const void* data, const expected_spec& spec,
     if (rep.count++ == 0) rep = {1, i, e, a};
   }
   return rep;
+}
+
+namespace {
+
+float draft_value(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
+  if (d.source == consumer_source::pruned) {
+    q = pruned_peer_of(d, k, q);
+    return pruned_value(d, i, k, q);
+  }
+  return consumer_full_value(d, i, d.d2t[k]);
+}
+
+struct row_totals {
+  softmax_state softmax;
+  std::int64_t argmax = -1;
+};
+
+// The kernel's block, lane by lane: lane l's online softmax over k ≡ l (mod kLanes), then the tree.
+row_totals consumer_row(const consumer_desc& d, std::int64_t i) {
+  softmax_state lanes[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    int q = 0;
+    for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(lanes[l], draft_value(d, i, k, q));
+  }
+  for (int s = kLanes / 2; s > 0; s >>= 1)
+    for (int l = 0; l < s; ++l) lanes[l] = softmax_combine(lanes[l], lanes[l + s]);
+  arg_max a;  // exact: any order gives the same answer
+  if (d.source == consumer_source::pruned) {
+    for (int q = 0; q < d.n_peers; ++q) a = arg_combine(a, pruned_argmax(d, i, q));
+  } else {
+    for (std::int64_t c = 0; c < d.vocab; ++c) a = arg_combine(a, {consumer_full_value(d, i, c), c});
+  }
+  return {lanes[0], a.i};
+}
+
+std::int32_t position_mask_of(const consumer_desc& d, std::int64_t i, std::int64_t argmax) {
+  return in_draft(d.d2t, d.vd, argmax) ? consumer_loss_mask(d, i) : 0;
+}
+
+}  // namespace
+
+void consume_host(const consumer_desc& d) {
+  for (std::int64_t i = 0; i < d.rows(); ++i) {
+    const row_totals t = consumer_row(d, i);
+    int q = 0;
+    for (std::int64_t k = 0; k < d.vd; ++k) d.target_p[i * d.vd + k] = softmax_prob(t.softmax, draft_value(d, i, k, q));
+    d.position_mask[i] = position_mask_of(d, i, t.argmax);
+  }
+}
+
+consumer_mismatch verify_consumer_host(const consumer_desc& d) {
+  consumer_mismatch m;
+  for (std::int64_t i = 0; i < d.rows(); ++i) {
+    const row_totals t = consumer_row(d, i);
+    int q = 0;
+    for (std::int64_t k = 0; k < d.vd; ++k) {
+      const float e = softmax_prob(t.softmax, draft_value(d, i, k, q));
+      const float a = d.target_p[i * d.vd + k];
+      if (same_probability(e, a)) continue;
+      if (m.target_p.count++ == 0) m.target_p = {1, i * d.vd + k, e, a};
+    }
+    const std::int32_t pm = position_mask_of(d, i, t.argmax);
+    if (pm != d.position_mask[i] && m.position_mask.count++ == 0) m.position_mask = {1, i, double(pm), double(d.position_mask[i])};
+  }
+  return m;
+}
+
+void prune_pack_host(const prune_desc& d) {
+  const std::int64_t rows = d.rows.windows * d.rows.win_len;
+  const dtype t = d.rows.src_type;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::int64_t r = remap_src_row(d.rows, i / d.rows.win_len, i % d.rows.win_len);
+    char* out = static_cast<char*>(d.values) + std::size_t(i * d.n_ids) * dtype_size(t);
+    for (std::int64_t k = 0; k < d.n_ids; ++k)
+      store_from_float(out, k, t, r < 0 ? 0.0f : prune_source_value(d, r, d.ids[k] - d.col_base));
+    arg_max a;
+    for (std::int64_t c = 0; c < d.valid_cols; ++c) a = arg_combine(a, {r < 0 ? 0.0f : prune_source_value(d, r, c), d.col_base + c});
+    d.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+  }
 }
 
 }  // namespace sb

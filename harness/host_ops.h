@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "harness/backend.h"
+#include "harness/consumer_ops.h"
 #include "harness/layout_ops.h"
 
 namespace sb {
@@ -11,6 +12,12 @@ namespace sb {
 void remap_host(const remap_desc& d);
 void fill_host(void* dst, const expected_spec& spec);
 mismatch_report verify_host(const void* data, const expected_spec& spec);
+
+// The consumer stage and the pruned sender (harness/consumer_ops.h), lane for lane as the kernels.
+void consume_host(const consumer_desc& d);
+void prune_pack_host(const prune_desc& d);
+// Recomputes from d's source and compares with d.target_p / d.position_mask, bitwise.
+consumer_mismatch verify_consumer_host(const consumer_desc& d);
 
 // Verifies against an arbitrary reference instead of the generator: ref(token, column) is called
 // for the elements the spec says are non-zero. Used for the cross-check against the baseline's

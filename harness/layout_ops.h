@@ -10,6 +10,8 @@
 
 namespace sb {
 
+inline constexpr int kMaxPeerTable = 64;  // ranks a peer_pull kernel can read from
+
 // One 2-D re-layout: pack, unpack/reorder, slice+upcast, shift and the usp aligned slices are all
 // instances of it.
 //
@@ -27,6 +29,11 @@ struct remap_desc {
   std::int64_t src_peer_stride = 0;
   std::int64_t src_ld = 0;
   std::int64_t src_peer_cols = 0;
+  // peer_pull: when n_src_peers > 0, peer block q is a separate allocation (a peer's own input, reached
+  // by peer access or CUDA IPC): source element (q, r, v) lives at src_peers[q] + r·src_ld + v, and
+  // src / src_peer_stride are unused.
+  int n_src_peers = 0;
+  const void* src_peers[kMaxPeerTable] = {};
 
   // When set, the source is the generator instead of memory: element (q, r, v) is the generated
   // value at token r, column gen_col_base + q·src_peer_cols + v. Used to stand in for peers that
@@ -66,6 +73,14 @@ SB_HD std::int64_t remap_dst_row(const remap_desc& d, std::int64_t w, std::int64
 SB_HD std::int64_t remap_src_offset(const remap_desc& d, std::int64_t r, std::int64_t c) {
   std::int64_t q = c / d.src_peer_cols;
   return q * d.src_peer_stride + r * d.src_ld + (c - q * d.src_peer_cols);
+}
+
+// Address of source element (row r, column c), for a memory source (either form).
+SB_HD const char* remap_src_ptr(const remap_desc& d, std::int64_t r, std::int64_t c) {
+  const std::size_t es = dtype_size(d.src_type);
+  if (d.n_src_peers == 0) return static_cast<const char*>(d.src) + remap_src_offset(d, r, c) * std::int64_t(es);
+  const std::int64_t q = c / d.src_peer_cols;
+  return static_cast<const char*>(d.src_peers[q]) + (r * d.src_ld + (c - q * d.src_peer_cols)) * std::int64_t(es);
 }
 
 // What an output buffer must hold, element by element: the definition a verifier checks against.

@@ -12,7 +12,7 @@ void check_lifetimes(const std::vector<buffer_spec>& buffers) {
   int last = 0;
   for (const auto& b : buffers) last = std::max(last, b.last_step);
   for (const auto& b : buffers)
-    if (b.fill && (b.first_step != 0 || b.last_step != last))
+    if (b.is_input() && (b.first_step != 0 || b.last_step != last))
       throw runtime_error("plan error: input buffer '" + b.name + "' must be live at every step (0.." +
                           std::to_string(last) + ")");
 }

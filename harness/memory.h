@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,8 +26,11 @@ struct buffer_spec {
   int last_step = 0;   // ...to the end of this one (inclusive)
   std::optional<expected_spec> fill;   // an input: the engine fills it with this definition
   std::optional<expected_spec> check;  // an output: verified against this definition
+  std::shared_ptr<const std::vector<char>> upload;  // an input given as bytes (the draft vocabulary)
+  std::vector<std::int64_t> dims;      // numpy shape for dumps, where no definition gives one
   bool dump = false;                   // written by `run --dump`
 
+  bool is_input() const { return fill.has_value() || upload != nullptr; }
   std::size_t bytes() const { return std::size_t(elements) * dtype_size(type); }
 };
 

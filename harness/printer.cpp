@@ -20,8 +20,10 @@ std::string human_bytes(double b) {
 
 namespace {
 std::string shape_cell(const shape& s) {
-  return fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{} {}", s.tp, s.sp_ulysses, s.sp_ring, s.batch, s.seq, s.vocab,
-                     s.ttt, to_string(s.type));
+  std::string c = fmt::format("tp{} sp{}x{} b{} s{} v{} ttt{} {}", s.tp, s.sp_ulysses, s.sp_ring, s.batch, s.seq,
+                               s.vocab, s.ttt, to_string(s.type));
+  if (s.has_consumer()) c += fmt::format(" vd{} {}", s.draft_vocab, to_string(s.t2d));
+  return c;
 }
 
 std::string bw_cell(const point_result& r) {

@@ -35,6 +35,9 @@ json to_json(const point_result& r) {
          {"hidden", s.hidden},
          {"ttt", s.ttt},
          {"seed", s.seed},
+         {"consumer", std::string(to_string(s.consumer))},
+         {"draft_vocab", s.draft_vocab},
+         {"t2d", std::string(to_string(s.t2d))},
          {"status", r.status},
          {"reason", r.reason},
          {"verified", r.verified},
@@ -88,6 +91,9 @@ point_result point_from_json(const json& j) {
   s.hidden = j.at("hidden");
   s.ttt = j.at("ttt");
   s.seed = j.value("seed", std::uint64_t(1));
+  s.consumer = parse_consumer(j.value("consumer", "none"));
+  s.draft_vocab = j.value("draft_vocab", std::int64_t(32000));
+  s.t2d = parse_t2d(j.value("t2d", "uniform"));
   r.backend = j.at("backend");
   r.timing_domain = j.value("timing", "");
   r.status = j.at("status");

@@ -15,7 +15,30 @@ std::string_view to_string(path_kind p) {
   return "?";
 }
 
-std::string_view to_string(variant_kind v) { return v == variant_kind::specforge ? "specforge" : "fused"; }
+std::string_view to_string(variant_kind v) {
+  switch (v) {
+    case variant_kind::specforge: return "specforge";
+    case variant_kind::fused: return "fused";
+    case variant_kind::peer_pull: return "peer_pull";
+    case variant_kind::pruned: return "pruned";
+  }
+  return "?";
+}
+
+std::string_view to_string(consumer_kind c) { return c == consumer_kind::target_p ? "target_p" : "none"; }
+std::string_view to_string(t2d_kind t) { return t == t2d_kind::skewed ? "skewed" : "uniform"; }
+
+consumer_kind parse_consumer(std::string_view s) {
+  if (s == "none") return consumer_kind::none;
+  if (s == "target_p") return consumer_kind::target_p;
+  throw_config(fmt::format("unknown consumer '{}' (expected one of: none, target_p)", s));
+}
+
+t2d_kind parse_t2d(std::string_view s) {
+  if (s == "uniform") return t2d_kind::uniform;
+  if (s == "skewed") return t2d_kind::skewed;
+  throw_config(fmt::format("unknown t2d '{}' (expected one of: uniform, skewed)", s));
+}
 
 path_kind parse_path(std::string_view s) {
   if (s == "baseline") return path_kind::baseline;
@@ -27,11 +50,15 @@ path_kind parse_path(std::string_view s) {
 variant_kind parse_variant(std::string_view s) {
   if (s == "specforge") return variant_kind::specforge;
   if (s == "fused") return variant_kind::fused;
-  throw_config(fmt::format("unknown variant '{}' (expected one of: specforge, fused)", s));
+  if (s == "peer_pull") return variant_kind::peer_pull;
+  if (s == "pruned") return variant_kind::pruned;
+  throw_config(fmt::format("unknown variant '{}' (expected one of: specforge, fused, peer_pull, pruned)", s));
 }
 
 std::string shape::label() const {
-  return fmt::format("tp{} sp{}x{} b{} s{} v{} {}", tp, sp_ulysses, sp_ring, batch, seq, vocab, to_string(type));
+  std::string l = fmt::format("tp{} sp{}x{} b{} s{} v{} {}", tp, sp_ulysses, sp_ring, batch, seq, vocab, to_string(type));
+  if (has_consumer()) l += fmt::format(" {} vd{} {}", to_string(consumer), draft_vocab, to_string(t2d));
+  return l;
 }
 
 namespace {
@@ -40,7 +67,7 @@ void require_positive(std::int64_t v, const char* name) {
 }
 }  // namespace
 
-void validate(const shape& s, path_kind p) {
+void validate(const shape& s, path_kind p, variant_kind v) {
   require_positive(s.tp, "tp");
   require_positive(s.sp_ulysses, "sp_ulysses");
   require_positive(s.sp_ring, "sp_ring");
@@ -53,6 +80,14 @@ void validate(const shape& s, path_kind p) {
   if (!is_float(s.type)) throw_config("dtype must be bf16, fp16 or fp32");
   if (s.vocab_padded() % s.tp != 0)
     throw_config(fmt::format("padded vocab must divide by tp: Vp % P != 0 (Vp={}, P={})", s.vocab_padded(), s.tp));
+  if (s.has_consumer() && (s.draft_vocab < 1 || s.draft_vocab > s.vocab))
+    throw_config(fmt::format("draft_vocab must be in [1, vocab] (Vd={}, V={})", s.draft_vocab, s.vocab));
+  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && p == path_kind::baseline)
+    throw_config(fmt::format("variant {} applies to the batch and usp paths only", to_string(v)));
+  if (v == variant_kind::pruned && !s.has_consumer())
+    throw_config("variant pruned needs the consumer stage (--consumer target_p): its outputs are target_p and position_mask");
+  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && s.tp > 64)
+    throw_config(fmt::format("variant {} supports tp <= 64 (got {})", to_string(v), s.tp));
   if (p != path_kind::usp) {
     if (s.sp() != 1)
       throw_config(fmt::format("sp applies to the usp path only: {} needs sp_ulysses=sp_ring=1 (got {}x{})",

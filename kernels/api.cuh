@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "harness/consumer_ops.h"
 #include "harness/layout_ops.h"
 
 namespace sb::kernels {
@@ -27,6 +28,15 @@ struct verify_scratch {
   unsigned long long first_index;  // ULLONG_MAX when there is no mismatch
 };
 void launch_verify(const void* data, const expected_spec& e, verify_scratch* scratch, cudaStream_t stream);
+
+// The consumer stage (harness/consumer_ops.h): target_p and position_mask of every row.
+void launch_consume(const consumer_desc& d, cudaStream_t stream);
+// Recomputes the consumer stage from d's source (normally `generated`: the rows' definition) and
+// compares with the target_p / position_mask d points at; scratch[0] counts target_p mismatches,
+// scratch[1] position_mask ones.
+void launch_verify_consumer(const consumer_desc& d, verify_scratch* scratch, cudaStream_t stream);
+// The pruned sender: draft columns and local (max, argmax) of every row.
+void launch_prune_pack(const prune_desc& d, cudaStream_t stream);
 
 // Whether launch_remap takes the vectorised path for this descriptor (for tests and reports).
 bool remap_is_vectorized(const remap_desc& d);

@@ -22,7 +22,7 @@ constexpr int kUnroll = 4;  // 16-byte accesses per thread in flight: loads are 
 // Raw (same-type) moves copy 16 bytes per vector; upcasts read 8 bytes of bf16/fp16 and write 16
 // bytes of fp32. Either way each warp access is one contiguous 512-byte span.
 template <int SrcBytes, int DstBytes, dtype S, bool Raw>
-__global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d) {
+__global__ void __launch_bounds__(kThreads) remap_vec_kernel(const __grid_constant__ remap_desc d) {
   constexpr int Vec = Raw ? detail::raw_vec<SrcBytes> : detail::kUpcastVec;
   const std::int64_t rows = d.windows * d.win_len;
   const int vec_per_row = int(d.cols / Vec);
@@ -40,6 +40,7 @@ __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d)
       continue;
     }
     const char* in_row = static_cast<const char*>(d.src) + r * d.src_ld * SrcBytes;
+    const std::int64_t row_off = r * d.src_ld * SrcBytes;  // peer_pull: the row inside each peer's shard
     for (int v0 = v_begin + threadIdx.x; v0 < v_end; v0 += blockDim.x * kUnroll) {
       using value = std::conditional_t<Raw, uint4, float4>;
       value buf[kUnroll];
@@ -48,7 +49,10 @@ __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const remap_desc d)
         const int v = v0 + u * blockDim.x;
         if (v >= v_end) break;
         const int q = v / vec_per_block, k = v - q * vec_per_block;
-        const char* in = in_row + (q * d.src_peer_stride + std::int64_t(k) * Vec) * SrcBytes;
+        // __grid_constant__ lets src_peers[q] be read from the parameter bank without a local copy.
+        const char* in = d.n_src_peers
+                             ? static_cast<const char*>(d.src_peers[q]) + row_off + std::int64_t(k) * Vec * SrcBytes
+                             : in_row + (q * d.src_peer_stride + std::int64_t(k) * Vec) * SrcBytes;
         if constexpr (Raw)
           buf[u] = *reinterpret_cast<const uint4*>(in);
         else
@@ -78,19 +82,19 @@ __device__ __forceinline__ void store_scalar(const remap_desc& d, std::int64_t o
     store_from_float(d.dst, out_index, d.dst_type, gen::float_value(d.gen_kind, d.gen, r, d.gen_col_base + c));
     return;
   }
-  const std::int64_t in = remap_src_offset(d, r, c);
+  const void* in = remap_src_ptr(d, r, c);
   if (d.src_type == d.dst_type) {
     switch (dtype_size(d.dst_type)) {
-      case 2: static_cast<std::uint16_t*>(d.dst)[out_index] = static_cast<const std::uint16_t*>(d.src)[in]; break;
-      case 4: static_cast<std::uint32_t*>(d.dst)[out_index] = static_cast<const std::uint32_t*>(d.src)[in]; break;
-      default: static_cast<std::uint64_t*>(d.dst)[out_index] = static_cast<const std::uint64_t*>(d.src)[in]; break;
+      case 2: static_cast<std::uint16_t*>(d.dst)[out_index] = *static_cast<const std::uint16_t*>(in); break;
+      case 4: static_cast<std::uint32_t*>(d.dst)[out_index] = *static_cast<const std::uint32_t*>(in); break;
+      default: static_cast<std::uint64_t*>(d.dst)[out_index] = *static_cast<const std::uint64_t*>(in); break;
     }
     return;
   }
-  store_from_float(d.dst, out_index, d.dst_type, load_as_float(d.src, in, d.src_type));
+  store_from_float(d.dst, out_index, d.dst_type, load_as_float(in, 0, d.src_type));
 }
 
-__global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const remap_desc d) {
+__global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const __grid_constant__ remap_desc d) {
   const std::int64_t n = d.windows * d.win_len * d.cols;
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
@@ -114,7 +118,11 @@ void check(const remap_desc& d) {
   need(d.dst_ld >= d.cols, "dst_ld=" + str(d.dst_ld) + " < cols=" + str(d.cols));
   need(d.src_peer_cols > 0, "src_peer_cols=" + str(d.src_peer_cols) + " must be positive");
   need(d.dst != nullptr, "dst is null");
-  need(d.src_generated || d.src != nullptr, "src is null");
+  need(d.n_src_peers >= 0 && d.n_src_peers <= kMaxPeerTable, "n_src_peers=" + str(d.n_src_peers) + " out of range");
+  need(d.src_generated || d.n_src_peers > 0 || d.src != nullptr, "src is null");
+  for (int q = 0; q < d.n_src_peers; ++q) need(d.src_peers[q] != nullptr, "src_peers[" + str(q) + "] is null");
+  need(d.n_src_peers == 0 || (d.cols + d.src_peer_cols - 1) / d.src_peer_cols <= d.n_src_peers,
+       "cols=" + str(d.cols) + " need more than n_src_peers=" + str(d.n_src_peers) + " peer blocks");
   need(d.src_generated || d.src_type == d.dst_type || (is_float(d.src_type) && is_float(d.dst_type)),
        "cannot convert " + std::string(to_string(d.src_type)) + " to " + std::string(to_string(d.dst_type)));
   need(d.src_generated || d.src_ld >= std::min(d.cols, d.src_peer_cols),
@@ -146,7 +154,9 @@ bool remap_is_vectorized(const remap_desc& d) {
   if (!raw && !upcast) return false;
   // Elements per 16-byte access on the wider side (see remap_vec_kernel).
   const std::int64_t k = raw ? 16 / std::int64_t(dtype_size(d.dst_type)) : detail::kUpcastVec;
-  return aligned16(d.src) && aligned16(d.dst) && d.cols % k == 0 && d.dst_ld % k == 0 && d.src_ld % k == 0 &&
+  bool peers_aligned = true;
+  for (int q = 0; q < d.n_src_peers; ++q) peers_aligned = peers_aligned && aligned16(d.src_peers[q]);
+  return (d.n_src_peers ? peers_aligned : aligned16(d.src)) && aligned16(d.dst) && d.cols % k == 0 && d.dst_ld % k == 0 && d.src_ld % k == 0 &&
          d.src_peer_cols % k == 0 && d.src_peer_stride % k == 0 && d.cols / k < (std::int64_t(1) << 30) &&
          d.win_len > 0 && d.cols >= 64;  // narrow rows (ids, masks) are better served element-wise
 }

@@ -110,7 +110,7 @@ TEST(cli, bad_shapes_exit_2_with_the_rule) {
 TEST(cli, unknown_names_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--paths", "ring"}, "unknown path 'ring' (expected one of: baseline, batch, usp)");
   expect_config_error({"run", "--backend", "cpu", "--variants", "fast"},
-                      "unknown variant 'fast' (expected one of: specforge, fused)");
+                      "unknown variant 'fast' (expected one of: specforge, fused, peer_pull, pruned)");
   expect_config_error({"run", "--backend", "cpu", "--dtype", "fp8"}, "unknown dtype 'fp8' (expected one of: bf16, fp16, fp32)");
   expect_config_error({"run", "--backend", "tpu"}, "unknown backend 'tpu' (expected one of: auto, cpu, local, nccl)");
   expect_config_error({"run", "--backend", "cpu", "--a2a", "ring"}, "unknown --a2a 'ring' (expected auto, alltoall or sendrecv)");
@@ -124,7 +124,7 @@ TEST(cli, bad_config_files_exit_2) {
   std::string bad = ::testing::TempDir() + "/bad.yaml";
   std::ofstream(bad) << "name: x\nsweep:\n  seqq: [1]\n";
   expect_config_error({"run", "--config", bad},
-                      bad + ":3: unknown key 'seqq' in sweep (known: batch, dtype, hidden, seq, sp, tp, ttt, vocab, vocab_pad)");
+                      bad + ":3: unknown key 'seqq' in sweep (known: batch, dtype, hidden, seq, sp, t2d, tp, ttt, vocab, vocab_pad)");
   std::ofstream(bad) << "name: [x\n";
   expect_config_error({"run", "--config", bad}, bad + ":2: malformed YAML: end of sequence flow not found");
 }

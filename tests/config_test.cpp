@@ -59,8 +59,8 @@ TEST(config, malformed_yaml_names_the_line) {
 
 TEST(config, unknown_keys_are_errors) {
   EXPECT_EQ(error_of("nmae: x\n"),
-            "t.yaml:1: unknown key 'nmae' in the config (known: backend, emulate, iters, name, paths, seed, sweep, "
-            "variants, warmup)");
+            "t.yaml:1: unknown key 'nmae' in the config (known: backend, consumer, draft_vocab, emulate, iters, name, "
+            "paths, seed, sweep, variants, warmup)");
   EXPECT_EQ(error_of("sweep:\n  seqlen: [1]\n").rfind("t.yaml:2: unknown key 'seqlen' in sweep", 0), 0u);
   EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 2, rings: 1}]\n").rfind("t.yaml:2: unknown key 'rings' in sweep.sp", 0), 0u);
 }
@@ -68,7 +68,7 @@ TEST(config, unknown_keys_are_errors) {
 TEST(config, unknown_names_and_bad_values) {
   EXPECT_EQ(error_of("paths: [baseline, ring]\n"),
             "t.yaml:1: unknown path 'ring' (expected one of: baseline, batch, usp)");
-  EXPECT_EQ(error_of("variants: [fast]\n"), "t.yaml:1: unknown variant 'fast' (expected one of: specforge, fused)");
+  EXPECT_EQ(error_of("variants: [fast]\n"), "t.yaml:1: unknown variant 'fast' (expected one of: specforge, fused, peer_pull, pruned)");
   EXPECT_EQ(error_of("sweep:\n  dtype: [fp8]\n"), "t.yaml:2: unknown dtype 'fp8' (expected one of: bf16, fp16, fp32)");
   EXPECT_EQ(error_of("sweep:\n  seq: [0]\n"), "t.yaml:2: seq must be positive (got 0)");
   EXPECT_EQ(error_of("sweep:\n  tp: [-2]\n"), "t.yaml:2: tp must be positive (got -2)");

@@ -3,6 +3,7 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ostream>
 #include <vector>
 
@@ -38,17 +39,29 @@ inline shape to_shape(const case_shape& c, dtype t, std::int64_t hidden) {
   return s;
 }
 
+// Every dtype × variant of each path: specforge, fused and (batch, usp) peer_pull; then again with
+// the consumer stage on (Vd about a third of V, uniform t2d for even tp, skewed for odd), where
+// batch and usp add pruned.
 inline std::vector<point> points_for(const case_shape& c, std::int64_t hidden) {
   std::vector<point> pts;
-  for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32})
-    for (variant_kind v : {variant_kind::specforge, variant_kind::fused}) {
-      shape s = to_shape(c, t, hidden);
-      shape flat = s;
-      flat.sp_ulysses = flat.sp_ring = 1;
-      pts.push_back({path_kind::baseline, v, flat});
-      pts.push_back({path_kind::batch, v, flat});
-      if (c.tp % (c.u * c.r) == 0 && c.batch == c.tp / (c.u * c.r)) pts.push_back({path_kind::usp, v, s});
-    }
+  const bool usp_ok = c.tp % (c.u * c.r) == 0 && c.batch == c.tp / (c.u * c.r);
+  for (bool consumer : {false, true})
+    for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32})
+      for (variant_kind v : {variant_kind::specforge, variant_kind::fused, variant_kind::peer_pull, variant_kind::pruned}) {
+        if (v == variant_kind::pruned && !consumer) continue;
+        shape s = to_shape(c, t, hidden);
+        if (consumer) {
+          s.consumer = consumer_kind::target_p;
+          s.draft_vocab = std::max<std::int64_t>(1, c.vocab / 3);
+          s.t2d = c.tp % 2 ? t2d_kind::skewed : t2d_kind::uniform;
+        }
+        shape flat = s;
+        flat.sp_ulysses = flat.sp_ring = 1;
+        const bool full = v == variant_kind::specforge || v == variant_kind::fused;
+        if (full) pts.push_back({path_kind::baseline, v, flat});
+        pts.push_back({path_kind::batch, v, flat});
+        if (usp_ok) pts.push_back({path_kind::usp, v, s});
+      }
   return pts;
 }
 

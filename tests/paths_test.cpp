@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "bench/engine.h"
+#include "harness/error.h"
 #include "tests/path_cases.h"
 
 namespace sb {
@@ -126,6 +127,80 @@ TEST(paths_cpu_sweep, invalid_combinations_are_skipped_with_the_rule) {
   ASSERT_EQ(res.size(), 1u);
   EXPECT_EQ(res[0].status, "skipped");
   EXPECT_EQ(res[0].reason, "usp needs S % sp == 0 (S=30, sp=4)");
+}
+
+}  // namespace sb
+
+namespace sb {
+
+namespace {
+shape consumer_shape(const testing_paths::case_shape& c, t2d_kind t2d) {
+  shape s = testing_paths::to_shape(c, dtype::bf16, 3);
+  s.consumer = consumer_kind::target_p;
+  s.draft_vocab = c.vocab / 4;
+  s.t2d = t2d;
+  return s;
+}
+}  // namespace
+
+// The pruned variant never holds full-vocab logits, yet its target_p and position_mask are the full
+// paths' bit for bit (both rows go through the same lanes on the same values).
+TEST(paths_cpu_consumer, pruned_equals_fused_and_specforge_bit_for_bit) {
+  for (path_kind p : {path_kind::batch, path_kind::usp})
+    for (t2d_kind t : {t2d_kind::uniform, t2d_kind::skewed}) {
+      shape s = consumer_shape({8, 4, 1, 2, 16, 1000, 7}, t);
+      if (p != path_kind::usp) s.sp_ulysses = 1;
+      engine_options o = cpu_options();
+      o.keep_outputs = true;
+      std::vector<point_outcome> outs;
+      for (variant_kind v : {variant_kind::specforge, variant_kind::fused, variant_kind::peer_pull, variant_kind::pruned})
+        outs.push_back(run_point({p, v, s}, o));
+      for (std::size_t r = 0; r < outs[0].outputs.size(); ++r)
+        for (std::size_t i = 1; i < outs.size(); ++i)
+          for (const char* name : {"target_p", "position_mask"}) {
+            ASSERT_TRUE(outs[i].outputs[r].count(name)) << name;
+            EXPECT_EQ(outs[0].outputs[r].at(name), outs[i].outputs[r].at(name))
+                << to_string(p) << " rank " << r << " " << name << " variant " << to_string(outs[i].result.pt.variant);
+          }
+    }
+}
+
+// Bytes on the wire: pruned sends its draft columns and 8 bytes per row instead of its whole shard.
+TEST(paths_cpu_consumer, pruned_sends_about_v_over_vd_fewer_bytes_than_fused) {
+  shape s = consumer_shape({8, 1, 1, 8, 16, 129280, 0}, t2d_kind::uniform);
+  s.draft_vocab = 32000;
+  const point_plan fused = plan_point({path_kind::batch, variant_kind::fused, s});
+  const point_plan pruned = plan_point({path_kind::batch, variant_kind::pruned, s});
+  const double ratio = double(fused.bytes_sent) / double(pruned.bytes_sent);
+  EXPECT_GT(ratio, 3.0);
+  EXPECT_LT(ratio, 129280.0 / 32000.0 * 1.1);
+}
+
+// peer_pull holds no exchange buffer: its peak is its input plus its output.
+TEST(paths_cpu_memory, peer_pull_peak_is_input_plus_output) {
+  for (path_kind p : {path_kind::batch, path_kind::usp}) {
+    shape s = testing_paths::to_shape({8, 8, 1, 1, 64, 1000, 7}, dtype::bf16, 3);
+    if (p != path_kind::usp) s.sp_ulysses = 1;
+    point_result r = run_point({p, variant_kind::peer_pull, s}, cpu_options()).result;
+    ASSERT_EQ(r.status, "ok") << r.reason;
+    const point_plan plan = plan_point({p, variant_kind::peer_pull, s});
+    std::size_t in_out = 0;
+    for (const auto& b : plan.buffers)
+      if (b.name == "input" || b.name == "output") in_out += b.bytes();
+    if (p == path_kind::batch) EXPECT_EQ(plan.peak_bytes, in_out);
+    EXPECT_LE(double(r.memory.tracked_peak), 1.05 * double(plan.peak_bytes)) << to_string(p);
+  }
+}
+
+TEST(paths_cpu_consumer, pruned_is_verified_through_its_consumer_outputs) {
+  // A variant without a logits output is checked through target_p and position_mask alone.
+  shape s = consumer_shape({4, 1, 1, 4, 8, 200, 0}, t2d_kind::uniform);
+  engine_options o = cpu_options();
+  point_result ok = run_point({path_kind::batch, variant_kind::pruned, s}, o).result;
+  EXPECT_EQ(ok.status, "ok");
+  EXPECT_TRUE(ok.verified);
+  s.draft_vocab = 201;  // more draft columns than the vocab: a config error, not a crash
+  EXPECT_THROW(validate(s, path_kind::batch, variant_kind::pruned), config_error);
 }
 
 }  // namespace sb

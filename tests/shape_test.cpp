@@ -7,9 +7,9 @@
 namespace sb {
 
 namespace {
-std::string error_of(const shape& s, path_kind p) {
+std::string error_of(const shape& s, path_kind p, variant_kind v = variant_kind::fused) {
   try {
-    validate(s, p);
+    validate(s, p, v);
   } catch (const config_error& e) {
     return e.what();
   }
@@ -110,8 +110,32 @@ TEST(shape, unknown_names) {
   try {
     parse_variant("fast");
   } catch (const config_error& e) {
-    EXPECT_STREQ(e.what(), "unknown variant 'fast' (expected one of: specforge, fused)");
+    EXPECT_STREQ(e.what(), "unknown variant 'fast' (expected one of: specforge, fused, peer_pull, pruned)");
   }
+}
+
+TEST(shape, variant_and_consumer_rules) {
+  shape s;
+  s.tp = 4;
+  s.batch = 4;
+  s.vocab = 1000;
+  EXPECT_EQ(error_of(s, path_kind::baseline, variant_kind::peer_pull), "variant peer_pull applies to the batch and usp paths only");
+  EXPECT_EQ(error_of(s, path_kind::batch, variant_kind::pruned),
+            "variant pruned needs the consumer stage (--consumer target_p): its outputs are target_p and position_mask");
+  s.consumer = consumer_kind::target_p;
+  s.draft_vocab = 300;
+  EXPECT_EQ(error_of(s, path_kind::batch, variant_kind::pruned), "");
+  s.draft_vocab = 1001;
+  EXPECT_EQ(error_of(s, path_kind::batch), "draft_vocab must be in [1, vocab] (Vd=1001, V=1000)");
+  s.draft_vocab = 0;
+  EXPECT_EQ(error_of(s, path_kind::batch), "draft_vocab must be in [1, vocab] (Vd=0, V=1000)");
+  s.draft_vocab = 100;
+  s.tp = 128;
+  s.vocab = 128 * 64;
+  EXPECT_EQ(error_of(s, path_kind::batch, variant_kind::pruned), "variant pruned supports tp <= 64 (got 128)");
+  EXPECT_THROW(parse_consumer("logits"), config_error);
+  EXPECT_THROW(parse_t2d("zipf"), config_error);
+  EXPECT_EQ(parse_t2d("skewed"), t2d_kind::skewed);
 }
 
 }  // namespace sb

@@ -34,10 +34,18 @@ class baseline_path final : public path {
     p.bytes_sent = std::size_t(P - 1) * shard;
     p.op_bytes = std::size_t(P) * shard;
     p.useful_bytes = std::size_t(P - 1) * shard;
+    if (s.has_consumer()) add_consumer(p, s, rank, "output", baseline_output_spec(s));
     return p;
   }
 
   void run(rank_context& ctx) const override {
+    gather(ctx);
+    const shape& s = ctx.shp();
+    if (s.has_consumer()) run_consumer(ctx, "output", s.vocab, baseline_output_spec(s));
+  }
+
+ private:
+  void gather(rank_context& ctx) const {
     const shape& s = ctx.shp();
     const std::int64_t T = s.tokens(), Vl = s.vocab_local(), Vp = s.vocab_padded(), V = s.vocab;
     communicator& comm = ctx.comm();
@@ -82,7 +90,6 @@ class baseline_path final : public path {
     }
   }
 
- private:
   variant_kind m_variant;
 };
 

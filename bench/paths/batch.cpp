@@ -3,8 +3,11 @@
 // copy, exchanges fp32 through the list all-to-all (grouped send/recv), concatenates the received
 // shards along vocab and shifts in another copy. `fused` sends the dtype-w rows of each
 // destination's samples straight from the input (they are contiguous, so there is no pack at all)
-// and unpacks with the upcast and the shift in one pass.
+// and unpacks with the upcast and the shift in one pass. `peer_pull` has no exchange buffers at
+// all: one kernel reads each peer's input shard in place (peer access / CUDA IPC) and writes the
+// output. `pruned` (bench/pruned.h) exchanges only the draft columns and argmax pairs.
 #include "bench/path.h"
+#include "bench/pruned.h"
 #include "harness/layout.h"
 
 namespace sb {
@@ -19,11 +22,19 @@ class batch_path final : public path {
   path_plan plan(const shape& s, int rank) const override {
     const std::int64_t S = s.seq, Vl = s.vocab_local(), Vp = s.vocab_padded(), P = s.tp;
     const std::int64_t spr = batch_samples_per_rank(s), n = batch_num_samples(s, rank);
-    const bool fused = m_variant == variant_kind::fused;
-    const int last = fused ? 1 : 3;
     path_plan p;
+    if (m_variant == variant_kind::pruned) {
+      plan_pruned(p, s, rank, batch_output_spec);
+      add_consumer(p, s, rank, "recv", batch_output_spec(s, rank));
+      return p;
+    }
+    const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;
+    const bool wire_w = fused || pull;  // the LM head's dtype crosses the link
+    const int last = pull ? 0 : fused ? 1 : 3;
     p.buffers.push_back(input_logits_buffer(s, rank, last));
-    if (fused) {
+    if (pull) {
+      p.peer_shared.push_back("input");
+    } else if (fused) {
       p.buffers.push_back(make_buffer("recv", s.type, P * n * S * Vl, 0, 1));  // [P, n_r·S, Vl]
     } else {
       p.buffers.push_back(make_buffer("padded", dtype::fp32, P * spr * S * Vl, 0, 1));  // [Bp·S, Vl]
@@ -38,20 +49,29 @@ class batch_path final : public path {
     p.collective = collective_kind::all_to_all;
     const std::size_t row = std::size_t(Vl) * dtype_size(s.type);
     for (int d = 0; d < s.tp; ++d) {
-      std::size_t rows_to_d = fused ? std::size_t(batch_num_samples(s, d) * S) : std::size_t(spr * S);
-      std::size_t bytes = rows_to_d * (fused ? row : std::size_t(Vl) * 4);
+      std::size_t rows_to_d = wire_w ? std::size_t(batch_num_samples(s, d) * S) : std::size_t(spr * S);
+      std::size_t bytes = rows_to_d * (wire_w ? row : std::size_t(Vl) * 4);
       p.op_bytes += bytes;
       if (d != rank) p.bytes_sent += bytes;
     }
     p.useful_bytes = std::size_t(P - 1) * std::size_t(n * S) * row;
+    if (s.has_consumer()) add_consumer(p, s, rank, "output", batch_output_spec(s, rank));
     return p;
   }
 
   void run(rank_context& ctx) const override {
-    if (m_variant == variant_kind::fused)
-      run_fused(ctx);
-    else
-      run_specforge(ctx);
+    const shape& s = ctx.shp();
+    switch (m_variant) {
+      case variant_kind::fused: run_fused(ctx); break;
+      case variant_kind::specforge: run_specforge(ctx); break;
+      case variant_kind::peer_pull: {
+        auto ph = ctx.phase("pull");
+        ctx.comm().pull(pull_desc(s, ctx, batch_output_spec(s, ctx.rank())));
+        break;
+      }
+      case variant_kind::pruned: run_pruned(ctx, batch_output_spec); return;
+    }
+    if (s.has_consumer()) run_consumer(ctx, "output", s.vocab_padded(), batch_output_spec(s, ctx.rank()));
   }
 
  private:
@@ -82,7 +102,7 @@ class batch_path final : public path {
     }
     {
       auto ph = ctx.phase("unpack");
-      ctx.comm().remap(unpack_desc(s, ctx.buf("recv"), s.type, n, n, ctx.buf("output")));
+      ctx.comm().remap(unpack_desc(s, ctx.buf("recv"), s.type, n, ctx.buf("output")));
     }
   }
 
@@ -134,13 +154,12 @@ class batch_path final : public path {
     }
   }
 
-  // recv [P, n_recv·S, Vl] of `type` -> output [n, S, Vp] fp32, shifted within each sample.
-  static remap_desc unpack_desc(const shape& s, const void* recv, dtype type, std::int64_t n_recv, std::int64_t n,
-                                void* out) {
+  // recv [P, n·S, Vl] of `type` -> output [n, S, Vp] fp32, shifted within each sample.
+  static remap_desc unpack_desc(const shape& s, const void* recv, dtype type, std::int64_t n, void* out) {
     const std::int64_t S = s.seq, Vl = s.vocab_local(), Vp = s.vocab_padded();
     remap_desc d = dense_copy(recv, type, Vl, out, dtype::fp32, Vp, S, Vp);
     d.src_peer_cols = Vl;
-    d.src_peer_stride = n_recv * S * Vl;
+    d.src_peer_stride = n * S * Vl;
     shift_windows(d, n, S, S, S);
     return d;
   }

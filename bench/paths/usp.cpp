@@ -7,8 +7,11 @@
 // destination into it (one host sync per destination, as the Python loop does), exchanges it with one
 // all-to-all, keeps its own sample, concatenates along vocab and shifts. `fused` sends each
 // destination only its own sample's window, in dtype w, straight from the input (the window is a
-// contiguous row range), and unpacks with the upcast and the shift in one pass.
+// contiguous row range), and unpacks with the upcast and the shift in one pass. `peer_pull` reads
+// the window of every peer's input shard in place with one kernel (no exchange buffers); `pruned`
+// (bench/pruned.h) exchanges only the window's draft columns and argmax pairs.
 #include "bench/path.h"
+#include "bench/pruned.h"
 #include "harness/layout.h"
 
 namespace sb {
@@ -23,11 +26,20 @@ class usp_path final : public path {
   path_plan plan(const shape& s, int rank) const override {
     const usp_role me = usp_role_of(s, rank);
     const std::int64_t Vl = s.vocab_local(), Vp = s.vocab_padded(), P = s.tp, B = s.batch, L = me.window;
-    const bool fused = m_variant == variant_kind::fused;
-    const int out_step = fused ? 1 : 3, align_step = out_step + 1;
     path_plan p;
+    if (m_variant == variant_kind::pruned) {
+      plan_pruned(p, s, rank, usp_output_spec);
+      add_aligned_tensors(p, s, rank, 1);
+      add_consumer(p, s, rank, "recv", usp_output_spec(s, rank));
+      return p;
+    }
+    const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;
+    const bool wire_w = fused || pull;  // the LM head's dtype crosses the link, one window per destination
+    const int out_step = pull ? 0 : fused ? 1 : 3, align_step = out_step + 1;
     p.buffers.push_back(input_logits_buffer(s, rank, align_step));
-    if (fused) {
+    if (pull) {
+      p.peer_shared.push_back("input");
+    } else if (fused) {
       p.buffers.push_back(make_buffer("recv", s.type, P * L * Vl, 0, 1));  // [P, Lloc, Vl]
     } else {
       p.buffers.push_back(make_buffer("send", dtype::fp32, P * B * L * Vl, 0, 1));  // [P, B, Lloc, Vl]
@@ -43,20 +55,32 @@ class usp_path final : public path {
     p.collective = collective_kind::all_to_all;
     const std::size_t w = dtype_size(s.type);
     for (int d = 0; d < s.tp; ++d) {
-      std::size_t bytes = fused ? std::size_t(usp_role_of(s, d).valid_rows * Vl) * w : std::size_t(B * L * Vl) * 4;
+      std::size_t bytes = wire_w ? std::size_t(usp_role_of(s, d).valid_rows * Vl) * w : std::size_t(B * L * Vl) * 4;
       p.op_bytes += bytes;
       if (d != rank) p.bytes_sent += bytes;
     }
     p.useful_bytes = std::size_t(P - 1) * std::size_t(me.valid_rows * Vl) * w;
+    if (s.has_consumer()) add_consumer(p, s, rank, "output", usp_output_spec(s, rank));
     return p;
   }
 
   void run(rank_context& ctx) const override {
-    if (m_variant == variant_kind::fused)
-      run_fused(ctx);
-    else
-      run_specforge(ctx);
+    const shape& s = ctx.shp();
+    switch (m_variant) {
+      case variant_kind::fused: run_fused(ctx); break;
+      case variant_kind::specforge: run_specforge(ctx); break;
+      case variant_kind::peer_pull: {
+        auto ph = ctx.phase("pull");
+        ctx.comm().pull(pull_desc(s, ctx, usp_output_spec(s, ctx.rank())));
+        break;
+      }
+      case variant_kind::pruned:
+        run_pruned(ctx, usp_output_spec);  // its consumer stage included
+        align(ctx);
+        return;
+    }
     align(ctx);
+    if (s.has_consumer()) run_consumer(ctx, "output", s.vocab_padded(), usp_output_spec(s, ctx.rank()));
   }
 
  private:

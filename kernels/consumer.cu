@@ -1,0 +1,215 @@
+// The consumer stage (target_p and position_mask, one block of kLanes threads per row, the lanes
+// being exactly harness/consumer_ops.h's lanes), its verifier (the same kernel reading the row's
+// definition and comparing instead of writing), and the pruned variant's sender.
+#include <algorithm>
+#include <climits>
+#include <string>
+
+#include "harness/cuda_check.h"
+#include "harness/error.h"
+#include "kernels/api.cuh"
+
+namespace sb::kernels {
+
+namespace {
+
+constexpr std::int64_t kMaxRowBlocks = 132 * 16;
+
+template <consumer_source Src>
+__device__ __forceinline__ float draft_value(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
+  if constexpr (Src == consumer_source::pruned) {
+    q = pruned_peer_of(d, k, q);
+    return pruned_value(d, i, k, q);
+  } else {
+    return consumer_full_value(d, i, d.d2t[k]);
+  }
+}
+
+struct row_shared {
+  float m[kLanes], s[kLanes], v[kLanes];
+  long long idx[kLanes];
+};
+
+// Combines the lanes in the fixed tree (lane l += lane l+s), leaving the totals in lane 0.
+__device__ void reduce_lanes(row_shared& sh) {
+  const int l = int(threadIdx.x);
+  for (int s = kLanes / 2; s > 0; s >>= 1) {
+    if (l < s) {
+      softmax_state a{sh.m[l], sh.s[l]}, b{sh.m[l + s], sh.s[l + s]};
+      softmax_state c = softmax_combine(a, b);
+      sh.m[l] = c.m;
+      sh.s[l] = c.s;
+      arg_max x = arg_combine({sh.v[l], sh.idx[l]}, {sh.v[l + s], sh.idx[l + s]});
+      sh.v[l] = x.v;
+      sh.idx[l] = x.i;
+    }
+    __syncthreads();
+  }
+}
+
+__device__ __forceinline__ void note_mismatch(unsigned long long& count, unsigned long long& first, std::int64_t i) {
+  ++count;
+  first = std::min(first, static_cast<unsigned long long>(i));
+}
+
+template <consumer_source Src, bool Compare>
+__global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant__ consumer_desc d, verify_scratch* s) {
+  __shared__ row_shared sh;
+  const int l = int(threadIdx.x);
+  unsigned long long bad_p = 0, first_p = ULLONG_MAX, bad_m = 0, first_m = ULLONG_MAX;
+  const std::int64_t rows = d.rows();
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    arg_max a;
+    if constexpr (Src == consumer_source::pruned) {
+      if (l < d.n_peers) a = pruned_argmax(d, i, l);
+    } else {
+      for (std::int64_t c = l; c < d.vocab; c += kLanes) {
+        const float v = consumer_full_value(d, i, c);
+        if (a.i < 0 || v > a.v) a = {v, c};  // increasing c: the first maximum is the lowest column
+      }
+    }
+    softmax_state st;
+    int q = 0;
+    for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(st, draft_value<Src>(d, i, k, q));
+    sh.m[l] = st.m;
+    sh.s[l] = st.s;
+    sh.v[l] = a.v;
+    sh.idx[l] = a.i;
+    __syncthreads();
+    reduce_lanes(sh);
+    const softmax_state total{sh.m[0], sh.s[0]};
+    const std::int64_t best = sh.idx[0];
+    q = 0;
+    for (std::int64_t k = l; k < d.vd; k += kLanes) {
+      const float p = softmax_prob(total, draft_value<Src>(d, i, k, q));
+      const std::int64_t o = i * d.vd + k;
+      if constexpr (Compare) {
+        if (!same_probability(p, d.target_p[o])) note_mismatch(bad_p, first_p, o);
+      } else {
+        __stcs(d.target_p + o, p);
+      }
+    }
+    if (l == 0) {
+      const std::int32_t pm = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
+      if constexpr (Compare) {
+        if (d.position_mask[i] != pm) note_mismatch(bad_m, first_m, i);
+      } else {
+        d.position_mask[i] = pm;
+      }
+    }
+    __syncthreads();  // lane 0's totals are read before the next row overwrites them
+  }
+  if constexpr (Compare) {
+    if (bad_p) {
+      atomicAdd(&s[0].count, bad_p);
+      atomicMin(&s[0].first_index, first_p);
+    }
+    if (bad_m) {
+      atomicAdd(&s[1].count, bad_m);
+      atomicMin(&s[1].first_index, first_m);
+    }
+  }
+}
+
+template <bool Compare>
+void launch_consumer_kernel(const consumer_desc& d, verify_scratch* s, cudaStream_t stream) {
+  const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
+  switch (d.source) {
+    case consumer_source::memory: consumer_kernel<consumer_source::memory, Compare><<<blocks, kLanes, 0, stream>>>(d, s); break;
+    case consumer_source::generated: consumer_kernel<consumer_source::generated, Compare><<<blocks, kLanes, 0, stream>>>(d, s); break;
+    case consumer_source::pruned: consumer_kernel<consumer_source::pruned, Compare><<<blocks, kLanes, 0, stream>>>(d, s); break;
+  }
+  SB_CUDA_LAUNCH();
+}
+
+std::string str(std::int64_t v) { return std::to_string(v); }
+
+void check(const consumer_desc& d) {
+  auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw_runtime("consumer: " + what);
+  };
+  need(d.def.win_len > 0 && d.def.windows >= 0, "empty row mapping (win_len=" + str(d.def.win_len) + ")");
+  need(d.vd > 0 && d.d2t != nullptr, "no draft vocabulary (vd=" + str(d.vd) + ")");
+  need(d.target_p != nullptr && d.position_mask != nullptr, "outputs are null");
+  need(d.source == consumer_source::generated || d.src != nullptr, "src is null");
+  need(d.source != consumer_source::memory || d.src_ld >= d.vocab, "src_ld=" + str(d.src_ld) + " < vocab=" + str(d.vocab));
+  need(d.source != consumer_source::pruned || (d.n_peers > 0 && d.n_peers <= kMaxPrunedPeers),
+       "n_peers=" + str(d.n_peers) + " out of range");
+}
+
+constexpr int kPackThreads = 256;
+
+__global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_constant__ prune_desc d) {
+  __shared__ float sv[kPackThreads];
+  __shared__ long long si[kPackThreads];
+  const int l = int(threadIdx.x);
+  const std::int64_t rows = d.rows.windows * d.rows.win_len;
+  const std::size_t es = dtype_size(d.rows.src_type);
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    const std::int64_t r = remap_src_row(d.rows, i / d.rows.win_len, i % d.rows.win_len);
+    char* out = static_cast<char*>(d.values) + std::size_t(i * d.n_ids) * es;
+    for (std::int64_t k = l; k < d.n_ids; k += kPackThreads) {
+      const std::int64_t c = d.ids[k] - d.col_base;
+      if (r < 0) {
+        store_from_float(out, k, d.rows.src_type, 0.0f);
+      } else if (d.rows.src_generated) {
+        store_from_float(out, k, d.rows.src_type, gen::logit(d.rows.gen, r, d.col_base + c));
+      } else if (es == 2) {
+        reinterpret_cast<std::uint16_t*>(out)[k] = static_cast<const std::uint16_t*>(d.rows.src)[r * d.rows.src_ld + c];
+      } else {
+        reinterpret_cast<std::uint32_t*>(out)[k] = static_cast<const std::uint32_t*>(d.rows.src)[r * d.rows.src_ld + c];
+      }
+    }
+    arg_max a;
+    for (std::int64_t c = l; c < d.valid_cols; c += kPackThreads) {
+      const float v = r < 0 ? 0.0f : prune_source_value(d, r, c);
+      if (a.i < 0 || v > a.v) a = {v, d.col_base + c};
+    }
+    sv[l] = a.v;
+    si[l] = a.i;
+    __syncthreads();
+    for (int s = kPackThreads / 2; s > 0; s >>= 1) {
+      if (l < s) {
+        arg_max x = arg_combine({sv[l], si[l]}, {sv[l + s], si[l + s]});
+        sv[l] = x.v;
+        si[l] = x.i;
+      }
+      __syncthreads();
+    }
+    if (l == 0) d.pairs[i] = si[0] < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{sv[0], std::int32_t(si[0])};
+    __syncthreads();
+  }
+}
+
+}  // namespace
+
+void launch_consume(const consumer_desc& d, cudaStream_t stream) {
+  check(d);
+  if (d.rows() == 0) return;
+  launch_consumer_kernel<false>(d, nullptr, stream);
+}
+
+void launch_verify_consumer(const consumer_desc& d, verify_scratch* scratch, cudaStream_t stream) {
+  if (!scratch) throw_runtime("launch_verify_consumer: scratch is null");
+  check(d);
+  verify_scratch init[2] = {{0, ULLONG_MAX}, {0, ULLONG_MAX}};
+  SB_CUDA(cudaMemcpyAsync(scratch, init, sizeof init, cudaMemcpyHostToDevice, stream));
+  if (d.rows() == 0) return;
+  launch_consumer_kernel<true>(d, scratch, stream);
+}
+
+void launch_prune_pack(const prune_desc& d, cudaStream_t stream) {
+  const std::int64_t rows = d.rows.windows * d.rows.win_len;
+  if (rows == 0) return;
+  if (d.pairs == nullptr || (d.n_ids > 0 && (d.values == nullptr || d.ids == nullptr)))
+    throw_runtime("launch_prune_pack: values, pairs or ids is null");
+  if (!d.rows.src_generated && d.rows.src == nullptr) throw_runtime("launch_prune_pack: src is null");
+  if ((reinterpret_cast<std::uintptr_t>(d.pairs) & 7u) != 0) throw_runtime("launch_prune_pack: pairs are not 8-byte aligned");
+  if (dtype_size(d.rows.src_type) != 2 && dtype_size(d.rows.src_type) != 4)
+    throw_runtime("launch_prune_pack: logits must be a 2- or 4-byte float type");
+  const int blocks = int(std::min<std::int64_t>(rows, kMaxRowBlocks));
+  prune_kernel<<<blocks, kPackThreads, 0, stream>>>(d);
+  SB_CUDA_LAUNCH();
+}
+
+}  // namespace sb::kernels
