@@ -27,6 +27,7 @@ point_plan plan_point(const point& pt) {
       out.buffers = pl.buffers;
     }
     out.bytes_sent = std::max(out.bytes_sent, pl.bytes_sent);
+    out.bytes_sent_all_ranks += pl.bytes_sent;
     out.op_bytes = std::max(out.op_bytes, pl.op_bytes);
     out.useful_bytes = std::max(out.useful_bytes, pl.useful_bytes);
     out.collective = pl.collective;
@@ -123,6 +124,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   res.pt = pt;
   res.iters = o.iters;
   res.warmup = o.warmup;
+  res.bytes_sent_all_ranks = plan_point(pt).bytes_sent_all_ranks;  // every rank's plan, even where one runs
   res.backend = std::string(to_string(o.world.backend));
   if (o.world.backend == backend_kind::local)
     res.backend += o.world.emulate == emulate_mode::one ? "(one)" : "(all)";

@@ -134,8 +134,8 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
     auto result = std::make_shared<std::optional<point_result>>();
     for (const auto& [phase, traffic] : path_traffic(pt)) {
       if (traffic.collective || traffic.local_bytes <= 0) continue;
-      const std::string name = fmt::format("kernel/{}/{}/{}/{}/seq:{}", to_string(pt.path), to_string(pt.variant),
-                                           phase, to_string(pt.shp.type), pt.shp.seq);
+      const std::string name = fmt::format("kernel/{}/{}/{}/{}/seq:{}/sp:{}x{}", to_string(pt.path), to_string(pt.variant),
+                                           phase, to_string(pt.shp.type), pt.shp.seq, pt.shp.sp_ulysses, pt.shp.sp_ring);
       const double bytes = traffic.local_bytes;
       const std::string ph = phase;
       benchmark::RegisterBenchmark(name.c_str(), [pt, o, bytes, ph, result, &worlds](benchmark::State& st) {
@@ -156,6 +156,7 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
         for (auto _ : st) st.SetIterationTime((*samples)[i++ % samples->size()] * 1e-6);
         const double kernel_us = summarize(*samples).median;
         rate(st, "bytes_rw", bytes);
+        st.counters["bytes"] = bytes;  // plain: read + written per iteration
         st.counters["kernel_GBps"] = bytes / (kernel_us * 1e-6) / 1e9;
         st.counters["d2d_GBps"] = bytes / (copy_us * 1e-6) / 1e9;
         st.counters["of_d2d"] = copy_us / kernel_us;

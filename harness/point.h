@@ -49,6 +49,7 @@ struct point_result {
   bool cross_checked = false;  // compared with the baseline's output on the same inputs
   collective_kind collective = collective_kind::all_gather;
   std::size_t bytes_sent = 0, op_bytes = 0, useful_bytes = 0;
+  std::size_t bytes_sent_all_ranks = 0;  // sum over ranks (bytes_sent is the busiest rank's)
   int iters = 0, warmup = 0;
   summary time_us;
   std::vector<std::pair<std::string, double>> phases_us;  // median per phase
@@ -63,6 +64,7 @@ struct point_result {
 struct point_plan {
   std::size_t peak_bytes = 0;
   std::size_t bytes_sent = 0, op_bytes = 0, useful_bytes = 0;
+  std::size_t bytes_sent_all_ranks = 0;
   collective_kind collective = collective_kind::all_gather;
   std::vector<buffer_spec> buffers;  // of the rank with the largest peak
 };

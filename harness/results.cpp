@@ -46,6 +46,7 @@ json to_json(const point_result& r) {
          {"cross_checked_with_baseline", r.cross_checked},
          {"collective", std::string(to_string(r.collective))},
          {"bytes_sent_per_rank", r.bytes_sent},
+         {"bytes_sent_all_ranks", r.bytes_sent_all_ranks},
          {"op_bytes", r.op_bytes},
          {"useful_bytes", r.useful_bytes},
          {"iters", r.iters},
@@ -104,6 +105,7 @@ point_result point_from_json(const json& j) {
   r.cross_checked = j.value("cross_checked_with_baseline", false);
   r.collective = j.value("collective", "all_gather") == "all_gather" ? collective_kind::all_gather : collective_kind::all_to_all;
   r.bytes_sent = j.at("bytes_sent_per_rank");
+  r.bytes_sent_all_ranks = j.value("bytes_sent_all_ranks", std::size_t(0));
   r.op_bytes = j.at("op_bytes");
   r.useful_bytes = j.value("useful_bytes", std::size_t(0));
   r.iters = j.value("iters", 0);

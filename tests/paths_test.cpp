@@ -184,10 +184,12 @@ TEST(paths_cpu_memory, peer_pull_peak_is_input_plus_output) {
     point_result r = run_point({p, variant_kind::peer_pull, s}, cpu_options()).result;
     ASSERT_EQ(r.status, "ok") << r.reason;
     const point_plan plan = plan_point({p, variant_kind::peer_pull, s});
-    std::size_t in_out = 0;
-    for (const auto& b : plan.buffers)
-      if (b.name == "input" || b.name == "output") in_out += b.bytes();
-    if (p == path_kind::batch) EXPECT_EQ(plan.peak_bytes, in_out);
+    std::size_t in_out = 0;  // inputs (logits, usp's global hidden states, ids, masks) and outputs
+    for (const auto& b : plan.buffers) {
+      EXPECT_TRUE(b.is_input() || b.check) << b.name << " is neither an input nor an output";
+      in_out += b.bytes();
+    }
+    EXPECT_EQ(plan.peak_bytes, in_out);
     EXPECT_LE(double(r.memory.tracked_peak), 1.05 * double(plan.peak_bytes)) << to_string(p);
   }
 }

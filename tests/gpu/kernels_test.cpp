@@ -187,4 +187,138 @@ TEST(gpu_handles, are_move_only) {
   SUCCEED();
 }
 
+// The consumer stage: the kernel's block and the host's lanes give the same bits, from memory rows
+// (fp32 and bf16, ties and zero rows included), from the generator, and from pruned blocks.
+TEST(kernels_gpu, consumer_matches_the_host_bit_for_bit) {
+  SB_REQUIRE_GPU();
+  const std::int64_t V = 3000, ld = 3008, vd = 700;
+  expected_spec def;  // 3 windows of 5 rows, tokens shifted by one, last row of each window zero
+  def.kind = gen::source::logits;
+  def.gen = {7, V, 5};
+  def.windows = 3;
+  def.win_len = 5;
+  def.win_tok_stride = 5;
+  def.valid_len = 5;
+  def.shift = 1;
+  const std::int64_t rows = def.windows * def.win_len;
+  std::vector<std::int32_t> d2t;
+  for (std::int64_t c = 0; c < V && std::int64_t(d2t.size()) < vd; c += 1 + (c * 7) % 6) d2t.push_back(std::int32_t(c));
+  ASSERT_EQ(std::int64_t(d2t.size()), vd);
+  std::vector<float> logits(std::size_t(rows * ld), 0.0f);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::int64_t t = expected_token(def, i / def.win_len, i % def.win_len);
+    for (std::int64_t c = 0; c < V && t >= 0; ++c) logits[std::size_t(i * ld + c)] = gen::logit(def.gen, t, c);
+  }
+  std::vector<std::int32_t> lm(64);
+  for (std::size_t t = 0; t < lm.size(); ++t) lm[t] = std::int32_t(gen::int_value(gen::source::loss_mask, def.gen, std::int64_t(t)));
+
+  device_tensor dl(logits.size() * 4), dd(d2t.size() * 4), dm(lm.size() * 4), dp(std::size_t(rows * vd) * 4), dpm(std::size_t(rows) * 4);
+  SB_CUDA(cudaMemcpy(dl.data(), logits.data(), logits.size() * 4, cudaMemcpyHostToDevice));
+  SB_CUDA(cudaMemcpy(dd.data(), d2t.data(), d2t.size() * 4, cudaMemcpyHostToDevice));
+  SB_CUDA(cudaMemcpy(dm.data(), lm.data(), lm.size() * 4, cudaMemcpyHostToDevice));
+
+  std::vector<float> hp(static_cast<std::size_t>(rows * vd));
+  std::vector<std::int32_t> hpm(static_cast<std::size_t>(rows));
+  consumer_desc h;
+  h.source = consumer_source::memory;
+  h.src = logits.data();
+  h.src_ld = ld;
+  h.def = def;
+  h.vocab = V;
+  h.d2t = d2t.data();
+  h.vd = vd;
+  h.loss_mask = lm.data();
+  h.target_p = hp.data();
+  h.position_mask = hpm.data();
+  consume_host(h);
+
+  consumer_desc g = h;
+  g.src = dl.data();
+  g.d2t = static_cast<const std::int32_t*>(dd.data());
+  g.loss_mask = static_cast<const std::int32_t*>(dm.data());
+  g.target_p = static_cast<float*>(dp.data());
+  g.position_mask = static_cast<std::int32_t*>(dpm.data());
+  kernels::launch_consume(g, nullptr);
+  EXPECT_EQ(to_host(dp.data(), hp.size() * 4), std::vector<char>(reinterpret_cast<char*>(hp.data()), reinterpret_cast<char*>(hp.data() + hp.size())));
+  EXPECT_EQ(to_host(dpm.data(), hpm.size() * 4), std::vector<char>(reinterpret_cast<char*>(hpm.data()), reinterpret_cast<char*>(hpm.data() + hpm.size())));
+
+  // The device verifier, from the generator, accepts these outputs and finds a flipped one.
+  device_tensor scratch(2 * sizeof(kernels::verify_scratch));
+  consumer_desc v = g;
+  v.source = consumer_source::generated;
+  v.loss_mask = nullptr;
+  kernels::launch_verify_consumer(v, static_cast<kernels::verify_scratch*>(scratch.data()), nullptr);
+  std::vector<char> sc = to_host(scratch.data(), 2 * sizeof(kernels::verify_scratch));
+  const auto* vs = reinterpret_cast<const kernels::verify_scratch*>(sc.data());
+  EXPECT_EQ(vs[0].count, 0u);
+  EXPECT_EQ(vs[1].count, 0u);
+  float bumped = std::nextafter(hp[123], 1.0f);
+  SB_CUDA(cudaMemcpy(static_cast<float*>(dp.data()) + 123, &bumped, 4, cudaMemcpyHostToDevice));
+  kernels::launch_verify_consumer(v, static_cast<kernels::verify_scratch*>(scratch.data()), nullptr);
+  sc = to_host(scratch.data(), 2 * sizeof(kernels::verify_scratch));
+  vs = reinterpret_cast<const kernels::verify_scratch*>(sc.data());
+  EXPECT_EQ(vs[0].count, 1u);
+  EXPECT_EQ(vs[0].first_index, 123u);
+}
+
+TEST(kernels_gpu, prune_pack_matches_the_host) {
+  SB_REQUIRE_GPU();
+  const std::int64_t T = 40, Vl = 512, base = 2048, V = 2400;  // the shard crosses the vocab end
+  std::vector<std::int32_t> ids;
+  for (std::int64_t c = base; c < base + Vl; c += 3) ids.push_back(std::int32_t(c));
+  for (dtype t : {dtype::bf16, dtype::fp32}) {
+    expected_spec in;
+    in.kind = gen::source::logits;
+    in.gen = {9, V, 8};
+    in.type = t;
+    in.win_len = T;
+    in.valid_len = T;
+    in.cols = Vl;
+    in.col_base = base;
+    const std::size_t es = dtype_size(t);
+    std::vector<char> input(std::size_t(T * Vl) * es);
+    fill_host(input.data(), in);
+    prune_desc h;
+    h.rows.src = input.data();
+    h.rows.src_type = t;
+    h.rows.src_ld = Vl;
+    h.rows.src_peer_cols = Vl;
+    h.rows.windows = 5;
+    h.rows.valid_windows = 5;
+    h.rows.win_len = 8;
+    h.rows.src_win_stride = 8;
+    h.rows.valid_len = 8;
+    h.rows.shift = 1;
+    h.ids = ids.data();
+    h.n_ids = std::int64_t(ids.size());
+    h.col_base = base;
+    h.valid_cols = V - base;
+    std::vector<char> values(std::size_t(T * h.n_ids) * es);
+    std::vector<pruned_pair> pairs(static_cast<std::size_t>(T));
+    h.values = values.data();
+    h.pairs = pairs.data();
+    prune_pack_host(h);
+
+    device_tensor di(input.size()), dids(ids.size() * 4), dv(values.size()), dpair(pairs.size() * sizeof(pruned_pair));
+    SB_CUDA(cudaMemcpy(di.data(), input.data(), input.size(), cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemcpy(dids.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
+    prune_desc g = h;
+    g.rows.src = di.data();
+    g.ids = static_cast<const std::int32_t*>(dids.data());
+    g.values = dv.data();
+    g.pairs = static_cast<pruned_pair*>(dpair.data());
+    kernels::launch_prune_pack(g, nullptr);
+    EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t);
+    EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)),
+              std::vector<char>(reinterpret_cast<char*>(pairs.data()), reinterpret_cast<char*>(pairs.data() + pairs.size())))
+        << to_string(t);
+    // From the generator (an emulated peer) as well.
+    g.rows.src_generated = true;
+    g.rows.gen = in.gen;
+    g.rows.gen_col_base = base;
+    kernels::launch_prune_pack(g, nullptr);
+    EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t) << " generated";
+  }
+}
+
 }  // namespace sb
