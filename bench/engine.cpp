@@ -124,7 +124,8 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   res.pt = pt;
   res.iters = o.iters;
   res.warmup = o.warmup;
-  res.bytes_sent_all_ranks = plan_point(pt).bytes_sent_all_ranks;  // every rank's plan, even where one runs
+  const point_plan all_plans = plan_point(pt);
+  res.bytes_sent_all_ranks = all_plans.bytes_sent_all_ranks;
   res.backend = std::string(to_string(o.world.backend));
   if (o.world.backend == backend_kind::local)
     res.backend += o.world.emulate == emulate_mode::one ? "(one)" : "(all)";
@@ -252,17 +253,16 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     const double tracked = c.max_over_ranks(double(c.tracker().peak()));
     const std::size_t device_after = c.device_used_bytes();
     const double device = c.max_over_ranks(double(device_after > device_before ? device_after - device_before : 0));
-    const double sent = c.max_over_ranks(double(plan.bytes_sent));
-    const double op = c.max_over_ranks(double(plan.op_bytes));
-    const double useful = c.max_over_ranks(double(plan.useful_bytes));
 
     std::lock_guard lock(mu);
     if (rank != (c.emulates_peers() ? o.world.emulated_rank : 0)) return;  // one rank writes the summary
     res.timing_domain = c.timing_domain();
     res.collective = plan.collective;
-    res.bytes_sent = std::size_t(sent);
-    res.op_bytes = std::size_t(op);
-    res.useful_bytes = std::size_t(useful);
+    // Bytes come from every rank's plan (as the max over ranks), so that a backend running one rank
+    // of many (local `one`) reports the busiest rank, not the one it happens to run.
+    res.bytes_sent = all_plans.bytes_sent;
+    res.op_bytes = all_plans.op_bytes;
+    res.useful_bytes = all_plans.useful_bytes;
     res.mismatches = mismatches;
     res.verified = o.verify_definition && mismatches == 0;
     res.time_us = summarize(totals);

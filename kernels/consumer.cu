@@ -8,6 +8,7 @@
 #include "harness/cuda_check.h"
 #include "harness/error.h"
 #include "kernels/api.cuh"
+#include "kernels/device_types.cuh"
 
 namespace sb::kernels {
 
@@ -53,7 +54,8 @@ __device__ __forceinline__ void note_mismatch(unsigned long long& count, unsigne
 }
 
 template <consumer_source Src, bool Compare>
-__global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant__ consumer_desc d, verify_scratch* s) {
+__global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant__ consumer_desc d, verify_scratch* s,
+                                                          bool vec) {
   __shared__ row_shared sh;
   const int l = int(threadIdx.x);
   unsigned long long bad_p = 0, first_p = ULLONG_MAX, bad_m = 0, first_m = ULLONG_MAX;
@@ -62,6 +64,27 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
     arg_max a;
     if constexpr (Src == consumer_source::pruned) {
       if (l < d.n_peers) a = pruned_argmax(d, i, l);
+    } else if (Src == consumer_source::memory && vec) {  // fp32 rows, 16-byte aligned: float4 loads
+      const float4* row = reinterpret_cast<const float4*>(static_cast<const float*>(d.src) + i * d.src_ld);
+      const std::int64_t nvec = d.vocab / 4;
+      for (std::int64_t v0 = l; v0 < nvec; v0 += std::int64_t(kLanes) * 4) {
+        float4 u[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          if (v0 + k * kLanes < nvec) u[k] = __ldg(row + v0 + k * kLanes);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const std::int64_t v = v0 + k * kLanes;
+          if (v >= nvec) break;
+          const float x[4] = {u[k].x, u[k].y, u[k].z, u[k].w};
+          for (int e = 0; e < 4; ++e)
+            if (a.i < 0 || x[e] > a.v) a = {x[e], v * 4 + e};
+        }
+      }
+      for (std::int64_t c = nvec * 4 + l; c < d.vocab; c += kLanes) {
+        const float x = consumer_full_value(d, i, c);
+        if (a.i < 0 || x > a.v) a = {x, c};
+      }
     } else {
       for (std::int64_t c = l; c < d.vocab; c += kLanes) {
         const float v = consumer_full_value(d, i, c);
@@ -114,10 +137,12 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
 template <bool Compare>
 void launch_consumer_kernel(const consumer_desc& d, verify_scratch* s, cudaStream_t stream) {
   const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
+  const bool vec = d.source == consumer_source::memory && d.src_type == dtype::fp32 &&
+                   (reinterpret_cast<std::uintptr_t>(d.src) & 15u) == 0 && d.src_ld % 4 == 0;
   switch (d.source) {
-    case consumer_source::memory: consumer_kernel<consumer_source::memory, Compare><<<blocks, kLanes, 0, stream>>>(d, s); break;
-    case consumer_source::generated: consumer_kernel<consumer_source::generated, Compare><<<blocks, kLanes, 0, stream>>>(d, s); break;
-    case consumer_source::pruned: consumer_kernel<consumer_source::pruned, Compare><<<blocks, kLanes, 0, stream>>>(d, s); break;
+    case consumer_source::memory: consumer_kernel<consumer_source::memory, Compare><<<blocks, kLanes, 0, stream>>>(d, s, vec); break;
+    case consumer_source::generated: consumer_kernel<consumer_source::generated, Compare><<<blocks, kLanes, 0, stream>>>(d, s, vec); break;
+    case consumer_source::pruned: consumer_kernel<consumer_source::pruned, Compare><<<blocks, kLanes, 0, stream>>>(d, s, vec); break;
   }
   SB_CUDA_LAUNCH();
 }
@@ -138,15 +163,65 @@ void check(const consumer_desc& d) {
 }
 
 constexpr int kPackThreads = 256;
+constexpr int kPackUnroll = 4;  // 16-byte loads in flight per thread in the argmax scan
 
-__global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_constant__ prune_desc d) {
+__device__ __forceinline__ float element_of(const uint4& u, int e, int es, dtype t) {
+  const std::uint32_t w = e * es / 4 == 0 ? u.x : e * es / 4 == 1 ? u.y : e * es / 4 == 2 ? u.z : u.w;
+  if (es == 4) return __uint_as_float(w);
+  return detail::to_float(std::uint16_t((e & 1) ? w >> 16 : w & 0xffffu), t);
+}
+
+// This thread's share of the argmax over the shard row's real columns: 16-byte loads, columns
+// visited in increasing order (so ">" keeps the lowest column of a tie).
+__device__ __forceinline__ arg_max scan_row_vec(const prune_desc& d, const char* row, int es) {
+  const int per = 16 / es;
+  const std::int64_t nvec = d.valid_cols / per;
+  arg_max a;
+  for (std::int64_t v0 = threadIdx.x; v0 < nvec; v0 += std::int64_t(kPackThreads) * kPackUnroll) {
+    uint4 u[kPackUnroll];
+#pragma unroll
+    for (int k = 0; k < kPackUnroll; ++k) {
+      const std::int64_t v = v0 + std::int64_t(k) * kPackThreads;
+      if (v < nvec) u[k] = __ldg(reinterpret_cast<const uint4*>(row) + v);
+    }
+#pragma unroll
+    for (int k = 0; k < kPackUnroll; ++k) {
+      const std::int64_t v = v0 + std::int64_t(k) * kPackThreads;
+      if (v >= nvec) break;
+      for (int e = 0; e < per; ++e) {
+        const float x = element_of(u[k], e, es, d.rows.src_type);
+        if (a.i < 0 || x > a.v) a = {x, d.col_base + v * per + e};
+      }
+    }
+  }
+  for (std::int64_t c = nvec * per + threadIdx.x; c < d.valid_cols; c += kPackThreads) {
+    const float x = load_as_float(row, c, d.rows.src_type);
+    if (a.i < 0 || x > a.v) a = {x, d.col_base + c};
+  }
+  return a;
+}
+
+__global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_constant__ prune_desc d, bool vec) {
   __shared__ float sv[kPackThreads];
   __shared__ long long si[kPackThreads];
   const int l = int(threadIdx.x);
   const std::int64_t rows = d.rows.windows * d.rows.win_len;
-  const std::size_t es = dtype_size(d.rows.src_type);
+  const int es = int(dtype_size(d.rows.src_type));
   for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
     const std::int64_t r = remap_src_row(d.rows, i / d.rows.win_len, i % d.rows.win_len);
+    const char* row = d.rows.src_generated || r < 0 ? nullptr : static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * es;
+    // The argmax first: its scan brings the row into L1, where the draft columns' gather finds it.
+    arg_max a;
+    if (r < 0) {
+      if (l == 0 && d.valid_cols > 0) a = {0.0f, d.col_base};  // a zero row: the first column
+    } else if (vec) {
+      a = scan_row_vec(d, row, es);
+    } else {
+      for (std::int64_t c = l; c < d.valid_cols; c += kPackThreads) {
+        const float v = prune_source_value(d, r, c);
+        if (a.i < 0 || v > a.v) a = {v, d.col_base + c};
+      }
+    }
     char* out = static_cast<char*>(d.values) + std::size_t(i * d.n_ids) * es;
     for (std::int64_t k = l; k < d.n_ids; k += kPackThreads) {
       const std::int64_t c = d.ids[k] - d.col_base;
@@ -155,15 +230,10 @@ __global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_consta
       } else if (d.rows.src_generated) {
         store_from_float(out, k, d.rows.src_type, gen::logit(d.rows.gen, r, d.col_base + c));
       } else if (es == 2) {
-        reinterpret_cast<std::uint16_t*>(out)[k] = static_cast<const std::uint16_t*>(d.rows.src)[r * d.rows.src_ld + c];
+        reinterpret_cast<std::uint16_t*>(out)[k] = reinterpret_cast<const std::uint16_t*>(row)[c];
       } else {
-        reinterpret_cast<std::uint32_t*>(out)[k] = static_cast<const std::uint32_t*>(d.rows.src)[r * d.rows.src_ld + c];
+        reinterpret_cast<std::uint32_t*>(out)[k] = reinterpret_cast<const std::uint32_t*>(row)[c];
       }
-    }
-    arg_max a;
-    for (std::int64_t c = l; c < d.valid_cols; c += kPackThreads) {
-      const float v = r < 0 ? 0.0f : prune_source_value(d, r, c);
-      if (a.i < 0 || v > a.v) a = {v, d.col_base + c};
     }
     sv[l] = a.v;
     si[l] = a.i;
@@ -207,8 +277,12 @@ void launch_prune_pack(const prune_desc& d, cudaStream_t stream) {
   if ((reinterpret_cast<std::uintptr_t>(d.pairs) & 7u) != 0) throw_runtime("launch_prune_pack: pairs are not 8-byte aligned");
   if (dtype_size(d.rows.src_type) != 2 && dtype_size(d.rows.src_type) != 4)
     throw_runtime("launch_prune_pack: logits must be a 2- or 4-byte float type");
+  // 16-byte row loads need every row start aligned: the shard base and its row pitch.
+  const std::size_t es = dtype_size(d.rows.src_type);
+  const bool vec = !d.rows.src_generated && (reinterpret_cast<std::uintptr_t>(d.rows.src) & 15u) == 0 &&
+                   (std::size_t(d.rows.src_ld) * es) % 16 == 0;
   const int blocks = int(std::min<std::int64_t>(rows, kMaxRowBlocks));
-  prune_kernel<<<blocks, kPackThreads, 0, stream>>>(d);
+  prune_kernel<<<blocks, kPackThreads, 0, stream>>>(d, vec);
   SB_CUDA_LAUNCH();
 }
 
