@@ -500,6 +500,12 @@ int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const c
   }
   if (f.kernels) {
     if (o.world.backend == backend_kind::cpu) throw_config("bench --kernels needs a GPU backend (local)");
+    // CUPTI gives each phase's kernel time without the gaps between its launches (and, for
+    // SpecForge's pack, its host syncs); NVTX attributes the kernels to phases.
+    cupti_session cupti(false);
+    o.world.cupti = &cupti;
+    nvtx_domain nvtx;
+    o.nvtx = &nvtx;
     return run_kernel_gbench(pts, o, collect_env(describe_backend(o)), args);
   }
   return run_gbench(pts, o, collect_env(describe_backend(o)), args, process_rank);

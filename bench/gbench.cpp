@@ -122,7 +122,8 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
   if (!init_gbench(args, env)) return 2;
   benchmark::AddCustomContext("shardbench.note",
                               "bytes = read + written by the phase (bench/traffic.cpp); d2d = cudaMemcpyAsync of the same "
-                              "bytes in the same run; of_d2d = kernel rate / copy rate");
+                              "bytes in the same run; of_d2d = phase rate (CUDA events around the phase) / copy rate; "
+                              "kernels_of_d2d = rate of the phase's kernels alone (CUPTI durations) / copy rate");
   world_cache worlds(o.world);
   for (const point& pt : pts) {
     try {
@@ -160,6 +161,14 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
         st.counters["kernel_GBps"] = bytes / (kernel_us * 1e-6) / 1e9;
         st.counters["d2d_GBps"] = bytes / (copy_us * 1e-6) / 1e9;
         st.counters["of_d2d"] = copy_us / kernel_us;
+        // The phase's kernels alone (CUPTI): what the kernels reach, launch gaps and host syncs aside.
+        double kernels_us = 0;
+        for (const auto& k : r.kernels)
+          if (k.phase == ph) kernels_us += k.total_us;
+        if (kernels_us > 0) {
+          st.counters["kernels_GBps"] = bytes / (kernels_us * 1e-6) / 1e9;
+          st.counters["kernels_of_d2d"] = copy_us / kernels_us;
+        }
         st.counters["verified"] = r.verified ? 1 : 0;
       })
           ->UseManualTime()

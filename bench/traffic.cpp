@@ -107,7 +107,8 @@ std::map<std::string, phase_traffic> path_traffic(const point& pt) {
       addr += (b.bytes() + kArenaAlign) / kArenaAlign * kArenaAlign;
     }
     counting_communicator c(r, pt.shp.tp);
-    rank_context ctx(pt.shp, c, fake);
+    rank_context ctx(pt.shp, c, fake, nullptr, &plan);
+    for (const auto& name : plan.peer_shared) ctx.set_peers(name, c.open_peers(fake.at(name), 0));
     p->run(ctx);
     double total = 0;
     for (const auto& [_, t] : c.traffic) total += t.local_bytes + t.link_bytes;

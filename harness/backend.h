@@ -94,6 +94,10 @@ class communicator {
 
   // ---- layout operations (asynchronous on GPUs, in the rank's stream order) ----
   virtual void remap(const remap_desc& d) = 0;
+  // Several re-layouts with disjoint outputs, as one operation where the backend can (one launch).
+  virtual void remap_many(const std::vector<remap_desc>& ds) {
+    for (const auto& d : ds) remap(d);
+  }
   virtual void fill(void* dst, const expected_spec& spec) = 0;  // write a tensor's definition
   virtual void zero(void* dst, std::size_t bytes) = 0;
   virtual void upload(void* dst, const void* host, std::size_t bytes) = 0;

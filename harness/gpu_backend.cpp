@@ -73,6 +73,9 @@ std::size_t gpu_communicator::device_used_bytes() const {
 }
 
 void gpu_communicator::remap(const remap_desc& d) { kernels::launch_remap(d, stream()); }
+void gpu_communicator::remap_many(const std::vector<remap_desc>& ds) {
+  kernels::launch_remap_many(ds.data(), int(ds.size()), stream());
+}
 void gpu_communicator::consume(const consumer_desc& d) { kernels::launch_consume(d, stream()); }
 void gpu_communicator::prune_pack(const prune_desc& d) { kernels::launch_prune_pack(d, stream()); }
 void gpu_communicator::fill(void* dst, const expected_spec& spec) { kernels::launch_fill(dst, spec, stream()); }

@@ -44,6 +44,7 @@ class gpu_communicator final : public communicator {
   std::size_t device_used_bytes() const override;
 
   void remap(const remap_desc& d) override;
+  void remap_many(const std::vector<remap_desc>& ds) override;
   void fill(void* dst, const expected_spec& spec) override;
   void zero(void* dst, std::size_t bytes) override;
   void upload(void* dst, const void* host, std::size_t bytes) override;

@@ -16,18 +16,22 @@ void copy_run(const remap_desc& d, const char* src, char* dst_row, std::int64_t 
   for (std::int64_t k = 0; k < n; ++k) store_from_float(dst_row, c0 + k, d.dst_type, load_as_float(src, k, d.src_type));
 }
 
-void generate_run(const remap_desc& d, std::int64_t row, std::int64_t c0, char* dst_row, std::int64_t n) {
-  for (std::int64_t k = 0; k < n; ++k) {
-    const std::int64_t c = c0 + k;
-    store_from_float(dst_row, c, d.dst_type, gen::float_value(d.gen_kind, d.gen, row, d.gen_col_base + c));
-  }
-}
-
 void store_value(void* p, std::int64_t i, dtype t, double v) {
   switch (t) {
     case dtype::i32: static_cast<std::int32_t*>(p)[i] = std::int32_t(v); break;
     case dtype::i64: static_cast<std::int64_t*>(p)[i] = std::int64_t(v); break;
     default: store_from_float(p, i, t, float(v)); break;
+  }
+}
+
+void generate_run(const remap_desc& d, std::int64_t row, std::int64_t c0, char* dst_row, std::int64_t n) {
+  for (std::int64_t k = 0; k < n; ++k) {
+    const std::int64_t c = c0 + k;
+    if (!gen::is_float_source(d.gen_kind)) {  // ids, masks, positions: integer tensors
+      store_value(dst_row, c, d.dst_type, double(gen::int_value(d.gen_kind, d.gen, row)));
+      continue;
+    }
+    store_from_float(dst_row, c, d.dst_type, gen::float_value(d.gen_kind, d.gen, row, d.gen_col_base + c));
   }
 }
 

@@ -17,6 +17,10 @@ namespace sb::kernels {
 // is 8-element aligned, and a scalar kernel otherwise (or for a generated source).
 void launch_remap(const remap_desc& d, cudaStream_t stream);
 
+// Several re-layouts in one launch (small tensors: one launch instead of n); same elements as n
+// launch_remap calls on disjoint outputs.
+void launch_remap_many(const remap_desc* ds, int n, cudaStream_t stream);
+
 // Writes a tensor's definition (expected_spec) into dst: inputs, and the position-id arange.
 void launch_fill(void* dst, const expected_spec& e, cudaStream_t stream);
 

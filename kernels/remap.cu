@@ -18,6 +18,7 @@ constexpr int kThreads = 256;
 constexpr std::int64_t kMaxBlocks = 1 << 20;
 
 constexpr int kUnroll = 4;  // 16-byte accesses per thread in flight: loads are issued before their stores
+constexpr int kMaxRemapBatch = 5;  // keeps the batch within the 4 KiB of kernel parameters
 
 // Raw (same-type) moves copy 16 bytes per vector; upcasts read 8 bytes of bf16/fp16 and write 16
 // bytes of fp32. Either way each warp access is one contiguous 512-byte span.
@@ -79,6 +80,14 @@ __device__ __forceinline__ void store_scalar(const remap_desc& d, std::int64_t o
     return;
   }
   if (d.src_generated) {
+    if (!gen::is_float_source(d.gen_kind)) {  // ids, masks, positions: integer tensors
+      const std::int64_t v = gen::int_value(d.gen_kind, d.gen, r);
+      if (dtype_size(d.dst_type) == 8)
+        static_cast<std::int64_t*>(d.dst)[out_index] = v;
+      else
+        static_cast<std::int32_t*>(d.dst)[out_index] = std::int32_t(v);
+      return;
+    }
     store_from_float(d.dst, out_index, d.dst_type, gen::float_value(d.gen_kind, d.gen, r, d.gen_col_base + c));
     return;
   }
@@ -104,7 +113,58 @@ __global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const __grid_con
   }
 }
 
+// Several small re-layouts in one launch (usp's aligned slices: hidden states, ids, masks and
+// positions), so a phase of tiny tensors pays one launch, not five. blockIdx.y picks the descriptor;
+// a same-type, 16-byte-aligned one is copied 16 bytes per thread, the others element by element.
+struct remap_batch {
+  remap_desc d[kMaxRemapBatch];
+  bool vec[kMaxRemapBatch];
+};
+
+__global__ void __launch_bounds__(kThreads) remap_many_kernel(const __grid_constant__ remap_batch b) {
+  const remap_desc& d = b.d[blockIdx.y];
+  const std::int64_t rows = d.windows * d.win_len;
+  if (!b.vec[blockIdx.y]) {
+    const std::int64_t n = rows * d.cols;
+    for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
+      const std::int64_t c = i % d.cols, row = i / d.cols;
+      const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
+      store_scalar(d, remap_dst_row(d, w, j) * d.dst_ld + c, remap_src_row(d, w, j), c);
+    }
+    return;
+  }
+  const std::int64_t es = std::int64_t(dtype_size(d.dst_type));
+  const int vec_per_row = int(d.cols * es / 16);
+  for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
+    uint4* out = reinterpret_cast<uint4*>(static_cast<char*>(d.dst) + remap_dst_row(d, w, j) * d.dst_ld * es);
+    const std::int64_t r = remap_src_row(d, w, j);
+    if (r < 0) {
+      for (int v = threadIdx.x; v < vec_per_row; v += blockDim.x) detail::store16(out + v, make_uint4(0, 0, 0, 0));
+      continue;
+    }
+    const uint4* in = reinterpret_cast<const uint4*>(static_cast<const char*>(d.src) + r * d.src_ld * es);
+    for (int v0 = threadIdx.x; v0 < vec_per_row; v0 += blockDim.x * kUnroll) {
+      uint4 buf[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u)
+        if (v0 + u * int(blockDim.x) < vec_per_row) buf[u] = in[v0 + u * blockDim.x];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u)
+        if (v0 + u * int(blockDim.x) < vec_per_row) detail::store16(out + v0 + u * blockDim.x, buf[u]);
+    }
+  }
+}
+
 bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
+
+// A plain same-type row copy (no peer blocks, no conversion) whose rows are 16-byte aligned.
+bool raw_rows_16(const remap_desc& d) {
+  const std::int64_t es = std::int64_t(dtype_size(d.dst_type));
+  return !d.src_generated && d.n_src_peers == 0 && d.src_type == d.dst_type && d.src_peer_cols >= d.cols &&
+         aligned16(d.src) && aligned16(d.dst) && (d.cols * es) % 16 == 0 && (d.src_ld * es) % 16 == 0 &&
+         (d.dst_ld * es) % 16 == 0 && d.cols >= 64;
+}
 
 // fmt's compile-time format checks do not build under nvcc's C++20 mode: plain strings here.
 std::string str(std::int64_t v) { return std::to_string(v); }
@@ -181,6 +241,27 @@ void launch_remap(const remap_desc& d, cudaStream_t stream) {
     const int blocks = int(std::min((n + kThreads - 1) / kThreads, kMaxBlocks));
     remap_scalar_kernel<<<blocks, kThreads, 0, stream>>>(d);
   }
+  SB_CUDA_LAUNCH();
+}
+
+void launch_remap_many(const remap_desc* ds, int n, cudaStream_t stream) {
+  if (n <= 0) return;
+  if (n == 1) return launch_remap(ds[0], stream);
+  if (n > kMaxRemapBatch) {  // in groups
+    for (int i = 0; i < n; i += kMaxRemapBatch) launch_remap_many(ds + i, std::min(kMaxRemapBatch, n - i), stream);
+    return;
+  }
+  remap_batch b{};
+  std::int64_t blocks = 1;
+  for (int i = 0; i < n; ++i) {
+    check(ds[i]);
+    b.d[i] = ds[i];
+    b.vec[i] = raw_rows_16(ds[i]);
+    const std::int64_t rows = ds[i].windows * ds[i].win_len;
+    blocks = std::max(blocks, b.vec[i] ? rows : (rows * ds[i].cols + kThreads - 1) / kThreads);
+  }
+  const dim3 grid(unsigned(std::min(blocks, kMaxBlocks)), unsigned(n));
+  remap_many_kernel<<<grid, kThreads, 0, stream>>>(b);
   SB_CUDA_LAUNCH();
 }
 

@@ -88,3 +88,31 @@ TEST(planner, multi_node_links_slow_the_collective) {
 }
 
 }  // namespace sb
+
+namespace sb {
+
+// Every variant runs on the counting communicator (bench --kernels and plan --calibrate use it):
+// peer_pull's reads of the peers' shards cross the link, pruned's pack and consumer are local.
+TEST(traffic, every_variant_is_counted) {
+  for (variant_kind v : {variant_kind::peer_pull, variant_kind::pruned}) {
+    point pt{path_kind::usp, v, {}};
+    pt.shp.tp = 8;
+    pt.shp.sp_ulysses = 8;
+    pt.shp.seq = 4096;
+    pt.shp.vocab = 129280;
+    pt.shp.hidden = 7168;
+    pt.shp.consumer = consumer_kind::target_p;
+    auto t = path_traffic(pt);
+    if (v == variant_kind::peer_pull) {
+      ASSERT_TRUE(t.count("pull"));
+      EXPECT_TRUE(t["pull"].collective);
+      EXPECT_GT(t["pull"].link_bytes, 0);
+    } else {
+      ASSERT_TRUE(t.count("pack") && t.count("consumer") && t.count("comm"));
+      EXPECT_FALSE(t["pack"].collective);
+      EXPECT_GT(t["consumer"].local_bytes, 0);
+    }
+  }
+}
+
+}  // namespace sb

@@ -220,24 +220,33 @@ class usp_path final : public path {
     return d;
   }
 
+  // The aligned slices and the position ids: five small tensors, one launch where the backend can.
   static void align(rank_context& ctx) {
     const shape& s = ctx.shp();
     const usp_role me = usp_role_of(s, ctx.rank());
     auto ph = ctx.phase("align");
-    communicator& comm = ctx.comm();
     const std::int64_t first = me.sample * s.seq + me.first_token;
+    std::vector<remap_desc> ds;
     auto slice = [&](const char* src, const char* dst, dtype t, std::int64_t cols, std::int64_t shift) {
       remap_desc d = dense_copy(ctx.buf(src), t, cols, ctx.buf(dst), t, cols, me.window, cols);
       d.src_row_base = first;
       d.valid_len = me.valid_rows;
       d.shift = shift;
-      comm.remap(d);
+      ds.push_back(d);
     };
     slice("hidden_global", "hidden", dtype::bf16, s.hidden3(), 0);
     slice("ids_global", "input_ids", dtype::i32, 1, 1);  // shifted like the target
     slice("attention_mask_global", "attention_mask", dtype::i32, 1, 0);
     slice("loss_mask_global", "loss_mask", dtype::i32, 1, 0);
-    comm.fill(ctx.buf("position_ids"), usp_position_ids_spec(s, ctx.rank()));  // an arange
+    // Position ids are an arange (positions after the Ulysses all-to-all): generated, not copied.
+    const expected_spec pos = usp_position_ids_spec(s, ctx.rank());
+    remap_desc p = dense_copy(nullptr, dtype::i64, 1, ctx.buf("position_ids"), dtype::i64, 1, pos.win_len, 1);
+    p.src_generated = true;
+    p.gen_kind = gen::source::position;
+    p.gen = pos.gen;
+    p.src_row_base = pos.tok_base;
+    ds.push_back(p);
+    ctx.comm().remap_many(ds);
   }
 
   variant_kind m_variant;

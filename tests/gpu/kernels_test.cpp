@@ -321,4 +321,48 @@ TEST(kernels_gpu, prune_pack_matches_the_host) {
   }
 }
 
+// usp's align in one launch: a 16-byte row copy, narrow integer slices and a generated arange,
+// each equal to its own launch_remap / host result.
+TEST(kernels_gpu, remap_many_matches_the_host) {
+  SB_REQUIRE_GPU();
+  const std::int64_t T = 96, H = 192, L = 40;
+  expected_spec hid = spec_of(gen::source::hidden, dtype::bf16, T, H);
+  expected_spec ids = spec_of(gen::source::input_ids, dtype::i32, T, 1);
+  std::vector<char> h_hid(std::size_t(T * H) * 2), h_ids(std::size_t(T) * 4);
+  fill_host(h_hid.data(), hid);
+  fill_host(h_ids.data(), ids);
+  device_tensor d_hid(h_hid.size()), d_ids(h_ids.size()), o_hid(std::size_t(L * H) * 2), o_ids(std::size_t(L) * 4),
+      o_pos(std::size_t(L) * 8);
+  SB_CUDA(cudaMemcpy(d_hid.data(), h_hid.data(), h_hid.size(), cudaMemcpyHostToDevice));
+  SB_CUDA(cudaMemcpy(d_ids.data(), h_ids.data(), h_ids.size(), cudaMemcpyHostToDevice));
+  auto slice = [&](const void* src, void* dst, dtype t, std::int64_t cols, std::int64_t shift) {
+    remap_desc d;
+    d.src = src;
+    d.src_type = d.dst_type = t;
+    d.src_ld = d.dst_ld = d.src_peer_cols = d.cols = cols;
+    d.dst = dst;
+    d.win_len = L;
+    d.src_row_base = 50;
+    d.valid_len = 30;  // rows past the sample end are zero
+    d.shift = shift;
+    return d;
+  };
+  remap_desc pos = slice(nullptr, o_pos.data(), dtype::i64, 1, 0);
+  pos.src_generated = true;
+  pos.gen_kind = gen::source::position;
+  pos.valid_len = L;
+  std::vector<remap_desc> dev = {slice(d_hid.data(), o_hid.data(), dtype::bf16, H, 0),
+                                 slice(d_ids.data(), o_ids.data(), dtype::i32, 1, 1), pos};
+  kernels::launch_remap_many(dev.data(), int(dev.size()), nullptr);
+  std::vector<char> r_hid(o_hid.buf.bytes()), r_ids(o_ids.buf.bytes()), r_pos(o_pos.buf.bytes());
+  std::vector<remap_desc> host = {slice(h_hid.data(), r_hid.data(), dtype::bf16, H, 0),
+                                  slice(h_ids.data(), r_ids.data(), dtype::i32, 1, 1), pos};
+  host[2].dst = r_pos.data();
+  for (const auto& d : host) remap_host(d);
+  EXPECT_EQ(to_host(o_hid.data(), r_hid.size()), r_hid);
+  EXPECT_EQ(to_host(o_ids.data(), r_ids.size()), r_ids);
+  EXPECT_EQ(to_host(o_pos.data(), r_pos.size()), r_pos);
+  EXPECT_EQ(reinterpret_cast<const std::int64_t*>(r_pos.data())[7], 57);  // the arange from row base 50
+}
+
 }  // namespace sb
