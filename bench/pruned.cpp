@@ -48,22 +48,10 @@ prune_desc pack_desc(const shape& s, const std::vector<draft_share>& draft, cons
   return p;
 }
 
-// For the one-pass GPU gather: how many of rank q's draft columns lie below each group of
-// kDraftGroup local columns (prune_desc::groups).
-std::vector<std::int32_t> draft_groups(const shape& s, const std::vector<std::int32_t>& d2t, const draft_share& mine, int q) {
-  const std::int64_t Vl = s.vocab_local(), valid = std::clamp<std::int64_t>(s.vocab - q * Vl, 0, Vl);
-  std::vector<std::int32_t> g;
-  const auto first = d2t.begin() + mine.first, last = first + mine.count;
-  for (std::int64_t c = 0; c <= valid + kDraftGroup - 1; c += kDraftGroup)
-    g.push_back(std::int32_t(std::lower_bound(first, last, std::int32_t(q * Vl + c)) - first));
-  return g;
-}
-
 }  // namespace
 
 void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of) {
-  const std::vector<std::int32_t> d2t = make_d2t(s);
-  const std::vector<draft_share> draft = draft_shares(s, d2t);
+  const std::vector<draft_share> draft = draft_shares(s, make_d2t(s));
   const std::int64_t my_rows = rows_of_spec(rows_of(s, rank));
   std::size_t send = 0, recv = 0;
   for (int d = 0; d < s.tp; ++d) {
@@ -80,11 +68,6 @@ void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of)
   p.buffers.push_back(input_logits_buffer(s, rank, 1));
   p.buffers.push_back(make_buffer("send", dtype::i32, std::int64_t(send / 4), 0, 1));  // raw bytes
   p.buffers.push_back(make_buffer("recv", dtype::i32, std::int64_t(recv / 4), 1, 1));
-  const std::vector<std::int32_t> groups = draft_groups(s, d2t, draft[std::size_t(rank)], rank);
-  buffer_spec g = make_buffer("draft_groups", dtype::i32, std::int64_t(groups.size()), 0, 1);
-  g.upload = std::make_shared<const std::vector<char>>(reinterpret_cast<const char*>(groups.data()),
-                                                       reinterpret_cast<const char*>(groups.data() + groups.size()));
-  p.buffers.push_back(g);
   p.collective = collective_kind::all_to_all;
   p.draft = draft;
 }
@@ -108,9 +91,7 @@ void run_pruned(rank_context& ctx, output_rows_fn rows_of) {
     for (int d = 0; d < s.tp; ++d) {
       const expected_spec out = rows_of(s, d);
       const pruned_chunk c = chunk_of(s, draft, r, rows_of_spec(out));
-      prune_desc pd = pack_desc(s, draft, d2t, r, out, ctx.buf("input"), send + so, c);
-      pd.groups = static_cast<const std::int32_t*>(ctx.buf("draft_groups"));
-      ctx.comm().prune_pack(pd);
+      ctx.comm().prune_pack(pack_desc(s, draft, d2t, r, out, ctx.buf("input"), send + so, c));
       a.send_chunks.push_back({so, c.bytes});
       so += c.bytes;
       from[std::size_t(d)] = chunk_of(s, draft, d, rows_of_spec(mine));

@@ -227,13 +227,7 @@ struct prune_desc {
   std::int64_t valid_cols = 0;  // shard columns below V
   void* values = nullptr;       // [rows][n_ids] of rows.src_type
   pruned_pair* pairs = nullptr; // [rows]
-  // Optional index for a one-pass GPU gather: groups[g] = how many of `ids` lie below local column
-  // 4·g (g = 0 .. ceil(valid_cols/4)); lets the thread holding a 16-byte chunk of the row emit the
-  // chunk's draft columns from registers. The host ignores it.
-  const std::int32_t* groups = nullptr;
 };
-
-inline constexpr int kDraftGroup = 4;  // columns per prune_desc::groups entry
 
 SB_HD float prune_source_value(const prune_desc& d, std::int64_t r, std::int64_t local_col) {
   if (d.rows.src_generated) return gen::logit(d.rows.gen, r, d.col_base + local_col);

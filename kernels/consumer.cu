@@ -171,21 +171,10 @@ __device__ __forceinline__ float element_of(const uint4& u, int e, int es, dtype
   return detail::to_float(std::uint16_t((e & 1) ? w >> 16 : w & 0xffffu), t);
 }
 
-__device__ __forceinline__ void store_bits(char* out, std::int64_t k, int es, const uint4& u, int e) {
-  const std::uint32_t w = e * es / 4 == 0 ? u.x : e * es / 4 == 1 ? u.y : e * es / 4 == 2 ? u.z : u.w;
-  if (es == 4)
-    reinterpret_cast<std::uint32_t*>(out)[k] = w;
-  else
-    reinterpret_cast<std::uint16_t*>(out)[k] = std::uint16_t((e & 1) ? w >> 16 : w & 0xffffu);
-}
-
-// One pass over the shard row with 16-byte loads: this thread's share of the argmax over the real
-// columns (visited in increasing order, so ">" keeps the lowest column of a tie) and, when the
-// group index is there, the draft columns of each chunk written straight from registers (the
-// columns of the ragged tail, past the last full chunk, are left to the caller).
-__device__ __forceinline__ arg_max scan_row_vec(const prune_desc& d, const char* row, int es, char* out) {
+// This thread's share of the argmax over the shard row's real columns: 16-byte loads, columns
+// visited in increasing order (so ">" keeps the lowest column of a tie).
+__device__ __forceinline__ arg_max scan_row_vec(const prune_desc& d, const char* row, int es) {
   const int per = 16 / es;
-  const int gpc = per / kDraftGroup;  // group entries per chunk
   const std::int64_t nvec = d.valid_cols / per;
   arg_max a;
   for (std::int64_t v0 = threadIdx.x; v0 < nvec; v0 += std::int64_t(kPackThreads) * kPackUnroll) {
@@ -202,11 +191,6 @@ __device__ __forceinline__ arg_max scan_row_vec(const prune_desc& d, const char*
       for (int e = 0; e < per; ++e) {
         const float x = element_of(u[k], e, es, d.rows.src_type);
         if (a.i < 0 || x > a.v) a = {x, d.col_base + v * per + e};
-      }
-      if (d.groups) {
-        const std::int64_t k1 = d.groups[(v + 1) * gpc];
-        for (std::int64_t j = d.groups[v * gpc]; j < k1; ++j)
-          store_bits(out, j, es, u[k], int(d.ids[j] - d.col_base - v * per));
       }
     }
   }
@@ -226,23 +210,20 @@ __global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_consta
   for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
     const std::int64_t r = remap_src_row(d.rows, i / d.rows.win_len, i % d.rows.win_len);
     const char* row = d.rows.src_generated || r < 0 ? nullptr : static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * es;
-    // One pass where the group index is given. Otherwise the argmax first: its scan brings the row
-    // into the caches, where the draft columns' gather below finds it.
-    char* out = static_cast<char*>(d.values) + std::size_t(i * d.n_ids) * es;
+    // The argmax first: its scan brings the row into L1, where the draft columns' gather finds it.
     arg_max a;
-    std::int64_t gather_from = 0;  // draft columns still to gather below
     if (r < 0) {
       if (l == 0 && d.valid_cols > 0) a = {0.0f, d.col_base};  // a zero row: the first column
     } else if (vec) {
-      a = scan_row_vec(d, row, es, out);
-      if (d.groups) gather_from = d.groups[(d.valid_cols / (16 / es)) * (16 / es / kDraftGroup)];  // the ragged tail
+      a = scan_row_vec(d, row, es);
     } else {
       for (std::int64_t c = l; c < d.valid_cols; c += kPackThreads) {
         const float v = prune_source_value(d, r, c);
         if (a.i < 0 || v > a.v) a = {v, d.col_base + c};
       }
     }
-    for (std::int64_t k = gather_from + l; k < d.n_ids; k += kPackThreads) {
+    char* out = static_cast<char*>(d.values) + std::size_t(i * d.n_ids) * es;
+    for (std::int64_t k = l; k < d.n_ids; k += kPackThreads) {
       const std::int64_t c = d.ids[k] - d.col_base;
       if (r < 0) {
         store_from_float(out, k, d.rows.src_type, 0.0f);

@@ -2,7 +2,6 @@
 // every layout operation and the verifier.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -313,17 +312,6 @@ TEST(kernels_gpu, prune_pack_matches_the_host) {
     EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)),
               std::vector<char>(reinterpret_cast<char*>(pairs.data()), reinterpret_cast<char*>(pairs.data() + pairs.size())))
         << to_string(t);
-    // The one-pass gather through the group index gives the same bytes.
-    std::vector<std::int32_t> groups;
-    for (std::int64_t c = 0; c <= h.valid_cols + kDraftGroup - 1; c += kDraftGroup)
-      groups.push_back(std::int32_t(std::lower_bound(ids.begin(), ids.end(), std::int32_t(base + c)) - ids.begin()));
-    device_tensor dg(groups.size() * 4);
-    SB_CUDA(cudaMemcpy(dg.data(), groups.data(), groups.size() * 4, cudaMemcpyHostToDevice));
-    SB_CUDA(cudaMemset(dv.data(), 0xff, values.size()));
-    g.groups = static_cast<const std::int32_t*>(dg.data());
-    kernels::launch_prune_pack(g, nullptr);
-    EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t) << " one pass";
-    g.groups = nullptr;
     // From the generator (an emulated peer) as well.
     g.rows.src_generated = true;
     g.rows.gen = in.gen;
