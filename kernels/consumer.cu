@@ -223,7 +223,34 @@ __global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_consta
       }
     }
     char* out = static_cast<char*>(d.values) + std::size_t(i * d.n_ids) * es;
-    for (std::int64_t k = l; k < d.n_ids; k += kPackThreads) {
+    if (r >= 0 && !d.rows.src_generated) {
+      // The gather from memory, kPackUnroll columns in flight per thread: the column indices, then
+      // the values, then the stores (a loop of dependent single loads would wait on each in turn).
+      for (std::int64_t k0 = l; k0 < d.n_ids; k0 += std::int64_t(kPackThreads) * kPackUnroll) {
+        std::int64_t c[kPackUnroll];
+        std::uint32_t v[kPackUnroll];
+#pragma unroll
+        for (int u = 0; u < kPackUnroll; ++u) {
+          const std::int64_t k = k0 + std::int64_t(u) * kPackThreads;
+          c[u] = k < d.n_ids ? __ldg(d.ids + k) - d.col_base : -1;
+        }
+#pragma unroll
+        for (int u = 0; u < kPackUnroll; ++u)
+          if (c[u] >= 0)
+            v[u] = es == 2 ? std::uint32_t(reinterpret_cast<const std::uint16_t*>(row)[c[u]])
+                           : reinterpret_cast<const std::uint32_t*>(row)[c[u]];
+#pragma unroll
+        for (int u = 0; u < kPackUnroll; ++u) {
+          if (c[u] < 0) continue;
+          const std::int64_t k = k0 + std::int64_t(u) * kPackThreads;
+          if (es == 2)
+            reinterpret_cast<std::uint16_t*>(out)[k] = std::uint16_t(v[u]);
+          else
+            reinterpret_cast<std::uint32_t*>(out)[k] = v[u];
+        }
+      }
+    }
+    for (std::int64_t k = l; k < d.n_ids && (r < 0 || d.rows.src_generated); k += kPackThreads) {
       const std::int64_t c = d.ids[k] - d.col_base;
       if (r < 0) {
         store_from_float(out, k, d.rows.src_type, 0.0f);

@@ -197,9 +197,9 @@ void launch_vec(const remap_desc& d, cudaStream_t stream) {
   constexpr int Vec = Raw ? detail::raw_vec<SB> : detail::kUpcastVec;
   const std::int64_t rows = d.windows * d.win_len;
   const std::int64_t vec_per_row = d.cols / Vec;
-  // Split rows into column ranges when there are too few rows, but keep at least one full pass of
-  // the block's threads (x kUnroll) per range.
-  const std::int64_t max_splits = std::max<std::int64_t>(1, vec_per_row / (kThreads * kUnroll));
+  // Split rows into column ranges when there are too few rows (a 4K-token window has ~500), but
+  // keep at least one full pass of the block's threads per range.
+  const std::int64_t max_splits = std::max<std::int64_t>(1, vec_per_row / kThreads);
   const std::int64_t splits = std::clamp<std::int64_t>((kTargetBlocks + rows - 1) / rows, 1, std::min<std::int64_t>(max_splits, 65535));
   const dim3 grid(unsigned(std::min(rows, kMaxBlocks)), unsigned(splits));
   remap_vec_kernel<SB, DB, S, Raw><<<grid, kThreads, 0, stream>>>(d);
