@@ -85,11 +85,15 @@ void shift_windows(remap_desc& d, std::int64_t windows, std::int64_t win_len, st
 remap_desc generated_shard(const shape& s, int q, dtype out_type) {
   remap_desc d = dense_copy(nullptr, out_type, s.vocab_local(), nullptr, out_type, s.vocab_local(), s.tokens(),
                             s.vocab_local());
+  generate_from_peer(d, s, q);
+  return d;
+}
+
+void generate_from_peer(remap_desc& d, const shape& s, int q) {
   d.src_generated = true;
   d.gen_kind = gen::source::logits;
   d.gen = gen_params(s);
   d.gen_col_base = q * s.vocab_local();
-  return d;
 }
 
 void rows_like(remap_desc& d, const expected_spec& out) {

@@ -98,6 +98,8 @@ void shift_windows(remap_desc& d, std::int64_t windows, std::int64_t win_len, st
                    std::int64_t valid_len);
 // Peer q's input shard as the generator makes it (for peer models): element (r, v) = L_q[r, v].
 remap_desc generated_shard(const shape& s, int q, dtype out_type);
+// Turns d's source into peer q's generated shard (same addressing as its memory shard).
+void generate_from_peer(remap_desc& d, const shape& s, int q);
 // The row mapping that reads output rows `out` (an output definition: windows of win_len rows,
 // tokens from tok_base, shifted) from a [T, cols] tensor of all tokens.
 void rows_like(remap_desc& d, const expected_spec& out);

@@ -32,12 +32,7 @@ prune_desc pack_desc(const shape& s, const std::vector<draft_share>& draft, cons
   prune_desc p;
   p.rows = dense_copy(input, s.type, Vl, nullptr, s.type, Vl, out.win_len, Vl);
   rows_like(p.rows, out);
-  if (!input) {  // a peer that is only emulated: its shard from the generator
-    p.rows.src_generated = true;
-    p.rows.gen_kind = gen::source::logits;
-    p.rows.gen = gen_params(s);
-    p.rows.gen_col_base = q * Vl;
-  }
+  if (!input) generate_from_peer(p.rows, s, q);  // a peer that is only emulated
   const draft_share& mine = draft[std::size_t(q)];
   p.ids = d2t + mine.first;
   p.n_ids = mine.count;

@@ -68,6 +68,27 @@ class buffer {
   virtual std::size_t bytes() const = 0;
 };
 
+// The tracker bookkeeping every backend's buffer shares: counted from construction (after the
+// subclass's allocation succeeded) to destruction (after the subclass has freed it).
+class tracked_buffer : public buffer {
+ public:
+  tracked_buffer(const tracked_buffer&) = delete;
+  tracked_buffer& operator=(const tracked_buffer&) = delete;
+  void* data() final { return m_data; }
+  std::size_t bytes() const final { return m_bytes; }
+
+ protected:
+  tracked_buffer(void* data, std::size_t bytes, memory_tracker& t) : m_data(data), m_bytes(bytes), m_tracker(t) {
+    m_tracker.on_alloc(bytes);
+  }
+  ~tracked_buffer() override { m_tracker.on_free(m_bytes); }
+
+ private:
+  void* m_data;
+  std::size_t m_bytes;
+  memory_tracker& m_tracker;
+};
+
 // Durations of one timed iteration, in microseconds.
 struct iteration_times {
   double total_us = 0;

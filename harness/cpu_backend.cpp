@@ -11,27 +11,18 @@ namespace sb {
 
 namespace {
 
-class host_buffer final : public buffer {
- public:
-  host_buffer(std::size_t bytes, memory_tracker& t) : m_bytes(bytes), m_tracker(t) {
-    // 256-byte aligned like cudaMalloc, so the same arena offsets are valid on every backend.
-    m_data = bytes ? std::aligned_alloc(kArenaAlign, (bytes + kArenaAlign - 1) / kArenaAlign * kArenaAlign) : nullptr;
-    if (bytes && !m_data) throw oom_error(fmt::format("host allocation of {} bytes failed", bytes));
-    m_tracker.on_alloc(bytes);
-  }
-  ~host_buffer() override {
-    std::free(m_data);
-    m_tracker.on_free(m_bytes);
-  }
-  host_buffer(const host_buffer&) = delete;
-  host_buffer& operator=(const host_buffer&) = delete;
-  void* data() override { return m_data; }
-  std::size_t bytes() const override { return m_bytes; }
+void* host_alloc(std::size_t bytes) {
+  if (!bytes) return nullptr;
+  // 256-byte aligned like cudaMalloc, so the same arena offsets are valid on every backend.
+  void* p = std::aligned_alloc(kArenaAlign, (bytes + kArenaAlign - 1) / kArenaAlign * kArenaAlign);
+  if (!p) throw oom_error(fmt::format("host allocation of {} bytes failed", bytes));
+  return p;
+}
 
- private:
-  void* m_data = nullptr;
-  std::size_t m_bytes;
-  memory_tracker& m_tracker;
+class host_buffer final : public tracked_buffer {
+ public:
+  host_buffer(std::size_t bytes, memory_tracker& t) : tracked_buffer(host_alloc(bytes), bytes, t) {}
+  ~host_buffer() override { std::free(data()); }
 };
 
 double us_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {

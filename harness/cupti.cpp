@@ -188,7 +188,7 @@ cupti_session::~cupti_session() {
   g_hook = nullptr;
 }
 
-void cupti_session::register_rank(int rank, cudaStream_t) {
+void cupti_session::register_rank(int rank) {
   std::lock_guard lock(m->mu);
   m->thread_rank[this_thread_id()] = rank;
 }

@@ -21,8 +21,9 @@ class cupti_session {
   cupti_session(const cupti_session&) = delete;
   cupti_session& operator=(const cupti_session&) = delete;
 
-  // Called on a rank's own thread: its thread and stream belong to `rank` in the breakdown and trace.
-  void register_rank(int rank, cudaStream_t stream);
+  // Called on a rank's own thread: the GPU work that thread launches belongs to `rank` in the
+  // breakdown and the trace (ranks are told apart by launching thread, not by stream).
+  void register_rank(int rank);
   void begin_point();  // flushes and drops what came before the point
   // Flushes, attributes the point's GPU activity to phases (per iteration, over `iterations`
   // launches of the path), appends trace events, and returns the breakdown.

@@ -8,7 +8,7 @@ namespace sb {
 struct cupti_session::impl {};
 cupti_session::cupti_session(bool) { throw_config("--cupti needs a build with CUDA (this one has none)"); }
 cupti_session::~cupti_session() = default;
-void cupti_session::register_rank(int, cudaStream_t) {}
+void cupti_session::register_rank(int) {}
 void cupti_session::begin_point() {}
 std::vector<kernel_stat> cupti_session::end_point(const std::string&, int, std::size_t*) { return {}; }
 void cupti_session::write_trace(const std::string&) const {}

@@ -29,14 +29,18 @@ cuda_event make_event() {
   return cuda_event(e);
 }
 
-device_buffer::device_buffer(std::size_t bytes, memory_tracker& t) : m_bytes(bytes), m_tracker(t) {
-  if (bytes) SB_CUDA(cudaMalloc(&m_data, bytes));
-  m_tracker.on_alloc(bytes);
+namespace {
+void* device_alloc(std::size_t bytes) {
+  void* p = nullptr;
+  if (bytes) SB_CUDA(cudaMalloc(&p, bytes));
+  return p;
 }
+}  // namespace
+
+device_buffer::device_buffer(std::size_t bytes, memory_tracker& t) : tracked_buffer(device_alloc(bytes), bytes, t) {}
 
 device_buffer::~device_buffer() {
-  if (m_data) SB_CUDA_NOTHROW(cudaFree(m_data));
-  m_tracker.on_free(m_bytes);
+  if (data()) SB_CUDA_NOTHROW(cudaFree(data()));
 }
 
 void check_nccl(ncclResult_t r, const char* expr, const char* file, int line) {
@@ -52,7 +56,7 @@ gpu_communicator::gpu_communicator(const gpu_rank_setup& s) : m_s(s) {
   m_ready = make_event();
   m_done = make_event();
   m_verify_scratch = std::make_unique<device_buffer>(2 * sizeof(kernels::verify_scratch), m_scratch_tracker);
-  if (m_s.cupti) m_s.cupti->register_rank(m_s.rank, stream());
+  if (m_s.cupti) m_s.cupti->register_rank(m_s.rank);
 }
 
 gpu_communicator::~gpu_communicator() {

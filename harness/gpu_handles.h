@@ -58,19 +58,10 @@ cuda_stream make_stream();
 cuda_event make_event();  // timing enabled
 
 // One cudaMalloc, reported to the rank's tracker; cudaErrorMemoryAllocation becomes oom_error.
-class device_buffer final : public buffer {
+class device_buffer final : public tracked_buffer {
  public:
-  device_buffer(std::size_t bytes, memory_tracker& t);
+  device_buffer(std::size_t bytes, memory_tracker& t);  // throws (cudaMalloc's error) before counting
   ~device_buffer() override;
-  device_buffer(const device_buffer&) = delete;
-  device_buffer& operator=(const device_buffer&) = delete;
-  void* data() override { return m_data; }
-  std::size_t bytes() const override { return m_bytes; }
-
- private:
-  void* m_data = nullptr;
-  std::size_t m_bytes;
-  memory_tracker& m_tracker;
 };
 
 void check_nccl(ncclResult_t r, const char* expr, const char* file, int line);

@@ -65,19 +65,8 @@ backend_kind auto_backend() {
   return backend_kind::cpu;
 }
 
-#if SHARDBENCH_HAVE_CUDA
-std::size_t gpu_total_memory();
-#endif
-
-std::size_t gpu_memory_bytes() {
-#if SHARDBENCH_HAVE_CUDA
-  return gpu_total_memory();
-#else
-  return 0;
-#endif
-}
-
 #if !SHARDBENCH_HAVE_CUDA
+std::size_t gpu_memory_bytes() { return 0; }
 std::vector<double> time_d2d_copy(std::size_t, int) { throw_config("a device-to-device copy needs a build with CUDA"); }
 #endif
 

@@ -139,7 +139,7 @@ class nccl_mpi_world final : public world {
 
 }  // namespace
 
-std::size_t gpu_total_memory() {
+std::size_t gpu_memory_bytes() {
   if (device_count() == 0) return 0;
   cudaDeviceProp p{};
   SB_CUDA(cudaGetDeviceProperties(&p, 0));

@@ -175,10 +175,7 @@ class usp_path final : public path {
         remap_desc d = every_sample_window(s, me, nullptr, static_cast<char*>(ctx.buf("recv")) + std::size_t(q) * chunk_bytes);
         d.win_len = me.window;  // the whole window arrives, its zero-filled tail included
         d.valid_len = me.valid_rows;
-        d.src_generated = true;
-        d.gen_kind = gen::source::logits;
-        d.gen = gen_params(s);
-        d.gen_col_base = q * Vl;
+        generate_from_peer(d, s, q);
         return d;
       });
     }
