@@ -113,6 +113,23 @@ __global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const __grid_con
   }
 }
 
+// A generated float source (the peers `local --emulate one` stands in for, and fills): one output
+// row per block step, so the row and its token are worked out once per row rather than with 64-bit
+// divisions per element, and each thread writes consecutive columns.
+__global__ void __launch_bounds__(kThreads) remap_generated_kernel(const __grid_constant__ remap_desc d) {
+  const std::int64_t rows = d.windows * d.win_len;
+  const int cols = int(d.cols);
+  for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
+    const std::int64_t out = remap_dst_row(d, w, j) * d.dst_ld;
+    const std::int64_t r = remap_src_row(d, w, j);
+    for (int c = int(blockIdx.y * blockDim.x + threadIdx.x); c < cols; c += int(gridDim.y * blockDim.x)) {
+      const float v = r < 0 ? 0.0f : gen::float_value(d.gen_kind, d.gen, r, d.gen_col_base + c);
+      store_from_float(d.dst, out + c, d.dst_type, v);
+    }
+  }
+}
+
 // Several small re-layouts in one launch (usp's aligned slices: hidden states, ids, masks and
 // positions), so a phase of tiny tensors pays one launch, not five. blockIdx.y picks the descriptor;
 // a same-type, 16-byte-aligned one is copied 16 bytes per thread, the others element by element.
@@ -237,6 +254,13 @@ void launch_remap(const remap_desc& d, cudaStream_t stream) {
     } else {
       launch_vec<2, 4, dtype::fp16, false>(d, stream);
     }
+  } else if (d.src_generated && gen::is_float_source(d.gen_kind) && is_float(d.dst_type) &&
+             d.cols < (std::int64_t(1) << 30)) {
+    const std::int64_t rows = d.windows * d.win_len;
+    const std::int64_t col_blocks = std::clamp<std::int64_t>((kTargetBlocks + rows - 1) / rows, 1,
+                                                             std::max<std::int64_t>(1, d.cols / kThreads));
+    const dim3 grid(unsigned(std::min(rows, kMaxBlocks)), unsigned(std::min<std::int64_t>(col_blocks, 65535)));
+    remap_generated_kernel<<<grid, kThreads, 0, stream>>>(d);
   } else {
     const int blocks = int(std::min((n + kThreads - 1) / kThreads, kMaxBlocks));
     remap_scalar_kernel<<<blocks, kThreads, 0, stream>>>(d);
