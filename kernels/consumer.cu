@@ -188,18 +188,10 @@ __device__ __forceinline__ arg_max scan_row_vec(const prune_desc& d, const char*
     for (int k = 0; k < kPackUnroll; ++k) {
       const std::int64_t v = v0 + std::int64_t(k) * kPackThreads;
       if (v >= nvec) break;
-      // The chunk's maximum first (one fmax per element); only a chunk that beats the running
-      // maximum is searched for its first (lowest) column holding it.
-      float x[8];
-      float m = -INFINITY;
       for (int e = 0; e < per; ++e) {
-        x[e] = element_of(u[k], e, es, d.rows.src_type);
-        m = fmaxf(m, x[e]);
+        const float x = element_of(u[k], e, es, d.rows.src_type);
+        if (a.i < 0 || x > a.v) a = {x, d.col_base + v * per + e};
       }
-      if (a.i >= 0 && !(m > a.v)) continue;
-      int first = 0;
-      while (x[first] != m) ++first;
-      a = {m, d.col_base + v * per + first};
     }
   }
   for (std::int64_t c = nvec * per + threadIdx.x; c < d.valid_cols; c += kPackThreads) {
