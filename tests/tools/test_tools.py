@@ -132,5 +132,38 @@ class plot_test(unittest.TestCase):
         shutil.rmtree(out)
 
 
+DOCS_DATA = os.path.join(HERE, "..", "..", "docs", "data")
+
+
+class variants_report_test(unittest.TestCase):
+    """Issue 7's bounds on the committed H100 results, and a broken bound caught."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+        import variants_report
+        self.report = variants_report
+        self.files = [os.path.join(DOCS_DATA, f) for f in (
+            "deepseek_v3_32k_variants_h100.json", "deepseek_v3_32k_consumer_h100.json", "kernels_vs_d2d_h100.json")]
+
+    def test_committed_h100_results_pass(self):
+        code, out = run(self.report.main, ["variants_report.py"] + self.files)
+        self.assertEqual(code, 0, out)
+        self.assertIn("2.0000x fewer bytes", out)
+        self.assertIn("variants check: PASS", out)
+
+    def test_a_peer_pull_peak_over_its_inputs_and_outputs_fails(self):
+        doc = json.load(open(self.files[0]))
+        for p in doc["points"]:
+            if p["variant"] == "peer_pull" and p["status"] == "ok":
+                p["memory"]["tracked_peak_bytes"] = int(p["memory"]["predicted_peak_bytes"] * 1.2)
+        tmp = tempfile.mkdtemp()
+        bad = os.path.join(tmp, "v.json")
+        json.dump(doc, open(bad, "w"))
+        code, out = run(self.report.main, ["variants_report.py", bad] + self.files[1:])
+        self.assertEqual(code, 1)
+        self.assertIn("variants check: FAIL", out)
+        shutil.rmtree(tmp)
+
+
 if __name__ == "__main__":
     unittest.main()
