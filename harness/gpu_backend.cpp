@@ -12,6 +12,7 @@
 
 #include "harness/cupti.h"
 #include "harness/error.h"
+#include "harness/host_ops.h"
 
 namespace sb {
 
@@ -442,7 +443,6 @@ consumer_mismatch gpu_communicator::verify_consumer(const consumer_desc& d) {
   kernels::launch_verify_consumer(d, scratch, stream());
   kernels::verify_scratch host[2]{};
   download(host, scratch, sizeof host);
-  consumer_mismatch m;
   auto report = [&](const kernels::verify_scratch& s, const void* data, dtype t) {
     mismatch_report r;
     r.count = std::int64_t(s.count);
@@ -451,10 +451,23 @@ consumer_mismatch gpu_communicator::verify_consumer(const consumer_desc& d) {
     std::vector<char> v(dtype_size(t));
     download(v.data(), static_cast<const char*>(data) + std::size_t(r.first_index) * v.size(), v.size());
     r.actual = load_as_double(v.data(), 0, t);
-    return r;  // the expected value lives in a kernel's row reduction; the index is what matters
+    return r;
   };
-  m.target_p = report(host[0], d.target_p, dtype::fp32);
-  m.position_mask = report(host[1], d.position_mask, dtype::i32);
+  consumer_mismatch m{report(host[0], d.target_p, dtype::fp32), report(host[1], d.position_mask, dtype::i32)};
+  if ((m.target_p.count || m.position_mask.count) && d.source == consumer_source::generated && !d.loss_mask) {
+    // The expected values: the host replays the same lanes over the rows' definition (it needs only
+    // the draft columns from the device).
+    std::vector<std::int32_t> d2t(static_cast<std::size_t>(d.vd));
+    download(d2t.data(), d.d2t, d2t.size() * sizeof(std::int32_t));
+    consumer_desc h = d;
+    h.d2t = d2t.data();
+    std::vector<float> row(d2t.size());
+    if (m.target_p.count) {
+      consumer_row_host(h, m.target_p.first_index / d.vd, row.data());
+      m.target_p.expected = row[std::size_t(m.target_p.first_index % d.vd)];
+    }
+    if (m.position_mask.count) m.position_mask.expected = consumer_row_host(h, m.position_mask.first_index, row.data());
+  }
   return m;
 }
 

@@ -1,6 +1,7 @@
 #include "harness/host_ops.h"
 
 #include <cstring>
+#include <vector>
 
 namespace sb {
 
@@ -131,27 +132,27 @@ std::int32_t position_mask_of(const consumer_desc& d, std::int64_t i, std::int64
 
 }  // namespace
 
+std::int32_t consumer_row_host(const consumer_desc& d, std::int64_t i, float* p) {
+  const row_totals t = consumer_row(d, i);
+  int q = 0;
+  for (std::int64_t k = 0; k < d.vd; ++k) p[k] = softmax_prob(t.softmax, draft_value(d, i, k, q));
+  return position_mask_of(d, i, t.argmax);
+}
+
 void consume_host(const consumer_desc& d) {
-  for (std::int64_t i = 0; i < d.rows(); ++i) {
-    const row_totals t = consumer_row(d, i);
-    int q = 0;
-    for (std::int64_t k = 0; k < d.vd; ++k) d.target_p[i * d.vd + k] = softmax_prob(t.softmax, draft_value(d, i, k, q));
-    d.position_mask[i] = position_mask_of(d, i, t.argmax);
-  }
+  for (std::int64_t i = 0; i < d.rows(); ++i) d.position_mask[i] = consumer_row_host(d, i, d.target_p + i * d.vd);
 }
 
 consumer_mismatch verify_consumer_host(const consumer_desc& d) {
   consumer_mismatch m;
+  std::vector<float> expected(static_cast<std::size_t>(d.vd));
   for (std::int64_t i = 0; i < d.rows(); ++i) {
-    const row_totals t = consumer_row(d, i);
-    int q = 0;
+    const std::int32_t pm = consumer_row_host(d, i, expected.data());
     for (std::int64_t k = 0; k < d.vd; ++k) {
-      const float e = softmax_prob(t.softmax, draft_value(d, i, k, q));
-      const float a = d.target_p[i * d.vd + k];
+      const float e = expected[std::size_t(k)], a = d.target_p[i * d.vd + k];
       if (same_probability(e, a)) continue;
       if (m.target_p.count++ == 0) m.target_p = {1, i * d.vd + k, e, a};
     }
-    const std::int32_t pm = position_mask_of(d, i, t.argmax);
     if (pm != d.position_mask[i] && m.position_mask.count++ == 0) m.position_mask = {1, i, double(pm), double(d.position_mask[i])};
   }
   return m;

@@ -15,6 +15,9 @@ mismatch_report verify_host(const void* data, const expected_spec& spec);
 
 // The consumer stage and the pruned sender (harness/consumer_ops.h), lane for lane as the kernels.
 void consume_host(const consumer_desc& d);
+// One row of the consumer stage: row i's target_p into p[0..vd), its position_mask returned.
+// (Host memory only; the GPU verifier uses it to report the value it expected.)
+std::int32_t consumer_row_host(const consumer_desc& d, std::int64_t i, float* p);
 void prune_pack_host(const prune_desc& d);
 // Recomputes from d's source and compares with d.target_p / d.position_mask, bitwise.
 consumer_mismatch verify_consumer_host(const consumer_desc& d);
