@@ -119,8 +119,12 @@ remap_desc pull_desc(const shape& s, const rank_context& ctx, const expected_spe
   return d;
 }
 
-void add_consumer(path_plan& p, const shape& s, int rank, const std::string& logits, const expected_spec& rows) {
-  (void)rank;
+void run_pull(rank_context& ctx, const expected_spec& out) {
+  auto ph = ctx.phase("pull");
+  ctx.comm().pull(pull_desc(ctx.shp(), ctx, out));
+}
+
+void add_consumer(path_plan& p, const shape& s, const std::string& logits, const expected_spec& rows) {
   int step = 0;
   for (const auto& b : p.buffers) step = std::max(step, b.last_step + 1);
   auto has = [&](const char* name) {

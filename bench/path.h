@@ -105,12 +105,14 @@ void generate_from_peer(remap_desc& d, const shape& s, int q);
 void rows_like(remap_desc& d, const expected_spec& out);
 // The full-vocab output [rows, Vp] fp32 read in place from every rank's input shard (peer_pull).
 remap_desc pull_desc(const shape& s, const rank_context& ctx, const expected_spec& out);
+// The peer_pull variant's whole exchange, as its own phase: `out` read in place from every shard.
+void run_pull(rank_context& ctx, const expected_spec& out);
 
 // ---- the consumer stage (shape::consumer) ----------------------------------------------------
 // Adds d2t and the global loss mask (inputs), target_p and position_mask (outputs) in a step after
 // every other, keeps `logits` (the path's output, may be empty for pruned) alive until then, and
 // records the rows' definition for the verifier.
-void add_consumer(path_plan& p, const shape& s, int rank, const std::string& logits, const expected_spec& rows);
+void add_consumer(path_plan& p, const shape& s, const std::string& logits, const expected_spec& rows);
 // The consumer's descriptor over the rank's buffers, with the source left for the caller.
 consumer_desc consumer_over(const shape& s, const rank_context& ctx, const expected_spec& rows);
 // Runs the consumer stage (its own phase) on a full-vocab fp32 output of row length `ld`.

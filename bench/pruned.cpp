@@ -63,8 +63,7 @@ void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of)
   p.buffers.push_back(input_logits_buffer(s, rank, 1));
   p.buffers.push_back(make_buffer("send", dtype::i32, std::int64_t(send / 4), 0, 1));  // raw bytes
   p.buffers.push_back(make_buffer("recv", dtype::i32, std::int64_t(recv / 4), 1, 1));
-  p.collective = collective_kind::all_to_all;
-  p.draft = draft;
+  p.collective = collective_kind::all_to_all;  // add_consumer, which the caller runs next, records the draft shares
 }
 
 void run_pruned(rank_context& ctx, output_rows_fn rows_of) {

@@ -34,7 +34,7 @@ class baseline_path final : public path {
     p.bytes_sent = std::size_t(P - 1) * shard;
     p.op_bytes = std::size_t(P) * shard;
     p.useful_bytes = std::size_t(P - 1) * shard;
-    if (s.has_consumer()) add_consumer(p, s, rank, "output", baseline_output_spec(s));
+    if (s.has_consumer()) add_consumer(p, s, "output", baseline_output_spec(s));
     return p;
   }
 

@@ -25,7 +25,7 @@ class batch_path final : public path {
     path_plan p;
     if (m_variant == variant_kind::pruned) {
       plan_pruned(p, s, rank, batch_output_spec);
-      add_consumer(p, s, rank, "recv", batch_output_spec(s, rank));
+      add_consumer(p, s, "recv", batch_output_spec(s, rank));
       return p;
     }
     const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;
@@ -55,7 +55,7 @@ class batch_path final : public path {
       if (d != rank) p.bytes_sent += bytes;
     }
     p.useful_bytes = std::size_t(P - 1) * std::size_t(n * S) * row;
-    if (s.has_consumer()) add_consumer(p, s, rank, "output", batch_output_spec(s, rank));
+    if (s.has_consumer()) add_consumer(p, s, "output", batch_output_spec(s, rank));
     return p;
   }
 
@@ -64,11 +64,7 @@ class batch_path final : public path {
     switch (m_variant) {
       case variant_kind::fused: run_fused(ctx); break;
       case variant_kind::specforge: run_specforge(ctx); break;
-      case variant_kind::peer_pull: {
-        auto ph = ctx.phase("pull");
-        ctx.comm().pull(pull_desc(s, ctx, batch_output_spec(s, ctx.rank())));
-        break;
-      }
+      case variant_kind::peer_pull: run_pull(ctx, batch_output_spec(s, ctx.rank())); break;
       case variant_kind::pruned: run_pruned(ctx, batch_output_spec); return;
     }
     if (s.has_consumer()) run_consumer(ctx, "output", s.vocab_padded(), batch_output_spec(s, ctx.rank()));

@@ -30,7 +30,7 @@ class usp_path final : public path {
     if (m_variant == variant_kind::pruned) {
       plan_pruned(p, s, rank, usp_output_spec);
       add_aligned_tensors(p, s, rank, 1);
-      add_consumer(p, s, rank, "recv", usp_output_spec(s, rank));
+      add_consumer(p, s, "recv", usp_output_spec(s, rank));
       return p;
     }
     const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;
@@ -60,7 +60,7 @@ class usp_path final : public path {
       if (d != rank) p.bytes_sent += bytes;
     }
     p.useful_bytes = std::size_t(P - 1) * std::size_t(me.valid_rows * Vl) * w;
-    if (s.has_consumer()) add_consumer(p, s, rank, "output", usp_output_spec(s, rank));
+    if (s.has_consumer()) add_consumer(p, s, "output", usp_output_spec(s, rank));
     return p;
   }
 
@@ -69,11 +69,7 @@ class usp_path final : public path {
     switch (m_variant) {
       case variant_kind::fused: run_fused(ctx); break;
       case variant_kind::specforge: run_specforge(ctx); break;
-      case variant_kind::peer_pull: {
-        auto ph = ctx.phase("pull");
-        ctx.comm().pull(pull_desc(s, ctx, usp_output_spec(s, ctx.rank())));
-        break;
-      }
+      case variant_kind::peer_pull: run_pull(ctx, usp_output_spec(s, ctx.rank())); break;
       case variant_kind::pruned:
         run_pruned(ctx, usp_output_spec);  // its consumer stage included
         align(ctx);
