@@ -164,9 +164,35 @@ run_config load_config(const std::string& file) {
   return parse_config(ss.str(), file);
 }
 
+namespace {
+// The points of one shape for path p: usp repeats it over the sp and ttt axes, a consumer stage
+// over the t2d axis, and every point over the variants.
+void expand_path(std::vector<planned_point>& out, const run_config& c, shape s, path_kind p) {
+  const sweep_axes& a = c.sweep;
+  const bool usp = p == path_kind::usp;
+  const std::vector<sp_layout> sps = usp ? a.sp : std::vector<sp_layout>{sp_layout{}};
+  const std::vector<std::int64_t> ttts = usp ? a.ttt : std::vector<std::int64_t>{a.ttt.front()};
+  const std::vector<t2d_kind> t2ds = s.has_consumer() ? a.t2d : std::vector<t2d_kind>{a.t2d.front()};
+  for (const sp_layout& sp : sps)
+    for (auto ttt : ttts)
+      for (t2d_kind t2d : t2ds)
+        for (variant_kind v : c.variants) {
+          s.sp_ulysses = sp.ulysses;
+          s.sp_ring = sp.ring;
+          s.ttt = ttt;
+          s.t2d = t2d;
+          out.push_back({p, v, s});
+        }
+}
+}  // namespace
+
 std::vector<planned_point> expand(const run_config& c) {
   std::vector<planned_point> out;
   const sweep_axes& a = c.sweep;
+  shape s;
+  s.seed = c.seed;
+  s.consumer = c.consumer;
+  s.draft_vocab = c.draft_vocab;
   for (dtype t : a.dtypes)
     for (int tp : a.tp)
       for (auto seq : a.seq)
@@ -175,31 +201,14 @@ std::vector<planned_point> expand(const run_config& c) {
             for (auto hidden : a.hidden)
               for (auto batch : a.batch)
                 for (path_kind p : c.paths) {
-                  const bool usp = p == path_kind::usp;
-                  std::vector<sp_layout> sps = usp ? a.sp : std::vector<sp_layout>{sp_layout{}};
-                  std::vector<std::int64_t> ttts = usp ? a.ttt : std::vector<std::int64_t>{a.ttt.front()};
-                  std::vector<t2d_kind> t2ds = c.consumer != consumer_kind::none ? a.t2d : std::vector<t2d_kind>{a.t2d.front()};
-                  for (const sp_layout& sp : sps)
-                    for (auto ttt : ttts)
-                      for (t2d_kind t2d : t2ds)
-                      for (variant_kind v : c.variants) {
-                        shape s;
-                        s.type = t;
-                        s.tp = tp;
-                        s.sp_ulysses = sp.ulysses;
-                        s.sp_ring = sp.ring;
-                        s.batch = batch;
-                        s.seq = seq;
-                        s.vocab = vocab;
-                        s.vocab_pad = pad;
-                        s.hidden = hidden;
-                        s.ttt = ttt;
-                        s.seed = c.seed;
-                        s.consumer = c.consumer;
-                        s.draft_vocab = c.draft_vocab;
-                        s.t2d = t2d;
-                        out.push_back({p, v, s});
-                      }
+                  s.type = t;
+                  s.tp = tp;
+                  s.batch = batch;
+                  s.seq = seq;
+                  s.vocab = vocab;
+                  s.vocab_pad = pad;
+                  s.hidden = hidden;
+                  expand_path(out, c, s, p);
                 }
   return out;
 }
