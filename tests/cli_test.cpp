@@ -117,6 +117,13 @@ TEST(cli, unknown_names_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--emulate", "two"}, "unknown --emulate 'two' (expected all or one)");
   expect_config_error({"run", "--backend", "cpu", "--emulate", "one"}, "--emulate one needs the local backend");
   expect_config_error({"run", "--backend", "cpu", "--timeout", "0"}, "--timeout must be positive (got 0)");
+  expect_config_error({"run", "--backend", "cpu", "--consumer", "logits"}, "unknown consumer 'logits' (expected one of: none, target_p)");
+  expect_config_error({"run", "--backend", "cpu", "--t2d", "zipf"}, "unknown t2d 'zipf' (expected one of: uniform, skewed)");
+  // Invalid single points are usage errors naming the rule.
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--variants", "pruned", "--tp", "2", "--batch", "2"},
+                      "variant pruned needs the consumer stage (--consumer target_p): its outputs are target_p and position_mask");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--consumer", "target_p", "--vocab", "100", "--tp", "2"},
+                      "draft_vocab must be in [1, vocab] (Vd=32000, V=100)");
 }
 
 TEST(cli, bad_config_files_exit_2) {

@@ -88,6 +88,9 @@ TEST(config, unknown_names_and_bad_values) {
   EXPECT_EQ(error_of("iters: 0\n"), "t.yaml:1: iters must be positive (got 0)");
   EXPECT_EQ(error_of(""), "t.yaml: empty config");
   EXPECT_EQ(error_of("emulate: some\n"), "t.yaml:1: unknown emulate 'some' (expected all or one)");
+  EXPECT_EQ(error_of("consumer: logits\n"), "t.yaml:1: unknown consumer 'logits' (expected one of: none, target_p)");
+  EXPECT_EQ(error_of("draft_vocab: 0\n"), "t.yaml:1: draft_vocab must be positive (got 0)");
+  EXPECT_EQ(error_of("sweep:\n  t2d: [zipf]\n"), "t.yaml:2: unknown t2d 'zipf' (expected one of: uniform, skewed)");
 }
 
 TEST(config, unreadable_file) {
