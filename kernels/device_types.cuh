@@ -9,12 +9,10 @@
 
 namespace sb::kernels::detail {
 
-// A thread moves one 16-byte access per vector on the wider side, so every warp-wide load and store
-// covers one contiguous 512-byte span: 8 elements for 2-byte types, 4 for 4-byte ones (and an
-// upcast reads 8 bytes of bf16/fp16 to write 16 bytes of fp32).
+// A raw move's thread copies one 16-byte vector at a time, so every warp-wide load and store covers
+// one contiguous 512-byte span: 8 elements for 2-byte types, 4 for 4-byte ones.
 template <int Bytes>
 constexpr int raw_vec = 16 / Bytes;
-constexpr int kUpcastVec = 4;
 
 __device__ __forceinline__ float to_float(std::uint16_t bits, dtype t) {
   if (t == dtype::bf16) return __uint_as_float(std::uint32_t(bits) << 16);
@@ -24,14 +22,6 @@ __device__ __forceinline__ float to_float(std::uint16_t bits, dtype t) {
 __device__ __forceinline__ std::uint16_t from_float(float v, dtype t) {
   if (t == dtype::bf16) return __bfloat16_as_ushort(__float2bfloat16_rn(v));
   return __half_as_ushort(__float2half_rn(v));
-}
-
-// 4 bf16/fp16 values (8 bytes) -> 4 floats.
-template <dtype T>
-__device__ __forceinline__ float4 load4_upcast(const void* p) {
-  const uint2 u = *static_cast<const uint2*>(p);
-  return make_float4(to_float(std::uint16_t(u.x & 0xffffu), T), to_float(std::uint16_t(u.x >> 16), T),
-                     to_float(std::uint16_t(u.y & 0xffffu), T), to_float(std::uint16_t(u.y >> 16), T));
 }
 
 // Outputs are written once and read by someone else later: stream them past the caches.
