@@ -113,6 +113,53 @@ TEST(kernels_gpu, remap_matches_the_host_reference) {
   EXPECT_GT(scalar, 5);
 }
 
+// Rows long enough to be split into several column ranges per peer block (the vector kernel's
+// 1-D grid), upcast and raw, zero rows and a shift included, from one buffer and from a peer table.
+TEST(kernels_gpu, remap_long_rows_match_the_host_in_ranges) {
+  SB_REQUIRE_GPU();
+  std::mt19937 rng(11);
+  const std::int64_t peers = 3, peer_cols = 8 * 1100, rows = 7, src_rows = rows + 2;  // 1100 vectors: 3 ranges of upcast, 5 of raw 2-byte
+  for (int c = 0; c < 8; ++c) {
+    const dtype src_t = std::array{dtype::bf16, dtype::fp16, dtype::fp32, dtype::bf16}[c % 4];
+    const dtype dst_t = c % 4 == 3 || c % 4 == 2 ? src_t : dtype::fp32;
+    const bool table = c >= 4;
+    remap_desc d;
+    d.src_type = src_t;
+    d.dst_type = dst_t;
+    d.src_peer_cols = peer_cols;
+    d.src_ld = peer_cols;
+    d.src_peer_stride = src_rows * peer_cols;
+    d.win_len = rows;
+    d.cols = peers * peer_cols;
+    d.dst_ld = d.cols;
+    d.valid_len = rows - 1;
+    d.shift = 1;
+    d.src_row_base = 1;
+    const std::size_t es = dtype_size(src_t), block_bytes = std::size_t(src_rows * peer_cols) * es;
+    const std::size_t dst_bytes = std::size_t(rows * d.dst_ld) * dtype_size(dst_t);
+    std::vector<char> src(block_bytes * peers);
+    for (std::size_t i = 0; i < src.size() / es; ++i) store_from_float(src.data(), std::int64_t(i), src_t, gen::small_exact(rng()));
+    std::vector<char> want(dst_bytes, 0x5a);
+    remap_desc h = d;
+    h.src = src.data();
+    h.dst = want.data();
+    remap_host(h);
+    device_tensor dsrc(src.size()), ddst(dst_bytes);
+    SB_CUDA(cudaMemcpy(dsrc.data(), src.data(), src.size(), cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemset(ddst.data(), 0x5a, dst_bytes));
+    d.dst = ddst.data();
+    if (table) {  // peer_pull's form: each block its own pointer
+      d.n_src_peers = int(peers);
+      for (int q = 0; q < peers; ++q) d.src_peers[q] = static_cast<char*>(dsrc.data()) + q * block_bytes;
+    } else {
+      d.src = dsrc.data();
+    }
+    ASSERT_TRUE(kernels::remap_is_vectorized(d)) << c;
+    kernels::launch_remap(d, nullptr);
+    EXPECT_EQ(to_host(ddst.data(), dst_bytes), want) << "case " << c;
+  }
+}
+
 TEST(kernels_gpu, generated_source_matches_the_host) {
   SB_REQUIRE_GPU();
   remap_desc d;
@@ -318,6 +365,52 @@ TEST(kernels_gpu, prune_pack_matches_the_host) {
     g.rows.gen_col_base = base;
     kernels::launch_prune_pack(g, nullptr);
     EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t) << " generated";
+  }
+}
+
+// The vectorised sender's chunk-maximum shortcut on long rows (several chunks per thread), many
+// ties (small exact values), every 2- and 4-byte type, and an unaligned pitch (the generic kernel).
+TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
+  SB_REQUIRE_GPU();
+  std::mt19937 rng(5);
+  const std::int64_t T = 6, Vl = 16160 * 2 + 8, base = 16160 * 2 * 3;
+  for (int c = 0; c < 4; ++c) {
+    const dtype t = std::array{dtype::bf16, dtype::fp16, dtype::fp32, dtype::bf16}[c];
+    const std::int64_t ld = c == 3 ? Vl + 1 : Vl;  // odd pitch: rows not 16-byte aligned
+    const std::size_t es = dtype_size(t);
+    std::vector<char> input(std::size_t(T * ld) * es);
+    for (std::int64_t i = 0; i < T * ld; ++i) store_from_float(input.data(), i, t, gen::small_exact(rng()) * (i % 97 == 0 ? 4.0f : 1.0f));
+    std::vector<std::int32_t> ids;
+    for (std::int64_t k = base + 5; k < base + Vl; k += 7) ids.push_back(std::int32_t(k));
+    prune_desc h;
+    h.rows.src = input.data();
+    h.rows.src_type = t;
+    h.rows.src_ld = ld;
+    h.rows.src_peer_cols = Vl;
+    h.rows.win_len = T;
+    h.rows.valid_len = T - 1;  // the last row is a zero row
+    h.ids = ids.data();
+    h.n_ids = std::int64_t(ids.size());
+    h.col_base = base;
+    h.valid_cols = Vl - 3;
+    std::vector<char> values(std::size_t(T * h.n_ids) * es);
+    std::vector<pruned_pair> pairs(static_cast<std::size_t>(T));
+    h.values = values.data();
+    h.pairs = pairs.data();
+    prune_pack_host(h);
+    device_tensor di(input.size()), dids(ids.size() * 4), dv(values.size()), dpair(pairs.size() * sizeof(pruned_pair));
+    SB_CUDA(cudaMemcpy(di.data(), input.data(), input.size(), cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemcpy(dids.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
+    prune_desc g = h;
+    g.rows.src = di.data();
+    g.ids = static_cast<const std::int32_t*>(dids.data());
+    g.values = dv.data();
+    g.pairs = static_cast<pruned_pair*>(dpair.data());
+    kernels::launch_prune_pack(g, nullptr);
+    EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t) << " case " << c;
+    EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)),
+              std::vector<char>(reinterpret_cast<char*>(pairs.data()), reinterpret_cast<char*>(pairs.data() + pairs.size())))
+        << to_string(t) << " case " << c;
   }
 }
 
