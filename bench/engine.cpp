@@ -279,7 +279,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   });
 
   if (o.world.cupti)
-    res.kernels = o.world.cupti->end_point(pt.shp.label(), o.warmup + o.iters, &res.cupti_alloc_peak_bytes);
+    res.kernels = o.world.cupti->end_point(pt.shp.label(), o.iters, &res.cupti_alloc_peak_bytes);
   for (auto& rec : records) {
     if (!rec.first_mismatch.empty() && res.first_mismatch.empty()) res.first_mismatch = rec.first_mismatch;
     if (o.keep_outputs) out.outputs.push_back(std::move(rec.outputs));

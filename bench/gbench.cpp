@@ -152,7 +152,7 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
           return;
         }
         // The reference: a copy moving the same bytes (half read, half written), timed in this run.
-        const double copy_us = summarize(time_d2d_copy(std::size_t(bytes / 2), 10)).median;
+        const double copy_us = summarize(time_d2d_copy(std::size_t(bytes / 2), 20)).median;
         std::size_t i = 0;
         for (auto _ : st) st.SetIterationTime((*samples)[i++ % samples->size()] * 1e-6);
         const double kernel_us = summarize(*samples).median;

@@ -238,13 +238,21 @@ std::vector<kernel_stat> cupti_session::end_point(const std::string& label, int 
     return best;
   };
 
+  // Warm-up iterations (the engine's "warmup N" ranges) are left out of the breakdown, as they are
+  // of the timed samples: a first iteration after an idle GPU can run at its idle clocks.
+  auto in_warmup = [&](std::uint32_t thread, std::uint64_t t) {
+    for (const range& r : ranges[thread])
+      if (r.start <= t && t <= r.end && r.name.rfind("warmup ", 0) == 0) return true;
+    return false;
+  };
+
   std::map<std::pair<std::string, std::string>, kernel_stat> stats;
   for (const rec& r : recs) {
     if (r.kind != rec_kind::kernel && r.kind != rec_kind::memcpy && r.kind != rec_kind::memset) continue;
     auto it = launch.find(r.corr);
     const std::uint32_t thread = it == launch.end() ? 0 : it->second.first;
     const range* in = it == launch.end() ? nullptr : innermost(thread, it->second.second);
-    if (in && is_phase(in->name, label)) {
+    if (in && is_phase(in->name, label) && !in_warmup(thread, it->second.second)) {
       kernel_stat& k = stats[{in->name, r.name}];
       k.phase = in->name;
       k.name = r.name;

@@ -25,8 +25,9 @@ class cupti_session {
   // breakdown and the trace (ranks are told apart by launching thread, not by stream).
   void register_rank(int rank);
   void begin_point();  // flushes and drops what came before the point
-  // Flushes, attributes the point's GPU activity to phases (per iteration, over `iterations`
-  // launches of the path), appends trace events, and returns the breakdown.
+  // Flushes, attributes the point's GPU activity to phases (per iteration, over the `iterations`
+  // measured launches of the path; work inside NVTX "warmup N" ranges is left out), appends trace
+  // events, and returns the breakdown.
   std::vector<kernel_stat> end_point(const std::string& label, int iterations, std::size_t* alloc_peak_bytes);
   void write_trace(const std::string& path) const;  // throws runtime_error
 

@@ -154,16 +154,19 @@ std::vector<double> time_d2d_copy(std::size_t bytes, int iters) {
   SB_CUDA(cudaMemset(src.data(), 1, bytes));
   cuda_stream s = make_stream();
   cuda_event a = make_event(), b = make_event();
-  std::vector<double> us;
-  for (int i = -1; i < iters; ++i) {
+  auto copy_us = [&] {
     SB_CUDA(cudaEventRecord(a.get(), s.get()));
     SB_CUDA(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, s.get()));
     SB_CUDA(cudaEventRecord(b.get(), s.get()));
     SB_CUDA(cudaEventSynchronize(b.get()));
     float ms = 0;
     SB_CUDA(cudaEventElapsedTime(&ms, a.get(), b.get()));
-    if (i >= 0) us.push_back(double(ms) * 1000.0);
-  }
+    return double(ms) * 1000.0;
+  };
+  double warm_us = 0;
+  for (int i = 0; i < 3 || (warm_us < kD2dWarmupMs * 1000.0 && i < 2000); ++i) warm_us += copy_us();
+  std::vector<double> us;
+  for (int i = 0; i < iters; ++i) us.push_back(copy_us());
   return us;
 }
 

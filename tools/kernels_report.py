@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Summarises `shardbench bench --kernels` JSON files: how many phases' kernels (CUPTI durations)
+reach >= 90 % of the D2D copy rate measured in the same run, and each phase below that.
+
+usage: tools/kernels_report.py KERNELS.json [MORE.json ...]"""
+import json
+import sys
+
+
+def report(path):
+    b = [x for x in json.load(open(path))['benchmarks'] if not x.get('error_occurred')]
+    low = [x for x in b if x.get('kernels_of_d2d', 0) < 0.9]
+    ph = sum(x['of_d2d'] >= 0.9 for x in b)
+    name = path.rsplit('/', 1)[-1].removesuffix('.json')
+    print(f'{name}: {len(b) - len(low)} of {len(b)} phases with kernels (CUPTI) at >= 90 % of the D2D copy rate '
+          f'({ph} with the phase timed by events, launch gaps and host syncs included); below:')
+    for x in low:
+        print(f"  {x['name'].split('/iterations')[0]:<58} kernels {x.get('kernels_GBps', 0):6.0f} GB/s, "
+              f"phase {x['kernel_GBps']:6.0f} vs D2D {x['d2d_GBps']:6.0f} ({x.get('kernels_of_d2d', 0):.2f})")
+    return len(b) > 0
+
+
+if __name__ == '__main__':
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    sys.exit(0 if all([report(p) for p in sys.argv[1:]]) else 1)
