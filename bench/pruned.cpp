@@ -82,16 +82,18 @@ void run_pruned(rank_context& ctx, output_rows_fn rows_of) {
   {
     auto ph = ctx.phase("pack");
     std::size_t so = 0, ro = 0;
+    std::vector<prune_desc> packs;
     for (int d = 0; d < s.tp; ++d) {
       const expected_spec out = rows_of(s, d);
       const pruned_chunk c = chunk_of(s, draft, r, rows_of_spec(out));
-      ctx.comm().prune_pack(pack_desc(s, draft, d2t, r, out, ctx.buf("input"), send + so, c));
+      packs.push_back(pack_desc(s, draft, d2t, r, out, ctx.buf("input"), send + so, c));
       a.send_chunks.push_back({so, c.bytes});
       so += c.bytes;
       from[std::size_t(d)] = chunk_of(s, draft, d, rows_of_spec(mine));
       a.recv_chunks.push_back({ro, from[std::size_t(d)].bytes});
       ro += from[std::size_t(d)].bytes;
     }
+    ctx.comm().prune_pack_many(packs);  // every destination's rows in one launch on a GPU
   }
   {
     auto ph = ctx.phase("comm");

@@ -127,6 +127,10 @@ class communicator {
   // ---- the consumer stage and the pruned sender (harness/consumer_ops.h) ----
   virtual void consume(const consumer_desc& d) = 0;
   virtual void prune_pack(const prune_desc& d) = 0;
+  // The packs for every destination; the GPU backends launch those that share a shard at once.
+  virtual void prune_pack_many(const std::vector<prune_desc>& ds) {
+    for (const auto& d : ds) prune_pack(d);
+  }
 
   // ---- peer_pull: reading the peers' buffers in place ----
   // Collective: every rank names the same buffer of its allocation (base + offset); returns every

@@ -83,6 +83,9 @@ void gpu_communicator::remap_many(const std::vector<remap_desc>& ds) {
 }
 void gpu_communicator::consume(const consumer_desc& d) { kernels::launch_consume(d, stream()); }
 void gpu_communicator::prune_pack(const prune_desc& d) { kernels::launch_prune_pack(d, stream()); }
+void gpu_communicator::prune_pack_many(const std::vector<prune_desc>& ds) {
+  kernels::launch_prune_pack_many(ds.data(), int(ds.size()), stream());
+}
 void gpu_communicator::fill(void* dst, const expected_spec& spec) { kernels::launch_fill(dst, spec, stream()); }
 void gpu_communicator::zero(void* dst, std::size_t bytes) { SB_CUDA(cudaMemsetAsync(dst, 0, bytes, stream())); }
 

@@ -52,6 +52,7 @@ class gpu_communicator final : public communicator {
 
   void consume(const consumer_desc& d) override;
   void prune_pack(const prune_desc& d) override;
+  void prune_pack_many(const std::vector<prune_desc>& ds) override;
   std::vector<const void*> open_peers(void* base, std::size_t offset) override;
   void close_peers() override;
   void pull(const remap_desc& d) override;

@@ -59,11 +59,22 @@ struct remap_desc {
   std::int64_t shift = 0;
 };
 
+// The row half of remap_desc's rule, for kernels that batch several row mappings over one source
+// (the pruned sender's packs for every destination) and carry only these fields.
+struct row_rule {
+  std::int64_t src_row_base = 0, src_win_stride = 0, valid_windows = 1, valid_len = 0, shift = 0;
+
+  // Source row of output row (w, j), or -1 when the row is zero-filled.
+  SB_HD std::int64_t source(std::int64_t w, std::int64_t j) const {
+    if (w >= valid_windows || j + shift >= valid_len) return -1;
+    return src_row_base + w * src_win_stride + j + shift;
+  }
+};
+
+SB_HD row_rule row_rule_of(const remap_desc& d) { return {d.src_row_base, d.src_win_stride, d.valid_windows, d.valid_len, d.shift}; }
+
 // Source row of output row (w, j), or -1 when the row is zero-filled.
-SB_HD std::int64_t remap_src_row(const remap_desc& d, std::int64_t w, std::int64_t j) {
-  if (w >= d.valid_windows || j + d.shift >= d.valid_len) return -1;
-  return d.src_row_base + w * d.src_win_stride + j + d.shift;
-}
+SB_HD std::int64_t remap_src_row(const remap_desc& d, std::int64_t w, std::int64_t j) { return row_rule_of(d).source(w, j); }
 
 SB_HD std::int64_t remap_dst_row(const remap_desc& d, std::int64_t w, std::int64_t j) {
   return w * (d.dst_win_stride ? d.dst_win_stride : d.win_len) + j;

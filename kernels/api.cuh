@@ -41,6 +41,9 @@ void launch_consume(const consumer_desc& d, cudaStream_t stream);
 void launch_verify_consumer(const consumer_desc& d, verify_scratch* scratch, cudaStream_t stream);
 // The pruned sender: draft columns and local (max, argmax) of every row.
 void launch_prune_pack(const prune_desc& d, cudaStream_t stream);
+// The sender's packs for several destinations (same elements as n launch_prune_pack calls): one
+// launch for those that read the same aligned shard with the same draft columns.
+void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream);
 
 // Whether launch_remap takes the vectorised path for this descriptor (for tests and reports).
 bool remap_is_vectorized(const remap_desc& d);

@@ -2,7 +2,9 @@
 // every layout operation and the verifier.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -411,6 +413,69 @@ TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
     EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)),
               std::vector<char>(reinterpret_cast<char*>(pairs.data()), reinterpret_cast<char*>(pairs.data() + pairs.size())))
         << to_string(t) << " case " << c;
+  }
+}
+
+// Several destinations' packs in one launch (the sender's rows for every destination: windows,
+// shifts and zero rows differ per destination), a second shard that starts a new launch, and an
+// unaligned one on its own: each equal to prune_pack_host.
+TEST(kernels_gpu, prune_pack_many_matches_the_host_per_destination) {
+  SB_REQUIRE_GPU();
+  std::mt19937 rng(3);
+  const std::int64_t T = 64, Vl = 1024, base = 3 * Vl;
+  const dtype t = dtype::bf16;
+  const std::size_t es = dtype_size(t);
+  std::vector<char> input(std::size_t(T * (Vl + 1)) * es);
+  for (std::size_t i = 0; i < input.size() / es; ++i) store_from_float(input.data(), std::int64_t(i), t, gen::small_exact(rng()));
+  std::vector<std::int32_t> ids;
+  for (std::int64_t k = base + 1; k < base + Vl; k += 5) ids.push_back(std::int32_t(k));
+  device_tensor di(input.size()), dids(ids.size() * 4);
+  SB_CUDA(cudaMemcpy(di.data(), input.data(), input.size(), cudaMemcpyHostToDevice));
+  SB_CUDA(cudaMemcpy(dids.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
+  const int n = 7;
+  std::vector<prune_desc> host(n), dev(n);
+  std::vector<std::vector<char>> values(n);
+  std::vector<std::vector<pruned_pair>> pairs(n);
+  std::vector<std::unique_ptr<device_tensor>> dv, dp;
+  for (int k = 0; k < n; ++k) {
+    prune_desc h;
+    h.rows.src = input.data();
+    h.rows.src_type = t;
+    h.rows.src_ld = k == 6 ? Vl + 1 : Vl;  // the last: an odd pitch, so not 16-byte aligned
+    h.rows.src_peer_cols = Vl;
+    h.rows.windows = 1 + k % 2;
+    h.rows.valid_windows = h.rows.windows - (k == 3 ? 1 : 0);
+    h.rows.win_len = 5 + k;
+    h.rows.src_win_stride = 20;
+    h.rows.valid_len = h.rows.win_len - k % 3;
+    h.rows.shift = k % 2;
+    h.rows.src_row_base = k;
+    h.ids = ids.data() + (k == 5 ? 3 : 0);  // the sixth: other draft columns, a launch of its own
+    h.n_ids = std::int64_t(ids.size()) - (k == 5 ? 3 : 0);
+    h.col_base = base;
+    h.valid_cols = Vl - 2;
+    const std::int64_t rows = h.rows.windows * h.rows.win_len;
+    values[k].assign(std::size_t(rows * h.n_ids) * es, 0);
+    pairs[k].resize(std::size_t(rows));
+    h.values = values[k].data();
+    h.pairs = pairs[k].data();
+    prune_pack_host(h);
+    host[k] = h;
+    dv.push_back(std::make_unique<device_tensor>(values[k].size()));
+    dp.push_back(std::make_unique<device_tensor>(pairs[k].size() * sizeof(pruned_pair)));
+    prune_desc g = h;
+    g.rows.src = di.data();
+    g.ids = static_cast<const std::int32_t*>(dids.data()) + (h.ids - ids.data());
+    g.values = dv.back()->data();
+    g.pairs = static_cast<pruned_pair*>(dp.back()->data());
+    dev[k] = g;
+  }
+  kernels::launch_prune_pack_many(dev.data(), n, nullptr);
+  for (int k = 0; k < n; ++k) {
+    EXPECT_EQ(to_host(dv[std::size_t(k)]->data(), values[k].size()), values[k]) << "destination " << k;
+    EXPECT_EQ(to_host(dp[std::size_t(k)]->data(), pairs[k].size() * sizeof(pruned_pair)),
+              std::vector<char>(reinterpret_cast<char*>(pairs[k].data()), reinterpret_cast<char*>(pairs[k].data() + pairs[k].size())))
+        << "destination " << k;
   }
 }
 
