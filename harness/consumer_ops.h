@@ -210,6 +210,24 @@ SB_HD float pruned_value(const consumer_desc& d, std::int64_t i, std::int64_t k,
   return load_as_float(base, i * b.n + (k - b.k0), d.src_type);
 }
 
+// Draft value k of row i, read where the row lives. q carries the pruned peer block of the lane's
+// previous k (each lane visits its k in increasing order). Src: the source, fixed at compile time in
+// the kernels; consumer_draft_value below picks it at run time for the host loops.
+template <consumer_source Src>
+SB_HD float draft_value_from(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
+  if constexpr (Src == consumer_source::pruned) {
+    q = pruned_peer_of(d, k, q);
+    return pruned_value(d, i, k, q);
+  } else {
+    return consumer_full_value(d, i, d.d2t[k]);
+  }
+}
+
+SB_HD float consumer_draft_value(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
+  return d.source == consumer_source::pruned ? draft_value_from<consumer_source::pruned>(d, i, k, q)
+                                             : draft_value_from<consumer_source::memory>(d, i, k, q);
+}
+
 SB_HD arg_max pruned_argmax(const consumer_desc& d, std::int64_t i, int q) {
   const pruned_block& b = d.peers[q];
   const pruned_pair* p = reinterpret_cast<const pruned_pair*>(static_cast<const char*>(d.src) + b.pairs_offset) + i;

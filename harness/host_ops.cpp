@@ -95,14 +95,6 @@ mismatch_report verify_host_with(const void* data, const expected_spec& spec,
 
 namespace {
 
-float draft_value(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
-  if (d.source == consumer_source::pruned) {
-    q = pruned_peer_of(d, k, q);
-    return pruned_value(d, i, k, q);
-  }
-  return consumer_full_value(d, i, d.d2t[k]);
-}
-
 struct row_totals {
   softmax_state softmax;
   std::int64_t argmax = -1;
@@ -113,7 +105,7 @@ row_totals consumer_row(const consumer_desc& d, std::int64_t i) {
   softmax_state lanes[kLanes];
   for (int l = 0; l < kLanes; ++l) {
     int q = 0;
-    for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(lanes[l], draft_value(d, i, k, q));
+    for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(lanes[l], consumer_draft_value(d, i, k, q));
   }
   for (int s = kLanes / 2; s > 0; s >>= 1)
     for (int l = 0; l < s; ++l) lanes[l] = softmax_combine(lanes[l], lanes[l + s]);
@@ -135,7 +127,7 @@ std::int32_t position_mask_of(const consumer_desc& d, std::int64_t i, std::int64
 std::int32_t consumer_row_host(const consumer_desc& d, std::int64_t i, float* p) {
   const row_totals t = consumer_row(d, i);
   int q = 0;
-  for (std::int64_t k = 0; k < d.vd; ++k) p[k] = softmax_prob(t.softmax, draft_value(d, i, k, q));
+  for (std::int64_t k = 0; k < d.vd; ++k) p[k] = softmax_prob(t.softmax, consumer_draft_value(d, i, k, q));
   return position_mask_of(d, i, t.argmax);
 }
 

@@ -17,16 +17,6 @@ namespace {
 constexpr std::int64_t kMaxRowBlocks = 132 * 16;
 constexpr std::int64_t kMaxPackBlocks = std::int64_t(1) << 20;  // one block per row up to here
 
-template <consumer_source Src>
-__device__ __forceinline__ float draft_value(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
-  if constexpr (Src == consumer_source::pruned) {
-    q = pruned_peer_of(d, k, q);
-    return pruned_value(d, i, k, q);
-  } else {
-    return consumer_full_value(d, i, d.d2t[k]);
-  }
-}
-
 struct row_shared {
   float m[kLanes], s[kLanes], v[kLanes];
   long long idx[kLanes];
@@ -94,7 +84,7 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
     }
     softmax_state st;
     int q = 0;
-    for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(st, draft_value<Src>(d, i, k, q));
+    for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(st, draft_value_from<Src>(d, i, k, q));
     sh.m[l] = st.m;
     sh.s[l] = st.s;
     sh.v[l] = a.v;
@@ -105,7 +95,7 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
     const std::int64_t best = sh.idx[0];
     q = 0;
     for (std::int64_t k = l; k < d.vd; k += kLanes) {
-      const float p = softmax_prob(total, draft_value<Src>(d, i, k, q));
+      const float p = softmax_prob(total, draft_value_from<Src>(d, i, k, q));
       const std::int64_t o = i * d.vd + k;
       if constexpr (Compare) {
         if (!same_probability(p, d.target_p[o])) note_mismatch(bad_p, first_p, o);
