@@ -124,13 +124,14 @@ void run_pull(rank_context& ctx, const expected_spec& out) {
   ctx.comm().pull(pull_desc(ctx.shp(), ctx, out));
 }
 
-void add_consumer(path_plan& p, const shape& s, const std::string& logits, const expected_spec& rows) {
+void add_consumer(path_plan& p, const shape& s, const std::string& logits, const expected_spec& rows,
+                  const std::vector<std::int32_t>* given_d2t) {
   int step = 0;
   for (const auto& b : p.buffers) step = std::max(step, b.last_step + 1);
   auto has = [&](const char* name) {
     return std::any_of(p.buffers.begin(), p.buffers.end(), [&](const buffer_spec& b) { return b.name == name; });
   };
-  const std::vector<std::int32_t> d2t = make_d2t(s);
+  const std::vector<std::int32_t> d2t = given_d2t ? *given_d2t : make_d2t(s);  // ~1 ms at V = 129 280
   buffer_spec t = make_buffer("d2t", dtype::i32, std::int64_t(d2t.size()), 0, step);
   t.upload = std::make_shared<const std::vector<char>>(reinterpret_cast<const char*>(d2t.data()),
                                                        reinterpret_cast<const char*>(d2t.data() + d2t.size()));

@@ -112,7 +112,8 @@ void run_pull(rank_context& ctx, const expected_spec& out);
 // Adds d2t and the global loss mask (inputs), target_p and position_mask (outputs) in a step after
 // every other, keeps `logits` (the path's output, may be empty for pruned) alive until then, and
 // records the rows' definition for the verifier.
-void add_consumer(path_plan& p, const shape& s, const std::string& logits, const expected_spec& rows);
+void add_consumer(path_plan& p, const shape& s, const std::string& logits, const expected_spec& rows,
+                  const std::vector<std::int32_t>* d2t = nullptr);  // make_d2t(s) when not given
 // The consumer's descriptor over the rank's buffers, with the source left for the caller.
 consumer_desc consumer_over(const shape& s, const rank_context& ctx, const expected_spec& rows);
 // Runs the consumer stage (its own phase) on a full-vocab fp32 output of row length `ld`.

@@ -45,8 +45,8 @@ prune_desc pack_desc(const shape& s, const std::vector<draft_share>& draft, cons
 
 }  // namespace
 
-void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of) {
-  const std::vector<draft_share> draft = draft_shares(s, make_d2t(s));
+void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of, const std::vector<std::int32_t>& d2t) {
+  const std::vector<draft_share> draft = draft_shares(s, d2t);
   const std::int64_t my_rows = rows_of_spec(rows_of(s, rank));
   std::size_t send = 0, recv = 0;
   for (int d = 0; d < s.tp; ++d) {

@@ -12,8 +12,9 @@ namespace sb {
 using output_rows_fn = expected_spec (*)(const shape& s, int rank);
 
 // Adds input, send and receive buffers (pack in step 0, exchange in step 1) and the byte counts;
-// the caller then adds the consumer stage over "recv" (add_consumer), which runs in a later step.
-void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of);
+// the caller then adds the consumer stage over "recv" (add_consumer, given the same d2t: drawn once
+// per plan), which runs in a later step.
+void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of, const std::vector<std::int32_t>& d2t);
 void run_pruned(rank_context& ctx, output_rows_fn rows_of);
 
 }  // namespace sb

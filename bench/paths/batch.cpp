@@ -8,6 +8,7 @@
 // output. `pruned` (bench/pruned.h) exchanges only the draft columns and argmax pairs.
 #include "bench/path.h"
 #include "bench/pruned.h"
+#include "harness/t2d.h"
 #include "harness/layout.h"
 
 namespace sb {
@@ -24,8 +25,9 @@ class batch_path final : public path {
     const std::int64_t spr = batch_samples_per_rank(s), n = batch_num_samples(s, rank);
     path_plan p;
     if (m_variant == variant_kind::pruned) {
-      plan_pruned(p, s, rank, batch_output_spec);
-      add_consumer(p, s, "recv", batch_output_spec(s, rank));
+      const std::vector<std::int32_t> d2t = make_d2t(s);
+      plan_pruned(p, s, rank, batch_output_spec, d2t);
+      add_consumer(p, s, "recv", batch_output_spec(s, rank), &d2t);
       return p;
     }
     const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;

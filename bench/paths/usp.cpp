@@ -12,6 +12,7 @@
 // (bench/pruned.h) exchanges only the window's draft columns and argmax pairs.
 #include "bench/path.h"
 #include "bench/pruned.h"
+#include "harness/t2d.h"
 #include "harness/layout.h"
 
 namespace sb {
@@ -28,9 +29,10 @@ class usp_path final : public path {
     const std::int64_t Vl = s.vocab_local(), Vp = s.vocab_padded(), P = s.tp, B = s.batch, L = me.window;
     path_plan p;
     if (m_variant == variant_kind::pruned) {
-      plan_pruned(p, s, rank, usp_output_spec);
+      const std::vector<std::int32_t> d2t = make_d2t(s);
+      plan_pruned(p, s, rank, usp_output_spec, d2t);
       add_aligned_tensors(p, s, rank, 1);
-      add_consumer(p, s, "recv", usp_output_spec(s, rank));
+      add_consumer(p, s, "recv", usp_output_spec(s, rank), &d2t);
       return p;
     }
     const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;
