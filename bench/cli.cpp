@@ -187,7 +187,7 @@ std::vector<point> to_points(const std::vector<planned_point>& planned) {
 
 // In single-point mode an invalid point is a usage error, not a skipped point.
 void validate_single_point(const std::vector<point>& pts) {
-  for (const auto& p : pts) validate(p.shp, p.path, p.variant);
+  for (const auto& p : pts) validate(p);
 }
 
 std::vector<point_result> load_results(const std::string& file) {
@@ -224,7 +224,7 @@ int cmd_plan_calibrated(const cli_flags& f, const std::vector<point>& pts) {
   fmt::print("{:<20} {:<40} {:>12} {:>12} {:>12}  rests on\n", "path/variant", "shape", "predicted_us", "local_us", "link_us");
   for (const auto& p : pts) {
     try {
-      validate(p.shp, p.path, p.variant);
+      validate(p);
     } catch (const config_error&) {
       continue;
     }
@@ -269,7 +269,7 @@ int cmd_plan(const cli_flags& f) {
   for (const auto& p : pts) {
     plan_row row{p, {}, {}};
     try {
-      validate(p.shp, p.path, p.variant);
+      validate(p);
       row.plan = plan_point(p);
     } catch (const config_error& e) {
       row.invalid_reason = e.what();

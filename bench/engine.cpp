@@ -391,7 +391,7 @@ point_result run_checked(const point& pt, const engine_options& o, world_cache& 
   point_result res;
   res.pt = pt;
   try {
-    validate(pt.shp, pt.path, pt.variant);
+    validate(pt);
   } catch (const config_error& e) {
     res.status = "skipped";
     res.reason = e.what();

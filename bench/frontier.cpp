@@ -15,7 +15,7 @@ std::int64_t granularity(const point& pt, std::int64_t step) {
 bool predicted_fits(point pt, std::int64_t seq, std::size_t cap) {
   pt.shp.seq = seq;
   try {
-    validate(pt.shp, pt.path, pt.variant);
+    validate(pt);
   } catch (const config_error&) {
     return false;
   }

@@ -73,7 +73,7 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
   int invalid = 0;
   for (const point& pt : pts) {
     try {
-      validate(pt.shp, pt.path, pt.variant);
+      validate(pt);
     } catch (const config_error&) {
       ++invalid;  // a sweep's invalid combinations are not benchmarks
       continue;
@@ -127,7 +127,7 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
   world_cache worlds(o.world);
   for (const point& pt : pts) {
     try {
-      validate(pt.shp, pt.path, pt.variant);
+      validate(pt);
     } catch (const config_error&) {
       continue;
     }

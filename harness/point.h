@@ -23,6 +23,9 @@ struct point {
   std::string label() const;  // "usp/fused tp8 sp8x1 ..."
 };
 
+// validate(shape, path, variant) for a point: its shape for its path and variant (throws config_error).
+inline void validate(const point& pt) { validate(pt.shp, pt.path, pt.variant); }
+
 struct memory_figures {
   std::size_t predicted_peak = 0;  // analytic, from the plan (max over ranks)
   std::size_t tracked_peak = 0;    // through the allocator (max over ranks)

@@ -51,6 +51,6 @@ struct shape {
 };
 
 // Throws config_error naming the broken rule. Rules common to all paths, then the path's own.
-void validate(const shape& s, path_kind p, variant_kind v = variant_kind::fused);
+void validate(const shape& s, path_kind p, variant_kind v);
 
 }  // namespace sb
