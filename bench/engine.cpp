@@ -76,10 +76,12 @@ std::vector<char> download(communicator& c, const void* p, std::size_t bytes) {
   return h;
 }
 
-// Test hook: changes one element in the middle of the first non-empty checked buffer.
+// Test hook: changes one element in the middle of the first non-empty checked buffer, or of
+// target_p when no buffer is checked by definition (pruned batch: its outputs are the consumer's).
 void inject_mismatch(communicator& c, const std::vector<buffer_spec>& bufs, const std::map<std::string, void*, std::less<>>& ptrs) {
+  const bool any_checked = std::any_of(bufs.begin(), bufs.end(), [](const buffer_spec& b) { return b.check && b.elements; });
   for (const auto& b : bufs) {
-    if (!b.check || b.elements == 0) continue;
+    if (b.elements == 0 || (any_checked ? !b.check : b.name != "target_p")) continue;
     const std::size_t es = dtype_size(b.type);
     char* p = static_cast<char*>(ptrs.at(b.name)) + std::size_t(b.elements / 2) * es;
     std::vector<char> v = download(c, p, es);

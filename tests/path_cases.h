@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <ostream>
+#include <regex>
+#include <string>
 #include <vector>
 
 #include "bench/engine.h"
@@ -63,6 +65,28 @@ inline std::vector<point> points_for(const case_shape& c, std::int64_t hidden) {
         if (usp_ok) pts.push_back({path_kind::usp, v, s});
       }
   return pts;
+}
+
+// The consumer stage on a case: Vd a quarter of V, bf16.
+inline shape consumer_shape(const case_shape& c, t2d_kind t2d) {
+  shape s = to_shape(c, dtype::bf16, 3);
+  s.consumer = consumer_kind::target_p;
+  s.draft_vocab = c.vocab / 4;
+  s.t2d = t2d;
+  return s;
+}
+
+// The values a mismatch report names: "... expected A got B".
+struct reported_values {
+  bool found = false;
+  double expected = 0, actual = 0;
+};
+
+inline reported_values reported_values_of(const std::string& report) {
+  std::smatch m;
+  static const std::regex re(R"(expected (\S+) got (\S+))");
+  if (!std::regex_search(report, m, re)) return {};
+  return {true, std::stod(m[1].str()), std::stod(m[2].str())};
 }
 
 }  // namespace sb::testing_paths

@@ -134,13 +134,7 @@ TEST(paths_cpu_sweep, invalid_combinations_are_skipped_with_the_rule) {
 namespace sb {
 
 namespace {
-shape consumer_shape(const testing_paths::case_shape& c, t2d_kind t2d) {
-  shape s = testing_paths::to_shape(c, dtype::bf16, 3);
-  s.consumer = consumer_kind::target_p;
-  s.draft_vocab = c.vocab / 4;
-  s.t2d = t2d;
-  return s;
-}
+using testing_paths::consumer_shape;
 }  // namespace
 
 // The pruned variant never holds full-vocab logits, yet its target_p and position_mask are the full
@@ -203,6 +197,20 @@ TEST(paths_cpu_consumer, pruned_is_verified_through_its_consumer_outputs) {
   EXPECT_TRUE(ok.verified);
   s.draft_vocab = 201;  // more draft columns than the vocab: a config error, not a crash
   EXPECT_THROW(validate(s, path_kind::batch, variant_kind::pruned), config_error);
+}
+
+// A corrupted target_p is reported with the value the definition gives and the one found.
+TEST(paths_cpu_consumer, a_flipped_target_p_is_reported_with_its_expected_value) {
+  engine_options o = cpu_options();
+  o.inject_mismatch = true;
+  const point_result r = run_point({path_kind::batch, variant_kind::pruned, consumer_shape({4, 1, 1, 4, 8, 200, 0}, t2d_kind::uniform)}, o).result;
+  EXPECT_EQ(r.status, "mismatch");
+  EXPECT_EQ(r.mismatches, 1);
+  const testing_paths::reported_values v = testing_paths::reported_values_of(r.first_mismatch);
+  ASSERT_TRUE(v.found) << r.first_mismatch;
+  EXPECT_NE(r.first_mismatch.find("buffer 'target_p'"), std::string::npos) << r.first_mismatch;
+  EXPECT_GT(v.expected, 0.0) << r.first_mismatch;  // a probability, not the 0 of "no value"
+  EXPECT_DOUBLE_EQ(v.actual, double(float(v.expected + 1.0))) << r.first_mismatch;
 }
 
 }  // namespace sb
