@@ -58,11 +58,18 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
     } else if (Src == consumer_source::memory && vec) {  // fp32 rows, 16-byte aligned: float4 loads
       const float4* row = reinterpret_cast<const float4*>(static_cast<const float*>(d.src) + i * d.src_ld);
       const std::int64_t nvec = d.vocab / 4;
+      const float nan = __uint_as_float(0xffffffffu);
       for (std::int64_t v0 = l; v0 < nvec; v0 += std::int64_t(kLanes) * 4) {
         float4 u[4];
 #pragma unroll
-        for (int k = 0; k < 4; ++k)
-          if (v0 + k * kLanes < nvec) u[k] = __ldg(row + v0 + k * kLanes);
+        for (int k = 0; k < 4; ++k)  // past the row: NaN, which fmaxf ignores
+          u[k] = v0 + k * kLanes < nvec ? __ldg(row + v0 + k * kLanes) : make_float4(nan, nan, nan, nan);
+        // The chunk's maximum first; the ordered scan only when it can beat the running one (exact,
+        // as in the pruned sender's scan: the ordered compare on every element was the kernel's cost).
+        float m = -INFINITY;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) m = fmaxf(fmaxf(m, fmaxf(u[k].x, u[k].y)), fmaxf(u[k].z, u[k].w));
+        if (a.i >= 0 && !(m > a.v)) continue;
 #pragma unroll
         for (int k = 0; k < 4; ++k) {
           const std::int64_t v = v0 + k * kLanes;
