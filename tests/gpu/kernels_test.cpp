@@ -31,6 +31,45 @@ std::vector<char> to_host(void* p, std::size_t bytes) {
   return h;
 }
 
+std::vector<char> bytes_of(const std::vector<pruned_pair>& v) {
+  return {reinterpret_cast<const char*>(v.data()), reinterpret_cast<const char*>(v.data() + v.size())};
+}
+
+// A pruned-sender descriptor packed by the host (values, pairs) and, on device copies of its input
+// and its draft ids, by launch_prune_pack; `dev` is the device-side descriptor.
+struct prune_case {
+  std::vector<char> values;
+  std::vector<pruned_pair> pairs;
+  device_tensor di, dids, dv, dpair;
+  prune_desc dev;
+
+  prune_case(prune_desc h, const std::vector<char>& input, const std::vector<std::int32_t>& ids)
+      : values(std::size_t(h.rows.windows * h.rows.win_len * h.n_ids) * dtype_size(h.rows.src_type)),
+        pairs(static_cast<std::size_t>(h.rows.windows * h.rows.win_len)),
+        di(input.size()),
+        dids(ids.size() * 4),
+        dv(values.size()),
+        dpair(pairs.size() * sizeof(pruned_pair)) {
+    h.values = values.data();
+    h.pairs = pairs.data();
+    prune_pack_host(h);
+    SB_CUDA(cudaMemcpy(di.data(), input.data(), input.size(), cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemcpy(dids.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
+    dev = h;
+    dev.rows.src = di.data();
+    dev.ids = static_cast<const std::int32_t*>(dids.data()) + (h.ids - ids.data());
+    dev.values = dv.data();
+    dev.pairs = static_cast<pruned_pair*>(dpair.data());
+  }
+
+  // Runs launch_prune_pack on `dev` (as given or changed by the caller) and compares with the host.
+  void expect_device_equal(const std::string& what) {
+    kernels::launch_prune_pack(dev, nullptr);
+    EXPECT_EQ(to_host(dv.data(), values.size()), values) << what;
+    EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)), bytes_of(pairs)) << what;
+  }
+};
+
 expected_spec spec_of(gen::source k, dtype t, std::int64_t rows, std::int64_t cols) {
   expected_spec e;
   e.kind = k;
@@ -342,31 +381,13 @@ TEST(kernels_gpu, prune_pack_matches_the_host) {
     h.n_ids = std::int64_t(ids.size());
     h.col_base = base;
     h.valid_cols = V - base;
-    std::vector<char> values(std::size_t(T * h.n_ids) * es);
-    std::vector<pruned_pair> pairs(static_cast<std::size_t>(T));
-    h.values = values.data();
-    h.pairs = pairs.data();
-    prune_pack_host(h);
-
-    device_tensor di(input.size()), dids(ids.size() * 4), dv(values.size()), dpair(pairs.size() * sizeof(pruned_pair));
-    SB_CUDA(cudaMemcpy(di.data(), input.data(), input.size(), cudaMemcpyHostToDevice));
-    SB_CUDA(cudaMemcpy(dids.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
-    prune_desc g = h;
-    g.rows.src = di.data();
-    g.ids = static_cast<const std::int32_t*>(dids.data());
-    g.values = dv.data();
-    g.pairs = static_cast<pruned_pair*>(dpair.data());
-    kernels::launch_prune_pack(g, nullptr);
-    EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t);
-    EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)),
-              std::vector<char>(reinterpret_cast<char*>(pairs.data()), reinterpret_cast<char*>(pairs.data() + pairs.size())))
-        << to_string(t);
+    prune_case pc(h, input, ids);
+    pc.expect_device_equal(std::string(to_string(t)));
     // From the generator (an emulated peer) as well.
-    g.rows.src_generated = true;
-    g.rows.gen = in.gen;
-    g.rows.gen_col_base = base;
-    kernels::launch_prune_pack(g, nullptr);
-    EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t) << " generated";
+    pc.dev.rows.src_generated = true;
+    pc.dev.rows.gen = in.gen;
+    pc.dev.rows.gen_col_base = base;
+    pc.expect_device_equal(std::string(to_string(t)) + " generated");
   }
 }
 
@@ -395,24 +416,7 @@ TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
     h.n_ids = std::int64_t(ids.size());
     h.col_base = base;
     h.valid_cols = Vl - 3;
-    std::vector<char> values(std::size_t(T * h.n_ids) * es);
-    std::vector<pruned_pair> pairs(static_cast<std::size_t>(T));
-    h.values = values.data();
-    h.pairs = pairs.data();
-    prune_pack_host(h);
-    device_tensor di(input.size()), dids(ids.size() * 4), dv(values.size()), dpair(pairs.size() * sizeof(pruned_pair));
-    SB_CUDA(cudaMemcpy(di.data(), input.data(), input.size(), cudaMemcpyHostToDevice));
-    SB_CUDA(cudaMemcpy(dids.data(), ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
-    prune_desc g = h;
-    g.rows.src = di.data();
-    g.ids = static_cast<const std::int32_t*>(dids.data());
-    g.values = dv.data();
-    g.pairs = static_cast<pruned_pair*>(dpair.data());
-    kernels::launch_prune_pack(g, nullptr);
-    EXPECT_EQ(to_host(dv.data(), values.size()), values) << to_string(t) << " case " << c;
-    EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)),
-              std::vector<char>(reinterpret_cast<char*>(pairs.data()), reinterpret_cast<char*>(pairs.data() + pairs.size())))
-        << to_string(t) << " case " << c;
+    prune_case(h, input, ids).expect_device_equal(std::string(to_string(t)) + " case " + std::to_string(c));
   }
 }
 
@@ -473,9 +477,7 @@ TEST(kernels_gpu, prune_pack_many_matches_the_host_per_destination) {
   kernels::launch_prune_pack_many(dev.data(), n, nullptr);
   for (int k = 0; k < n; ++k) {
     EXPECT_EQ(to_host(dv[std::size_t(k)]->data(), values[k].size()), values[k]) << "destination " << k;
-    EXPECT_EQ(to_host(dp[std::size_t(k)]->data(), pairs[k].size() * sizeof(pruned_pair)),
-              std::vector<char>(reinterpret_cast<char*>(pairs[k].data()), reinterpret_cast<char*>(pairs[k].data() + pairs[k].size())))
-        << "destination " << k;
+    EXPECT_EQ(to_host(dp[std::size_t(k)]->data(), pairs[k].size() * sizeof(pruned_pair)), bytes_of(pairs[k])) << "destination " << k;
   }
 }
 
