@@ -31,6 +31,17 @@ std::vector<char> to_host(void* p, std::size_t bytes) {
   return h;
 }
 
+// A re-layout reading `peer_cols`-wide blocks of `src_rows` rows each, back to back.
+remap_desc from_peer_blocks(dtype src_t, dtype dst_t, std::int64_t peer_cols, std::int64_t src_rows) {
+  remap_desc d;
+  d.src_type = src_t;
+  d.dst_type = dst_t;
+  d.src_peer_cols = peer_cols;
+  d.src_ld = peer_cols;
+  d.src_peer_stride = src_rows * peer_cols;
+  return d;
+}
+
 std::vector<char> bytes_of(const std::vector<pruned_pair>& v) {
   return {reinterpret_cast<const char*>(v.data()), reinterpret_cast<const char*>(v.data() + v.size())};
 }
@@ -116,12 +127,7 @@ TEST(kernels_gpu, remap_matches_the_host_reference) {
     const std::int64_t cols = peers * peer_cols - (trial % 7 == 0 ? 3 : 0);
     const std::int64_t windows = 1 + rng() % 3, win_len = 1 + rng() % 9;
     const std::int64_t src_rows = windows * win_len + 4;
-    remap_desc d;
-    d.src_type = src_t;
-    d.dst_type = dst_t;
-    d.src_peer_cols = peer_cols;
-    d.src_ld = peer_cols;
-    d.src_peer_stride = src_rows * peer_cols;
+    remap_desc d = from_peer_blocks(src_t, dst_t, peer_cols, src_rows);
     d.windows = windows;
     d.win_len = win_len;
     d.cols = cols;
@@ -164,12 +170,7 @@ TEST(kernels_gpu, remap_long_rows_match_the_host_in_ranges) {
     const dtype src_t = std::array{dtype::bf16, dtype::fp16, dtype::fp32, dtype::bf16}[c % 4];
     const dtype dst_t = c % 4 == 3 || c % 4 == 2 ? src_t : dtype::fp32;
     const bool table = c >= 4;
-    remap_desc d;
-    d.src_type = src_t;
-    d.dst_type = dst_t;
-    d.src_peer_cols = peer_cols;
-    d.src_ld = peer_cols;
-    d.src_peer_stride = src_rows * peer_cols;
+    remap_desc d = from_peer_blocks(src_t, dst_t, peer_cols, src_rows);
     d.win_len = rows;
     d.cols = peers * peer_cols;
     d.dst_ld = d.cols;
