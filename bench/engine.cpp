@@ -16,11 +16,20 @@
 
 namespace sb {
 
-point_plan plan_point(const point& pt) {
-  auto p = make_path(pt.path, pt.variant);
+namespace {
+
+// Every rank's plan of a point (run_point hands each rank its own, so no plan is made twice).
+std::vector<path_plan> plan_ranks(const path& p, const shape& s) {
+  std::vector<path_plan> plans;
+  plans.reserve(std::size_t(s.tp));
+  for (int r = 0; r < s.tp; ++r) plans.push_back(p.plan(s, r));
+  return plans;
+}
+
+point_plan combine_plans(const std::vector<path_plan>& plans) {
   point_plan out;
-  for (int r = 0; r < pt.shp.tp; ++r) {
-    path_plan pl = p->plan(pt.shp, r);
+  for (std::size_t r = 0; r < plans.size(); ++r) {
+    const path_plan& pl = plans[r];
     std::size_t peak = peak_live_bytes(pl.buffers);
     if (r == 0 || peak > out.peak_bytes) {
       out.peak_bytes = peak;
@@ -34,6 +43,10 @@ point_plan plan_point(const point& pt) {
   }
   return out;
 }
+
+}  // namespace
+
+point_plan plan_point(const point& pt) { return combine_plans(plan_ranks(*make_path(pt.path, pt.variant), pt.shp)); }
 
 namespace {
 
@@ -126,7 +139,8 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   res.pt = pt;
   res.iters = o.iters;
   res.warmup = o.warmup;
-  const point_plan all_plans = plan_point(pt);
+  const std::vector<path_plan> plans = plan_ranks(*p, pt.shp);
+  const point_plan all_plans = combine_plans(plans);
   res.bytes_sent_all_ranks = all_plans.bytes_sent_all_ranks;
   res.backend = std::string(to_string(o.world.backend));
   if (o.world.backend == backend_kind::local)
@@ -139,7 +153,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     const int rank = c.rank();
     nvtx_range point_range(o.nvtx, pt.shp.label(), nvtx_color("point"));
     nvtx_range path_range(o.nvtx, fmt::format("{}/{}", to_string(pt.path), to_string(pt.variant)), nvtx_color("point"));
-    const path_plan plan = p->plan(pt.shp, rank);
+    const path_plan& plan = plans[std::size_t(rank)];
     const arena_layout layout = plan_arena(plan.buffers);
     const std::size_t device_before = c.device_used_bytes();
     c.tracker().reset_peak();
