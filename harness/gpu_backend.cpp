@@ -429,16 +429,20 @@ mismatch_report gpu_communicator::verify(const void* data, const expected_spec& 
   kernels::launch_verify(data, spec, scratch, stream());
   kernels::verify_scratch host{};
   download(&host, scratch, sizeof host);
-  mismatch_report rep;
-  rep.count = std::int64_t(host.count);
-  if (rep.count == 0) return rep;
-  rep.first_index = std::int64_t(host.first_index);
-  const std::size_t es = dtype_size(spec.type);
-  std::vector<char> actual(es);
-  download(actual.data(), static_cast<const char*>(data) + std::size_t(rep.first_index) * es, es);
-  rep.actual = load_as_double(actual.data(), 0, spec.type);
-  rep.expected = expected_value(spec, rep.first_index);
+  mismatch_report rep = read_mismatch(host, data, spec.type);
+  if (rep.count) rep.expected = expected_value(spec, rep.first_index);
   return rep;
+}
+
+mismatch_report gpu_communicator::read_mismatch(const kernels::verify_scratch& s, const void* data, dtype t) {
+  mismatch_report r;
+  r.count = std::int64_t(s.count);
+  if (r.count == 0) return r;
+  r.first_index = std::int64_t(s.first_index);
+  std::vector<char> v(dtype_size(t));
+  download(v.data(), static_cast<const char*>(data) + std::size_t(r.first_index) * v.size(), v.size());
+  r.actual = load_as_double(v.data(), 0, t);
+  return r;
 }
 
 consumer_mismatch gpu_communicator::verify_consumer(const consumer_desc& d) {
@@ -446,17 +450,7 @@ consumer_mismatch gpu_communicator::verify_consumer(const consumer_desc& d) {
   kernels::launch_verify_consumer(d, scratch, stream());
   kernels::verify_scratch host[2]{};
   download(host, scratch, sizeof host);
-  auto report = [&](const kernels::verify_scratch& s, const void* data, dtype t) {
-    mismatch_report r;
-    r.count = std::int64_t(s.count);
-    if (!r.count) return r;
-    r.first_index = std::int64_t(s.first_index);
-    std::vector<char> v(dtype_size(t));
-    download(v.data(), static_cast<const char*>(data) + std::size_t(r.first_index) * v.size(), v.size());
-    r.actual = load_as_double(v.data(), 0, t);
-    return r;
-  };
-  consumer_mismatch m{report(host[0], d.target_p, dtype::fp32), report(host[1], d.position_mask, dtype::i32)};
+  consumer_mismatch m{read_mismatch(host[0], d.target_p, dtype::fp32), read_mismatch(host[1], d.position_mask, dtype::i32)};
   if ((m.target_p.count || m.position_mask.count) && d.source == consumer_source::generated && !d.loss_mask) {
     // The expected values: the host replays the same lanes over the rows' definition (it needs only
     // the draft columns from the device).

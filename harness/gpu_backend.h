@@ -77,6 +77,8 @@ class gpu_communicator final : public communicator {
   cudaStream_t stream() const { return m_stream.get(); }
 
  private:
+  // A verify kernel's count and first index, plus the element found there (data holds type t).
+  mismatch_report read_mismatch(const kernels::verify_scratch& s, const void* data, dtype t);
   // What a rank shows its peers during a local collective: its buffers and the events that order
   // the copies across the ranks' streams.
   struct exchange {

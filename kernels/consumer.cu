@@ -44,6 +44,67 @@ __device__ __forceinline__ void note_mismatch(unsigned long long& count, unsigne
   first = std::min(first, static_cast<unsigned long long>(i));
 }
 
+constexpr int kPackUnroll = 4;  // 16-byte loads (or gathered columns) in flight per thread
+
+// Element e of a 16-byte vector of T.
+template <dtype T>
+__device__ __forceinline__ float element_of(const uint4& u, int e) {
+  const std::uint32_t* w = &u.x;
+  if constexpr (T == dtype::fp32) return __uint_as_float(w[e]);
+  else if constexpr (T == dtype::bf16) return __uint_as_float((e & 1) ? (w[e / 2] & 0xffff0000u) : (w[e / 2] << 16));
+  else return __half2float(__ushort_as_half(std::uint16_t((e & 1) ? w[e / 2] >> 16 : w[e / 2] & 0xffffu)));
+}
+
+// This thread's share of the argmax over the shard row's real columns, in increasing column order
+// (so ">" keeps the lowest column of a tie). Per chunk of kPackUnroll vectors the maximum comes
+// first (fmaxf, no index bookkeeping); only a chunk whose maximum beats the running one is scanned
+// in order. That is exact: a chunk whose maximum does not beat it has no element that would.
+// (A row scan doing the ordered compare on every element was instruction-bound: 0.5-0.7 of a D2D
+// copy's rate on an H100, against 0.75-0.96 with the maximum first.)
+// row: 16-byte aligned, cols < 2^31; the returned index is col_base + the column.
+template <dtype T, int NT>
+__device__ __forceinline__ arg_max scan_row(const char* row, int cols, std::int64_t col_base) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const int nvec = cols / per;
+  float bv = -INFINITY;
+  int bi = -1;
+  for (int v0 = int(threadIdx.x); v0 < nvec; v0 += NT * kPackUnroll) {
+    uint4 u[kPackUnroll];
+#pragma unroll
+    for (int k = 0; k < kPackUnroll; ++k) {
+      const int v = v0 + k * NT;  // past the row: NaN, which fmaxf ignores
+      u[k] = v < nvec ? __ldg(reinterpret_cast<const uint4*>(row) + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+    }
+    float m = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < kPackUnroll; ++k)
+#pragma unroll
+      for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
+    if (bi >= 0 && !(m > bv)) continue;
+#pragma unroll
+    for (int k = 0; k < kPackUnroll; ++k) {
+      const int v = v0 + k * NT;
+      if (v >= nvec) break;
+#pragma unroll
+      for (int e = 0; e < per; ++e) {
+        const float x = element_of<T>(u[k], e);
+        if (bi < 0 || x > bv) {
+          bv = x;
+          bi = v * per + e;
+        }
+      }
+    }
+  }
+  for (int c = nvec * per + int(threadIdx.x); c < cols; c += NT) {
+    const float x = load_as_float(row, c, T);
+    if (bi < 0 || x > bv) {
+      bv = x;
+      bi = c;
+    }
+  }
+  return bi < 0 ? arg_max{} : arg_max{bv, col_base + bi};
+}
+
 template <consumer_source Src, bool Compare>
 __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant__ consumer_desc d, verify_scratch* s,
                                                           bool vec) {
@@ -55,34 +116,8 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
     arg_max a;
     if constexpr (Src == consumer_source::pruned) {
       if (l < d.n_peers) a = pruned_argmax(d, i, l);
-    } else if (Src == consumer_source::memory && vec) {  // fp32 rows, 16-byte aligned: float4 loads
-      const float4* row = reinterpret_cast<const float4*>(static_cast<const float*>(d.src) + i * d.src_ld);
-      const std::int64_t nvec = d.vocab / 4;
-      const float nan = __uint_as_float(0xffffffffu);
-      for (std::int64_t v0 = l; v0 < nvec; v0 += std::int64_t(kLanes) * 4) {
-        float4 u[4];
-#pragma unroll
-        for (int k = 0; k < 4; ++k)  // past the row: NaN, which fmaxf ignores
-          u[k] = v0 + k * kLanes < nvec ? __ldg(row + v0 + k * kLanes) : make_float4(nan, nan, nan, nan);
-        // The chunk's maximum first; the ordered scan only when it can beat the running one (exact,
-        // as in the pruned sender's scan: the ordered compare on every element was the kernel's cost).
-        float m = -INFINITY;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) m = fmaxf(fmaxf(m, fmaxf(u[k].x, u[k].y)), fmaxf(u[k].z, u[k].w));
-        if (a.i >= 0 && !(m > a.v)) continue;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          const std::int64_t v = v0 + k * kLanes;
-          if (v >= nvec) break;
-          const float x[4] = {u[k].x, u[k].y, u[k].z, u[k].w};
-          for (int e = 0; e < 4; ++e)
-            if (a.i < 0 || x[e] > a.v) a = {x[e], v * 4 + e};
-        }
-      }
-      for (std::int64_t c = nvec * 4 + l; c < d.vocab; c += kLanes) {
-        const float x = consumer_full_value(d, i, c);
-        if (a.i < 0 || x > a.v) a = {x, c};
-      }
+    } else if (Src == consumer_source::memory && vec) {  // fp32 rows, 16-byte aligned
+      a = scan_row<dtype::fp32, kLanes>(reinterpret_cast<const char*>(static_cast<const float*>(d.src) + i * d.src_ld), int(d.vocab), 0);
     } else {
       for (std::int64_t c = l; c < d.vocab; c += kLanes) {
         const float v = consumer_full_value(d, i, c);
@@ -136,7 +171,8 @@ template <bool Compare>
 void launch_consumer_kernel(const consumer_desc& d, verify_scratch* s, cudaStream_t stream) {
   const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
   const bool vec = d.source == consumer_source::memory && d.src_type == dtype::fp32 &&
-                   (reinterpret_cast<std::uintptr_t>(d.src) & 15u) == 0 && d.src_ld % 4 == 0;
+                   (reinterpret_cast<std::uintptr_t>(d.src) & 15u) == 0 && d.src_ld % 4 == 0 &&
+                   d.vocab < (std::int64_t(1) << 31);
   switch (d.source) {
     case consumer_source::memory: consumer_kernel<consumer_source::memory, Compare><<<blocks, kLanes, 0, stream>>>(d, s, vec); break;
     case consumer_source::generated: consumer_kernel<consumer_source::generated, Compare><<<blocks, kLanes, 0, stream>>>(d, s, vec); break;
@@ -161,7 +197,6 @@ void check(const consumer_desc& d) {
 }
 
 constexpr int kPackThreads = 256;  // the generic sender's block, and the 2-byte types' vectorised one
-constexpr int kPackUnroll = 4;     // 16-byte loads (or gathered columns) in flight per thread
 
 // The block's argmax, left in thread 0. The argmax is exact, so the combining order cannot change it.
 template <int NT>
@@ -187,64 +222,6 @@ template <int NT>
 __device__ __forceinline__ void write_pair(pruned_pair* at, std::int64_t col_base, arg_max a) {
   a = block_argmax<NT>(a);
   if (threadIdx.x == 0) *at = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
-}
-
-// Element e of a 16-byte vector of T.
-template <dtype T>
-__device__ __forceinline__ float element_of(const uint4& u, int e) {
-  const std::uint32_t* w = &u.x;
-  if constexpr (T == dtype::fp32) return __uint_as_float(w[e]);
-  else if constexpr (T == dtype::bf16) return __uint_as_float((e & 1) ? (w[e / 2] & 0xffff0000u) : (w[e / 2] << 16));
-  else return __half2float(__ushort_as_half(std::uint16_t((e & 1) ? w[e / 2] >> 16 : w[e / 2] & 0xffffu)));
-}
-
-// This thread's share of the argmax over the shard row's real columns, in increasing column order
-// (so ">" keeps the lowest column of a tie). Per chunk of kPackUnroll vectors the maximum comes
-// first (fmaxf, no index bookkeeping); only a chunk whose maximum beats the running one is scanned
-// in order. That is exact: a chunk whose maximum does not beat it has no element that would.
-// (A row scan doing the ordered compare on every element was instruction-bound: 0.5-0.7 of a D2D
-// copy's rate on an H100, against 0.75-0.96 with the maximum first.)
-template <dtype T, int NT>
-__device__ __forceinline__ arg_max scan_row(const prune_desc& d, const char* row) {
-  constexpr int per = T == dtype::fp32 ? 4 : 8;
-  const int nvec = int(d.valid_cols / per);
-  float bv = -INFINITY;
-  int bi = -1;
-  for (int v0 = int(threadIdx.x); v0 < nvec; v0 += NT * kPackUnroll) {
-    uint4 u[kPackUnroll];
-#pragma unroll
-    for (int k = 0; k < kPackUnroll; ++k) {
-      const int v = v0 + k * NT;  // past the row: NaN, which fmaxf ignores
-      u[k] = v < nvec ? __ldg(reinterpret_cast<const uint4*>(row) + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
-    }
-    float m = -INFINITY;
-#pragma unroll
-    for (int k = 0; k < kPackUnroll; ++k)
-#pragma unroll
-      for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
-    if (bi >= 0 && !(m > bv)) continue;
-#pragma unroll
-    for (int k = 0; k < kPackUnroll; ++k) {
-      const int v = v0 + k * NT;
-      if (v >= nvec) break;
-#pragma unroll
-      for (int e = 0; e < per; ++e) {
-        const float x = element_of<T>(u[k], e);
-        if (bi < 0 || x > bv) {
-          bv = x;
-          bi = v * per + e;
-        }
-      }
-    }
-  }
-  for (int c = nvec * per + int(threadIdx.x); c < d.valid_cols; c += NT) {
-    const float x = load_as_float(row, c, T);
-    if (bi < 0 || x > bv) {
-      bv = x;
-      bi = c;
-    }
-  }
-  return bi < 0 ? arg_max{} : arg_max{bv, d.col_base + bi};
 }
 
 // One destination's rows in a batched pack: its row mapping, and where its values and pairs go.
@@ -291,7 +268,7 @@ __global__ void __launch_bounds__(NT) prune_vec_kernel(const __grid_constant__ p
       for (int k = l; k < n_ids; k += NT) out[k] = 0;
     } else {
       const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
-      a = scan_row<T, NT>(d, reinterpret_cast<const char*>(row));
+      a = scan_row<T, NT>(reinterpret_cast<const char*>(row), int(d.valid_cols), d.col_base);
       for (int k0 = l; k0 < n_ids; k0 += NT * kPackUnroll) {
         int c[kPackUnroll];
         word v[kPackUnroll];
@@ -356,8 +333,9 @@ void check(const prune_desc& d) {
     throw_runtime("launch_prune_pack: values, pairs or ids is null");
   if (!d.rows.src_generated && d.rows.src == nullptr) throw_runtime("launch_prune_pack: src is null");
   if ((reinterpret_cast<std::uintptr_t>(d.pairs) & 7u) != 0) throw_runtime("launch_prune_pack: pairs are not 8-byte aligned");
-  if (dtype_size(d.rows.src_type) != 2 && dtype_size(d.rows.src_type) != 4)
-    throw_runtime("launch_prune_pack: logits must be a 2- or 4-byte float type");
+  const dtype t = d.rows.src_type;
+  if (t != dtype::bf16 && t != dtype::fp16 && t != dtype::fp32)
+    throw_runtime("launch_prune_pack: logits must be bf16, fp16 or fp32 (got " + std::string(to_string(t)) + ")");
 }
 
 // 16-byte row loads need every row start aligned: the shard base and its row pitch.

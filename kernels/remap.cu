@@ -171,7 +171,9 @@ __device__ __forceinline__ void store_scalar(const remap_desc& d, std::int64_t o
   store_from_float(d.dst, out_index, d.dst_type, load_as_float(in, 0, d.src_type));
 }
 
-__global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const __grid_constant__ remap_desc d) {
+// Element by element over the whole output, a grid-stride loop along blockIdx.x (shared by the
+// scalar kernel and remap_many's non-vector descriptors).
+__device__ __forceinline__ void remap_elements(const remap_desc& d) {
   const std::int64_t n = d.windows * d.win_len * d.cols;
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
        i += std::int64_t(gridDim.x) * blockDim.x) {
@@ -180,6 +182,8 @@ __global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const __grid_con
     store_scalar(d, remap_dst_row(d, w, j) * d.dst_ld + c, remap_src_row(d, w, j), c);
   }
 }
+
+__global__ void __launch_bounds__(kThreads) remap_scalar_kernel(const __grid_constant__ remap_desc d) { remap_elements(d); }
 
 // A generated float source (the peers `local --emulate one` stands in for, and fills): one output
 // row per block step, so the row and its token are worked out once per row rather than with 64-bit
@@ -209,15 +213,7 @@ struct remap_batch {
 __global__ void __launch_bounds__(kThreads) remap_many_kernel(const __grid_constant__ remap_batch b) {
   const remap_desc& d = b.d[blockIdx.y];
   const std::int64_t rows = d.windows * d.win_len;
-  if (!b.vec[blockIdx.y]) {
-    const std::int64_t n = rows * d.cols;
-    for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
-      const std::int64_t c = i % d.cols, row = i / d.cols;
-      const std::int64_t w = row / d.win_len, j = row - w * d.win_len;
-      store_scalar(d, remap_dst_row(d, w, j) * d.dst_ld + c, remap_src_row(d, w, j), c);
-    }
-    return;
-  }
+  if (!b.vec[blockIdx.y]) return remap_elements(d);
   const std::int64_t es = std::int64_t(dtype_size(d.dst_type));
   const int vec_per_row = int(d.cols * es / 16);
   for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {

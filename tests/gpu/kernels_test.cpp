@@ -267,6 +267,55 @@ TEST(kernels_gpu, launchers_reject_bad_descriptors_with_the_value) {
   }
 }
 
+// The pruned sender's preconditions are checked on the host before anything reaches the device (so
+// this runs without a GPU too); the pointers are never dereferenced.
+TEST(kernels_gpu, prune_pack_rejects_bad_descriptors) {
+  auto fake = [](std::uintptr_t a) { return reinterpret_cast<void*>(a); };
+  prune_desc good;
+  good.rows.src = fake(0x10000);
+  good.rows.src_type = dtype::bf16;
+  good.rows.src_ld = good.rows.cols = good.rows.src_peer_cols = 64;
+  good.rows.win_len = good.rows.valid_len = 1;
+  good.n_ids = 8;
+  good.valid_cols = 64;
+  good.ids = static_cast<const std::int32_t*>(fake(0x20000));
+  good.values = fake(0x30000);
+  good.pairs = static_cast<pruned_pair*>(fake(0x40000));
+  auto message = [](prune_desc d) -> std::string {
+    try {
+      kernels::launch_prune_pack(d, nullptr);
+    } catch (const runtime_error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  const std::string null_msg = "launch_prune_pack: values, pairs or ids is null";
+  prune_desc d = good;
+  d.pairs = nullptr;
+  EXPECT_EQ(message(d), null_msg);
+  d = good;
+  d.values = nullptr;
+  EXPECT_EQ(message(d), null_msg);
+  d = good;
+  d.ids = nullptr;
+  EXPECT_EQ(message(d), null_msg);
+  d = good;
+  d.rows.src = nullptr;
+  EXPECT_EQ(message(d), "launch_prune_pack: src is null");
+  d = good;
+  d.pairs = static_cast<pruned_pair*>(fake(0x40004));
+  EXPECT_EQ(message(d), "launch_prune_pack: pairs are not 8-byte aligned");
+  for (dtype t : {dtype::i32, dtype::i64}) {
+    d = good;
+    d.rows.src_type = t;
+    EXPECT_EQ(message(d), "launch_prune_pack: logits must be bf16, fp16 or fp32 (got " + std::string(to_string(t)) + ")");
+  }
+  d = good;
+  d.rows.windows = 0;  // nothing to pack: not checked, nothing launched
+  d.pairs = nullptr;
+  EXPECT_EQ(message(d), "accepted");
+}
+
 TEST(gpu_handles, are_move_only) {
   static_assert(!std::is_copy_constructible_v<cuda_stream>);
   static_assert(!std::is_copy_constructible_v<cuda_event>);
