@@ -41,11 +41,13 @@ bool backend_available(backend_kind b, std::string* why_not = nullptr);
 backend_kind auto_backend();
 backend_kind parse_backend(std::string_view s);  // "auto" resolves; throws config_error
 std::size_t gpu_memory_bytes();                   // total memory of GPU 0 (0 without one)
-// Times `iters` device-to-device cudaMemcpyAsync of `bytes` on GPU 0, in microseconds each: the
-// copy-bandwidth reference kernels are held to. Copies run first for at least kD2dWarmupMs, so the
-// GPU's clocks have left their idle state (a cold start read up to 15 % slow on an H100). Throws
-// without a GPU.
+// Times device-to-device cudaMemcpyAsync of `bytes` on GPU 0: `iters` samples, each the time of a
+// batch of back-to-back copies (>= kD2dSampleUs in all) over its count, in microseconds per copy —
+// the copy-bandwidth reference kernels are held to. Copies rotate over enough buffer pairs that none
+// reads its source from L2. Copies run first for at least kD2dWarmupMs, so the GPU's clocks have
+// left their idle state (a cold start read up to 15 % slow on an H100). Throws without a GPU.
 inline constexpr double kD2dWarmupMs = 50.0;
+inline constexpr double kD2dSampleUs = 1000.0;
 std::vector<double> time_d2d_copy(std::size_t bytes, int iters);
 
 }  // namespace sb

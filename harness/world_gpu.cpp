@@ -3,7 +3,10 @@
 // mpirun with the NCCL id broadcast over MPI).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "harness/error.h"
@@ -149,24 +152,38 @@ std::size_t gpu_memory_bytes() {
 std::vector<double> time_d2d_copy(std::size_t bytes, int iters) {
   if (device_count() == 0) throw_config("a device-to-device copy needs a GPU");
   SB_CUDA(cudaSetDevice(0));
+  int l2 = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0));
+  // Enough source/destination pairs that a copy's source is not in L2 from the copies before it
+  // (a 22 MB copy repeated on one pair would partly run from L2).
+  const std::size_t pairs = std::clamp<std::size_t>((2 * std::size_t(l2) + bytes - 1) / std::max<std::size_t>(bytes, 1), 1, 64);
   memory_tracker t;
-  device_buffer src(bytes, t), dst(bytes, t);
-  SB_CUDA(cudaMemset(src.data(), 1, bytes));
+  std::vector<std::unique_ptr<device_buffer>> src, dst;
+  for (std::size_t p = 0; p < pairs; ++p) {
+    src.push_back(std::make_unique<device_buffer>(bytes, t));
+    dst.push_back(std::make_unique<device_buffer>(bytes, t));
+    SB_CUDA(cudaMemset(src.back()->data(), 1, bytes));
+  }
   cuda_stream s = make_stream();
   cuda_event a = make_event(), b = make_event();
-  auto copy_us = [&] {
+  std::size_t next = 0;
+  auto batch_us = [&](int n) {  // n copies back to back, between one pair of events
     SB_CUDA(cudaEventRecord(a.get(), s.get()));
-    SB_CUDA(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, s.get()));
+    for (int k = 0; k < n; ++k, next = (next + 1) % pairs)
+      SB_CUDA(cudaMemcpyAsync(dst[next]->data(), src[next]->data(), bytes, cudaMemcpyDeviceToDevice, s.get()));
     SB_CUDA(cudaEventRecord(b.get(), s.get()));
     SB_CUDA(cudaEventSynchronize(b.get()));
     float ms = 0;
     SB_CUDA(cudaEventElapsedTime(&ms, a.get(), b.get()));
     return double(ms) * 1000.0;
   };
-  double warm_us = 0;
-  for (int i = 0; i < 3 || (warm_us < kD2dWarmupMs * 1000.0 && i < 2000); ++i) warm_us += copy_us();
+  double warm_us = 0, one_us = 0;
+  for (int i = 0; i < 3 || (warm_us < kD2dWarmupMs * 1000.0 && i < 2000); ++i) warm_us += (one_us = batch_us(1));
+  // Each sample spans >= kD2dSampleUs of copies, so the launch and event latency (several µs, which
+  // the kernels' CUPTI durations do not contain) is spread over the batch.
+  const int n = int(std::clamp(std::ceil(kD2dSampleUs / std::max(one_us, 1e-3)), 1.0, 256.0));
   std::vector<double> us;
-  for (int i = 0; i < iters; ++i) us.push_back(copy_us());
+  for (int i = 0; i < iters; ++i) us.push_back(batch_us(n) / n);
   return us;
 }
 

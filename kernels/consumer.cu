@@ -44,7 +44,7 @@ __device__ __forceinline__ void note_mismatch(unsigned long long& count, unsigne
   first = std::min(first, static_cast<unsigned long long>(i));
 }
 
-constexpr int kPackUnroll = 4;  // 16-byte loads (or gathered columns) in flight per thread
+constexpr int kPackUnroll = 4;  // 16-byte loads in flight per thread in a row scan
 
 // Element e of a 16-byte vector of T.
 template <dtype T>
@@ -246,12 +246,16 @@ static_assert(sizeof(prune_batch) <= 4096, "kernel parameters beyond 4 KiB need 
 // The pruned sender for rows in memory whose starts are 16-byte aligned, every destination's rows in
 // one launch (eight launches of a 4K usp window's 519 rows ran at 0.70 of a D2D copy, one launch of
 // all of them at about the rate of one long one): one block per row, the argmax scan first (it brings
-// the row into L1/L2, where the gather of the draft columns finds it), then the gather with
-// kPackUnroll columns in flight per thread. NT: 256 threads for 2-byte types, 1024 for fp32, whose
-// twice-as-long row then still takes one pass of 16-byte loads (0.85-0.96 of a D2D copy, against
-// 0.55-0.62 with 256 threads). An L2 prefetch of the next row from a persistent grid measured slower.
-template <dtype T, int NT>
-__global__ void __launch_bounds__(NT) prune_vec_kernel(const __grid_constant__ prune_batch b) {
+// the row into L1/L2, where the gather of the draft columns finds it), then the gather with G
+// columns in flight per thread. NT: 256 threads for 2-byte types, 1024 for fp32, whose
+// twice-as-long row then still takes one pass of 16-byte loads. MinBlocks holds the registers to
+// what 4 (2-byte types, 64 registers) or 2 (fp32, 32) resident blocks per SM allow: G = 16 gathers a
+// uniform draft row's ~4 000 columns in one round (3-4 % faster than 4 at 8K-32K rows on an H100), and
+// a 1024-thread block above 32 registers fits only once per SM (fp32 0.77 of a D2D copy instead of
+// 0.93: docs/kernel-notes.md). An L2 prefetch of the next row from a persistent grid, a warp per row
+// and a shared-memory row all measured slower.
+template <dtype T, int NT, int G, int MinBlocks>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_constant__ prune_batch b) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
   const prune_desc& d = b.d;
   const int l = int(threadIdx.x), n_ids = int(d.n_ids), base = int(d.col_base);
@@ -269,16 +273,16 @@ __global__ void __launch_bounds__(NT) prune_vec_kernel(const __grid_constant__ p
     } else {
       const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
       a = scan_row<T, NT>(reinterpret_cast<const char*>(row), int(d.valid_cols), d.col_base);
-      for (int k0 = l; k0 < n_ids; k0 += NT * kPackUnroll) {
-        int c[kPackUnroll];
-        word v[kPackUnroll];
+      for (int k0 = l; k0 < n_ids; k0 += NT * G) {
+        int c[G];
+        word v[G];
 #pragma unroll
-        for (int u = 0; u < kPackUnroll; ++u) c[u] = k0 + u * NT < n_ids ? __ldg(d.ids + k0 + u * NT) - base : -1;
+        for (int u = 0; u < G; ++u) c[u] = k0 + u * NT < n_ids ? __ldg(d.ids + k0 + u * NT) - base : -1;
 #pragma unroll
-        for (int u = 0; u < kPackUnroll; ++u)
+        for (int u = 0; u < G; ++u)
           if (c[u] >= 0) v[u] = row[c[u]];
 #pragma unroll
-        for (int u = 0; u < kPackUnroll; ++u)
+        for (int u = 0; u < G; ++u)
           if (c[u] >= 0) out[k0 + u * NT] = v[u];
       }
     }
@@ -355,9 +359,9 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 void launch_batch(const prune_batch& b, cudaStream_t stream) {
   const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks));
   switch (b.d.rows.src_type) {
-    case dtype::bf16: prune_vec_kernel<dtype::bf16, kPackThreads><<<blocks, kPackThreads, 0, stream>>>(b); break;
-    case dtype::fp16: prune_vec_kernel<dtype::fp16, kPackThreads><<<blocks, kPackThreads, 0, stream>>>(b); break;
-    default: prune_vec_kernel<dtype::fp32, 1024><<<blocks, 1024, 0, stream>>>(b); break;
+    case dtype::bf16: prune_vec_kernel<dtype::bf16, kPackThreads, 16, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
+    case dtype::fp16: prune_vec_kernel<dtype::fp16, kPackThreads, 16, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
+    default: prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b); break;
   }
   SB_CUDA_LAUNCH();
 }
