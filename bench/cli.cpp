@@ -185,9 +185,20 @@ std::vector<point> to_points(const std::vector<planned_point>& planned) {
   return pts;
 }
 
-// In single-point mode an invalid point is a usage error, not a skipped point.
+// In single-point mode (a shape given by flags) a point that breaks a rule is a usage error when no
+// other point is asked for; beside valid ones (the path × variant lists of a config at one shape:
+// baseline has no peer_pull) it is skipped with its rule, as in a sweep.
 void validate_single_point(const std::vector<point>& pts) {
-  for (const auto& p : pts) validate(p);
+  std::string first;
+  for (const auto& p : pts) {
+    try {
+      validate(p);
+      return;
+    } catch (const config_error& e) {
+      if (first.empty()) first = e.what();
+    }
+  }
+  if (!first.empty()) throw_config(first);
 }
 
 std::vector<point_result> load_results(const std::string& file) {

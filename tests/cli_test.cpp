@@ -67,6 +67,16 @@ TEST(cli, smoke_config_runs_on_cpu_verifies_every_point_and_writes_results) {
   EXPECT_TRUE(std::filesystem::exists(out + "l"));  // the .jsonl beside it
 }
 
+// One shape by flags over path and variant lists: the pairs a rule excludes (baseline has no
+// peer_pull) are skipped as in a sweep, not a usage error, since the other pairs are valid.
+TEST(cli, a_single_shape_skips_the_pairs_a_rule_excludes) {
+  cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "baseline,batch", "--variants", "fused,peer_pull", "--tp", "2",
+                       "--batch", "2", "--seq", "16", "--vocab", "200", "--iters", "1", "--warmup", "0", "--out",
+                       out_file("pairs.json")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("4 points: 3 ok, 1 skipped; 3 of 3 run points verified (all)"), std::string::npos) << r.out;
+}
+
 TEST(cli, a_flipped_output_element_exits_1_with_the_first_mismatch) {
   cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "usp", "--variants", "fused", "--tp", "4", "--sp-ulysses",
                        "2", "--batch", "2", "--seq", "16", "--vocab", "200", "--inject-mismatch"});
