@@ -55,20 +55,23 @@ __device__ __forceinline__ float element_of(const uint4& u, int e) {
   else return __half2float(__ushort_as_half(std::uint16_t((e & 1) ? w[e / 2] >> 16 : w[e / 2] & 0xffffu)));
 }
 
-// This thread's share of the argmax over the shard row's real columns, in increasing column order
-// (so ">" keeps the lowest column of a tie). Per chunk of kPackUnroll vectors the maximum comes
-// first (fmaxf, no index bookkeeping); only a chunk whose maximum beats the running one is scanned
-// in order. That is exact: a chunk whose maximum does not beat it has no element that would.
-// (A row scan doing the ordered compare on every element was instruction-bound: 0.5-0.7 of a D2D
-// copy's rate on an H100, against 0.75-0.96 with the maximum first.)
-// row: 16-byte aligned, cols < 2^31; the returned index is col_base + the column.
+// This thread's share of the argmax over a row's real columns, in increasing column order (so ">"
+// keeps the lowest column of a tie), a chunk of NT·kPackUnroll 16-byte vectors at a time (each
+// thread kPackUnroll of them). Per chunk the maximum comes first (fmaxf, no index bookkeeping); only
+// a chunk whose maximum beats the running one is scanned in order. That is exact: a chunk whose
+// maximum does not beat it has no element that would. (A row scan doing the ordered compare on every
+// element was instruction-bound: 0.5-0.7 of a D2D copy's rate on an H100, against 0.75-0.96 with
+// the maximum first.) Rows are 16-byte aligned and shorter than 2^31 columns.
 template <dtype T, int NT>
-__device__ __forceinline__ arg_max scan_row(const char* row, int cols, std::int64_t col_base) {
-  constexpr int per = T == dtype::fp32 ? 4 : 8;
-  const int nvec = cols / per;
+struct row_scan {
+  static constexpr int per = T == dtype::fp32 ? 4 : 8;  // elements per vector
+  static constexpr int chunk_vecs = NT * kPackUnroll;
   float bv = -INFINITY;
   int bi = -1;
-  for (int v0 = int(threadIdx.x); v0 < nvec; v0 += NT * kPackUnroll) {
+
+  // The chunk of vectors starting at v0 (a multiple of chunk_vecs); nvec: the row's whole vectors.
+  __device__ __forceinline__ void chunk(const char* row, int v0, int nvec) {
+    v0 += int(threadIdx.x);
     uint4 u[kPackUnroll];
 #pragma unroll
     for (int k = 0; k < kPackUnroll; ++k) {
@@ -80,7 +83,7 @@ __device__ __forceinline__ arg_max scan_row(const char* row, int cols, std::int6
     for (int k = 0; k < kPackUnroll; ++k)
 #pragma unroll
       for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
-    if (bi >= 0 && !(m > bv)) continue;
+    if (bi >= 0 && !(m > bv)) return;
 #pragma unroll
     for (int k = 0; k < kPackUnroll; ++k) {
       const int v = v0 + k * NT;
@@ -95,14 +98,31 @@ __device__ __forceinline__ arg_max scan_row(const char* row, int cols, std::int6
       }
     }
   }
-  for (int c = nvec * per + int(threadIdx.x); c < cols; c += NT) {
-    const float x = load_as_float(row, c, T);
-    if (bi < 0 || x > bv) {
-      bv = x;
-      bi = c;
+
+  // The columns past the last whole vector.
+  __device__ __forceinline__ void tail(const char* row, int cols) {
+    for (int c = cols / per * per + int(threadIdx.x); c < cols; c += NT) {
+      const float x = load_as_float(row, c, T);
+      if (bi < 0 || x > bv) {
+        bv = x;
+        bi = c;
+      }
     }
   }
-  return bi < 0 ? arg_max{} : arg_max{bv, col_base + bi};
+
+  __device__ __forceinline__ arg_max result(std::int64_t col_base) const {
+    return bi < 0 ? arg_max{} : arg_max{bv, col_base + bi};
+  }
+};
+
+// The whole row; the returned index is col_base + the column.
+template <dtype T, int NT>
+__device__ __forceinline__ arg_max scan_row(const char* row, int cols, std::int64_t col_base) {
+  row_scan<T, NT> s;
+  const int nvec = cols / s.per;
+  for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) s.chunk(row, v0, nvec);
+  s.tail(row, cols);
+  return s.result(col_base);
 }
 
 template <consumer_source Src, bool Compare>
@@ -243,22 +263,59 @@ struct prune_batch {
 };
 static_assert(sizeof(prune_batch) <= 4096, "kernel parameters beyond 4 KiB need CUDA 12.1 and a recent driver");
 
+// This thread's draft columns (ids sorted by column), G at a time: ids k = k0 + u·NT, u < G, and how
+// far they are gathered.
+template <int NT, int G>
+struct draft_cursor {
+  int k0;     // the current round's first id of this thread
+  int c[G];   // its columns relative to the shard, INT_MAX past the last id
+  int lo = 0; // columns below lo are gathered
+
+  __device__ __forceinline__ void load(const prune_desc& d) {
+#pragma unroll
+    for (int u = 0; u < G; ++u) c[u] = k0 + u * NT < d.n_ids ? __ldg(d.ids + k0 + u * NT) - int(d.col_base) : INT_MAX;
+  }
+
+  // Copies the draft columns in [lo, hi) from row to out (a round's ids in flight together); moves
+  // to the next round while this one is used up below hi.
+  template <typename word>
+  __device__ __forceinline__ void gather_below(const word* row, word* out, const prune_desc& d, int hi) {
+    for (;;) {
+      word v[G];
+#pragma unroll
+      for (int u = 0; u < G; ++u)
+        if (c[u] >= lo && c[u] < hi) v[u] = row[c[u]];
+#pragma unroll
+      for (int u = 0; u < G; ++u)
+        if (c[u] >= lo && c[u] < hi) out[k0 + u * NT] = v[u];
+      if (c[G - 1] >= hi || k0 + NT * G >= d.n_ids) break;  // ids left at or past hi, or none left
+      k0 += NT * G;
+      load(d);
+    }
+    lo = hi;
+  }
+};
+
 // The pruned sender for rows in memory whose starts are 16-byte aligned, every destination's rows in
 // one launch (eight launches of a 4K usp window's 519 rows ran at 0.70 of a D2D copy, one launch of
-// all of them at about the rate of one long one): one block per row, the argmax scan first (it brings
-// the row into L1/L2, where the gather of the draft columns finds it), then the gather with G
-// columns in flight per thread. NT: 256 threads for 2-byte types, 1024 for fp32, whose
-// twice-as-long row then still takes one pass of 16-byte loads. MinBlocks holds the registers to
-// what 4 (2-byte types, 64 registers) or 2 (fp32, 32) resident blocks per SM allow: G = 16 gathers a
-// uniform draft row's ~4 000 columns in one round (3-4 % faster than 4 at 8K-32K rows on an H100), and
-// a 1024-thread block above 32 registers fits only once per SM (fp32 0.77 of a D2D copy instead of
-// 0.93: docs/kernel-notes.md). An L2 prefetch of the next row from a persistent grid, a warp per row
-// and a shared-memory row all measured slower.
-template <dtype T, int NT, int G, int MinBlocks>
+// all of them at about the rate of one long one): one block per row, the argmax scan a chunk at a
+// time, and the gather of the draft columns (G in flight per thread) either after the whole row
+// (Interleave false; ids read after the scan) or after each chunk (ids read before it). Gathering
+// after the whole row relies on the row still being in L1/L2: true for tp 8's 32 KB bf16 rows, not
+// for tp 2's 129 KB (528 resident rows, 68 MB, exceed the 50 MB L2; the gather then read the row
+// from DRAM again: 0.53-0.54 of a D2D copy against 0.77-0.80 interleaved). At tp 8 bf16 the
+// whole-row order with G = 16 is the faster (0.92 against 0.90 at 32K rows); fp32 is faster
+// interleaved with its ids read early (0.89 / 0.97 against 0.82 / 0.93 at 4K / 32K rows). NT: 256
+// threads for 2-byte types, 1024 for fp32. MinBlocks holds the registers to what 4 (2-byte types, 64
+// registers) or 2 (fp32, 32) resident blocks per SM allow: a 1024-thread block above 32 registers
+// fits only once per SM (fp32 0.77 of a D2D copy instead of 0.93). docs/kernel-notes.md has the
+// numbers (H100) and what else was tried: an L2 prefetch of the next row from a persistent grid, a
+// warp per row, a shared-memory row, all slower.
+template <dtype T, int NT, int G, int MinBlocks, bool Interleave>
 __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_constant__ prune_batch b) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
   const prune_desc& d = b.d;
-  const int l = int(threadIdx.x), n_ids = int(d.n_ids), base = int(d.col_base);
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
     int t = 0;
     while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
@@ -268,23 +325,24 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
     if (r < 0) {  // a zero row: zeros, and its first column is its argmax
-      if (l == 0 && d.valid_cols > 0) a = {0.0f, d.col_base};
+      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
       for (int k = l; k < n_ids; k += NT) out[k] = 0;
     } else {
       const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
-      a = scan_row<T, NT>(reinterpret_cast<const char*>(row), int(d.valid_cols), d.col_base);
-      for (int k0 = l; k0 < n_ids; k0 += NT * G) {
-        int c[G];
-        word v[G];
-#pragma unroll
-        for (int u = 0; u < G; ++u) c[u] = k0 + u * NT < n_ids ? __ldg(d.ids + k0 + u * NT) - base : -1;
-#pragma unroll
-        for (int u = 0; u < G; ++u)
-          if (c[u] >= 0) v[u] = row[c[u]];
-#pragma unroll
-        for (int u = 0; u < G; ++u)
-          if (c[u] >= 0) out[k0 + u * NT] = v[u];
+      const char* bytes = reinterpret_cast<const char*>(row);
+      row_scan<T, NT> s;
+      draft_cursor<NT, G> ids{l};
+      if constexpr (Interleave) ids.load(d);
+      const int nvec = cols / s.per;
+      for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) {
+        s.chunk(bytes, v0, nvec);
+        const bool last = v0 + s.chunk_vecs >= nvec;  // the last chunk takes the tail's ids too
+        if constexpr (Interleave) ids.gather_below(row, out, d, last ? INT_MAX : (v0 + s.chunk_vecs) * s.per);
       }
+      if constexpr (!Interleave) ids.load(d);
+      if (!Interleave || nvec == 0) ids.gather_below(row, out, d, INT_MAX);
+      s.tail(bytes, cols);
+      a = s.result(d.col_base);
     }
     write_pair<NT>(pr.pairs + i, d.col_base, a);
   }
@@ -356,12 +414,22 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
          a.ids == b.ids && a.n_ids == b.n_ids && a.col_base == b.col_base && a.valid_cols == b.valid_cols;
 }
 
+// Whether a 2-byte row is too long to stay in L2 from its scan to its gather (528 resident rows):
+// tp 8's 32 KB DeepSeek-V3 rows are not, tp 4's 64 KB are.
+bool long_row(const prune_desc& d) { return d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)) > 48 * 1024; }
+
 void launch_batch(const prune_batch& b, cudaStream_t stream) {
   const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks));
   switch (b.d.rows.src_type) {
-    case dtype::bf16: prune_vec_kernel<dtype::bf16, kPackThreads, 16, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
-    case dtype::fp16: prune_vec_kernel<dtype::fp16, kPackThreads, 16, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
-    default: prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b); break;
+    case dtype::bf16:
+      if (long_row(b.d)) prune_vec_kernel<dtype::bf16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
+      else prune_vec_kernel<dtype::bf16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
+      break;
+    case dtype::fp16:
+      if (long_row(b.d)) prune_vec_kernel<dtype::fp16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
+      else prune_vec_kernel<dtype::fp16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
+      break;
+    default: prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2, true><<<blocks, 1024, 0, stream>>>(b); break;
   }
   SB_CUDA_LAUNCH();
 }
