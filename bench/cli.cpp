@@ -48,6 +48,7 @@ struct cli_flags {
   std::string budget, reserve;     // frontier: sizes like 80GiB, 141GB, 512MiB
   bool predict_only = false;
   bool kernels = false;
+  bool collectives = false;
   std::int64_t seq_step = 1024, max_seq = std::int64_t(1) << 20;
   std::string calibrate, hold_out;  // plan --calibrate results.json [--hold-out SUBSTRING]
   double link_gbps = 0, inter_node_gbps = 0;
@@ -519,6 +520,11 @@ int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const c
     o.nvtx = &nvtx;
     return run_kernel_gbench(pts, o, collect_env(describe_backend(o)), args);
   }
+  if (f.collectives) {
+    if (o.world.backend == backend_kind::local)
+      throw_config("bench --collectives times links: it needs the nccl backend (cpu runs it on host threads)");
+    return run_collective_gbench(pts, o, collect_env(describe_backend(o)), args, process_rank);
+  }
   return run_gbench(pts, o, collect_env(describe_backend(o)), args, process_rank);
 }
 
@@ -556,6 +562,8 @@ int cli_main(int argc, char** argv) {
   bench->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
   bench->add_option("--a2a", f.a2a, "nccl all-to-all form: auto, alltoall or sendrecv");
   bench->add_flag("--kernels", f.kernels, "each local phase's kernel vs a device-to-device copy of the same bytes");
+  bench->add_flag("--collectives", f.collectives,
+                  "each point, then its collective alone (raw ncclAllGather/ncclAlltoAll) at the same op_bytes");
   bench->allow_extras();
 
   CLI::App* frontier = app.add_subcommand("frontier", "longest sequence per path/variant that fits a memory budget (real allocations)");

@@ -307,6 +307,45 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   return out;
 }
 
+std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t op_bytes, const engine_options& o) {
+  if (o.world.backend == backend_kind::local)
+    throw_config("raw collectives need every rank real: the nccl backend (or cpu, host threads)");
+  const int P = w.size();
+  const std::size_t chunk_bytes = op_bytes / std::size_t(P);  // per rank (gather) or per peer (all-to-all)
+  std::vector<double> samples;
+  w.run([&](communicator& c) {
+    auto send = c.allocate(k == collective_kind::all_gather ? chunk_bytes : chunk_bytes * std::size_t(P));
+    auto recv = c.allocate(chunk_bytes * std::size_t(P));
+    c.zero(send->data(), send->bytes());
+    a2a_args a{send->data(), recv->data(), {}, {}, a2a_impl::collective};
+    for (int q = 0; q < P; ++q) {
+      a.send_chunks.push_back({std::size_t(q) * chunk_bytes, chunk_bytes});
+      a.recv_chunks.push_back({std::size_t(q) * chunk_bytes, chunk_bytes});
+    }
+    const peer_model no_peers = [](int) -> peer_contribution { throw_runtime("a raw collective has no emulated peers"); };
+    auto op = [&] {
+      c.phase_begin("collective");
+      if (k == collective_kind::all_gather) c.all_gather(send->data(), recv->data(), chunk_bytes, no_peers);
+      else c.all_to_all(a, no_peers);
+      c.phase_end();
+    };
+    for (int i = 0; i < o.warmup; ++i) {
+      c.iteration_begin();
+      op();
+      c.iteration_end();
+    }
+    std::vector<double> mine;
+    for (int i = 0; i < o.iters; ++i) {
+      c.barrier();
+      c.iteration_begin();
+      op();
+      mine.push_back(c.max_over_ranks(c.iteration_end().total_us));
+    }
+    if (c.rank() == 0) samples = std::move(mine);
+  });
+  return samples;
+}
+
 world& world_cache::get(int ranks) {
   auto& w = m_worlds[ranks];
   if (!w) w = make_world(m_o, ranks);

@@ -64,4 +64,12 @@ point_result run_checked_point(const point& pt, const engine_options& o, world_c
 
 point_plan plan_point(const point& pt);
 
+// The collective alone (nccl-tests' measurement, shardbench's own): `op_bytes` as nccl-tests' S —
+// all-gather: every rank sends op_bytes / P; all-to-all: every rank sends op_bytes / P to each rank
+// (ncclAlltoAll unless o.world.a2a says otherwise) — on a world of P ranks, o.warmup untimed and
+// o.iters timed iterations after a barrier each. Returns each iteration's time in microseconds, the
+// slowest rank's. Raw traffic needs every rank real: not on `local` (its peers are copies or
+// generated).
+std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t op_bytes, const engine_options& o);
+
 }  // namespace sb

@@ -60,22 +60,56 @@ void report(benchmark::State& st, const point_result& r, bool link_bandwidth) {
   st.counters["cross_checked"] = r.cross_checked ? 1 : 0;
 }
 
+// Google Benchmark runs once per process: its registry is global (entries hold references to this
+// call's worlds), and benchmark 1.7.1 crashes in a second RunSpecifiedBenchmarks (the tests run each
+// bench in a child process).
+void end_gbench() { benchmark::Shutdown(); }
+
+// Ends a benchmark whose point did not run (oom, mismatch, ...): Google Benchmark still wants the loop.
+void skip(benchmark::State& st, const point_result& r) {
+  st.SkipWithError((r.status + ": " + r.reason).c_str());
+  for (auto _ : st) {
+  }
+}
+
+// Runs the registered benchmarks: rank 0 reports, the other ranks run the same collectives silently.
+void run_registered(int process_rank, int invalid) {
+  if (process_rank == 0) {
+    if (invalid) fmt::print(stderr, "shardbench bench: {} invalid combinations of the sweep not registered\n", invalid);
+    benchmark::RunSpecifiedBenchmarks();
+  } else {
+    silent_reporter quiet;
+    benchmark::RunSpecifiedBenchmarks(&quiet);
+  }
+  end_gbench();
+}
+
+bool valid(const point& pt) {
+  try {
+    validate(pt);
+    return true;
+  } catch (const config_error&) {
+    return false;  // a sweep's invalid combinations are not benchmarks
+  }
+}
+
+// One report: rank 0 writes --benchmark_out.
+void drop_out_flag(std::vector<std::string>& args, int process_rank) {
+  if (process_rank != 0) std::erase_if(args, [](const std::string& a) { return a.rfind("--benchmark_out", 0) == 0; });
+}
+
 }  // namespace
 
 int run_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
                std::vector<std::string> args, int process_rank) {
-  if (process_rank != 0)  // one report: rank 0 writes --benchmark_out
-    std::erase_if(args, [](const std::string& a) { return a.rfind("--benchmark_out", 0) == 0; });
+  drop_out_flag(args, process_rank);
   if (!init_gbench(args, env)) return 2;
-
   world_cache worlds(o.world);
   bool mismatch = false;
   int invalid = 0;
   for (const point& pt : pts) {
-    try {
-      validate(pt);
-    } catch (const config_error&) {
-      ++invalid;  // a sweep's invalid combinations are not benchmarks
+    if (!valid(pt)) {
+      ++invalid;
       continue;
     }
     benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch](benchmark::State& st) {
@@ -84,10 +118,7 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
       point_result r = run_checked_point(pt, po, worlds);
       if (r.status != "ok") {
         mismatch |= r.status == "mismatch";
-        st.SkipWithError((r.status + ": " + r.reason).c_str());
-        for (auto _ : st) {
-        }
-        return;
+        return skip(st, r);
       }
       std::size_t i = 0;
       for (auto _ : st) st.SetIterationTime(r.time_us.samples[i++] * 1e-6);
@@ -97,14 +128,91 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
         ->Iterations(o.iters)
         ->Unit(benchmark::kMicrosecond);
   }
-  if (process_rank == 0) {
-    if (invalid) fmt::print(stderr, "shardbench bench: {} invalid combinations of the sweep not registered\n", invalid);
-    benchmark::RunSpecifiedBenchmarks();
-  } else {
-    silent_reporter quiet;
-    benchmark::RunSpecifiedBenchmarks(&quiet);
+  run_registered(process_rank, invalid);
+  return mismatch ? 1 : 0;
+}
+
+// ---- each path beside its collective alone (bench --collectives) ----------------------------------
+
+namespace {
+
+// The phase that issues the point's collective ("comm", or peer_pull's "pull").
+std::string collective_phase(const point& pt) {
+  for (const auto& [phase, t] : path_traffic(pt))
+    if (t.collective) return phase;
+  return {};
+}
+
+const std::vector<double>* phase_samples(const point_result& r, const std::string& phase) {
+  for (const auto& [n, v] : r.phase_samples_us)
+    if (n == phase) return &v;
+  return nullptr;
+}
+
+void link_rates(benchmark::State& st, double op_bytes, int ranks, const char* prefix) {
+  using benchmark::Counter;
+  st.counters[std::string(prefix) + "algbw"] = Counter(op_bytes, Counter::kIsIterationInvariantRate, Counter::kIs1000);
+  st.counters[std::string(prefix) + "busbw"] =
+      Counter(op_bytes * busbw_factor(ranks), Counter::kIsIterationInvariantRate, Counter::kIs1000);
+}
+
+}  // namespace
+
+int run_collective_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
+                          std::vector<std::string> args, int process_rank) {
+  drop_out_flag(args, process_rank);
+  if (!init_gbench(args, env)) return 2;
+  benchmark::AddCustomContext("shardbench.note",
+                              "each point, then its collective alone at the point's op_bytes (nccl-tests' S) on the same "
+                              "ranks; comm_busbw = the point's collective phase at op_bytes; comm_of_raw = raw time / that "
+                              "phase's time (1 = the path's link phase as fast as the bare collective)");
+  world_cache worlds(o.world);
+  const bool link = o.world.backend == backend_kind::nccl;
+  bool mismatch = false;
+  int invalid = 0;
+  for (const point& pt : pts) {
+    if (!valid(pt)) {
+      ++invalid;
+      continue;
+    }
+    const point_plan pl = plan_point(pt);
+    const std::string phase = collective_phase(pt);
+    auto result = std::make_shared<point_result>();
+    benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch, result, phase, link](benchmark::State& st) {
+      *result = run_checked_point(pt, o, worlds);
+      const point_result& r = *result;
+      if (r.status != "ok") {
+        mismatch |= r.status == "mismatch";
+        return skip(st, r);
+      }
+      std::size_t i = 0;
+      for (auto _ : st) st.SetIterationTime(r.time_us.samples[i++] * 1e-6);
+      report(st, r, link);
+      const std::vector<double>* comm = phase_samples(r, phase);
+      if (link && comm) {  // the collective's phase alone, at the same op_bytes
+        const double us = summarize(*comm).median;
+        st.counters["comm_busbw"] = double(r.op_bytes) * busbw_factor(pt.shp.tp) / (us * 1e-6);
+      }
+    })
+        ->UseManualTime()
+        ->Iterations(o.iters)
+        ->Unit(benchmark::kMicrosecond);
+    const std::string raw = fmt::format("{}/raw_{}", bench_name(pt), to_string(pl.collective));
+    benchmark::RegisterBenchmark(raw.c_str(), [pt, o, pl, &worlds, result, phase, link](benchmark::State& st) {
+      const std::vector<double> samples = time_raw_collective(worlds.get(pt.shp.tp), pl.collective, pl.op_bytes, o);
+      std::size_t i = 0;
+      for (auto _ : st) st.SetIterationTime(samples.empty() ? 0.0 : samples[i++ % samples.size()] * 1e-6);
+      if (samples.empty()) return;  // ranks other than 0 under mpirun
+      st.counters["op_bytes"] = double(pl.op_bytes);
+      if (link) link_rates(st, double(pl.op_bytes), pt.shp.tp, "");
+      const std::vector<double>* comm = result->status == "ok" ? phase_samples(*result, phase) : nullptr;
+      if (comm) st.counters["comm_of_raw"] = summarize(samples).median / summarize(*comm).median;
+    })
+        ->UseManualTime()
+        ->Iterations(o.iters)
+        ->Unit(benchmark::kMicrosecond);
   }
-  benchmark::Shutdown();
+  run_registered(process_rank, invalid);
   return mismatch ? 1 : 0;
 }
 
@@ -126,11 +234,7 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
                               "kernels_of_d2d = rate of the phase's kernels alone (CUPTI durations) / copy rate");
   world_cache worlds(o.world);
   for (const point& pt : pts) {
-    try {
-      validate(pt);
-    } catch (const config_error&) {
-      continue;
-    }
+    if (!valid(pt)) continue;
     // One run of the point gives every phase's samples; each local phase becomes a benchmark.
     auto result = std::make_shared<std::optional<point_result>>();
     for (const auto& [phase, traffic] : path_traffic(pt)) {
@@ -177,7 +281,7 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
     }
   }
   benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
+  end_gbench();
   return 0;
 }
 

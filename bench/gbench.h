@@ -21,4 +21,11 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
 int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
                       std::vector<std::string> args);
 
+// `bench --collectives`: every point of the config, then its collective alone at the same size
+// (nccl-tests' S: the point's op_bytes) on the same ranks, so each path's link phase sits beside the
+// raw ncclAllGather / ncclAlltoAll. Link bandwidth (algbw, busbw) only on nccl; `comm_of_raw` (raw
+// time / the path's collective-phase time) on every backend but local.
+int run_collective_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
+                          std::vector<std::string> args, int process_rank);
+
 }  // namespace sb
