@@ -3,6 +3,8 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <functional>
+
 #include "bench/traffic.h"
 #include "harness/bandwidth.h"
 #include "harness/stats.h"
@@ -100,6 +102,32 @@ void drop_out_flag(std::vector<std::string>& args, int process_rank) {
 
 }  // namespace
 
+namespace {
+
+// Registers pt as a benchmark timed by the engine (its iterations are the engine's); `then` adds
+// counters from the point's result when it ran.
+void register_point(const point& pt, const engine_options& o, world_cache& worlds, bool& mismatch,
+                    std::function<void(benchmark::State&, const point_result&)> then = {}) {
+  benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch, then](benchmark::State& st) {
+    engine_options po = o;
+    po.iters = int(st.max_iterations);
+    point_result r = run_checked_point(pt, po, worlds);
+    if (r.status != "ok") {
+      mismatch |= r.status == "mismatch";
+      return skip(st, r);
+    }
+    std::size_t i = 0;
+    for (auto _ : st) st.SetIterationTime(r.time_us.samples[i++] * 1e-6);
+    report(st, r, o.world.backend == backend_kind::nccl);
+    if (then) then(st, r);
+  })
+      ->UseManualTime()
+      ->Iterations(o.iters)
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
 int run_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
                std::vector<std::string> args, int process_rank) {
   drop_out_flag(args, process_rank);
@@ -108,25 +136,8 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
   bool mismatch = false;
   int invalid = 0;
   for (const point& pt : pts) {
-    if (!valid(pt)) {
-      ++invalid;
-      continue;
-    }
-    benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch](benchmark::State& st) {
-      engine_options po = o;
-      po.iters = int(st.max_iterations);
-      point_result r = run_checked_point(pt, po, worlds);
-      if (r.status != "ok") {
-        mismatch |= r.status == "mismatch";
-        return skip(st, r);
-      }
-      std::size_t i = 0;
-      for (auto _ : st) st.SetIterationTime(r.time_us.samples[i++] * 1e-6);
-      report(st, r, o.world.backend == backend_kind::nccl);
-    })
-        ->UseManualTime()
-        ->Iterations(o.iters)
-        ->Unit(benchmark::kMicrosecond);
+    if (valid(pt)) register_point(pt, o, worlds, mismatch);
+    else ++invalid;
   }
   run_registered(process_rank, invalid);
   return mismatch ? 1 : 0;
@@ -178,25 +189,12 @@ int run_collective_gbench(const std::vector<point>& pts, const engine_options& o
     const point_plan pl = plan_point(pt);
     const std::string phase = collective_phase(pt);
     auto result = std::make_shared<point_result>();
-    benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch, result, phase, link](benchmark::State& st) {
-      *result = run_checked_point(pt, o, worlds);
-      const point_result& r = *result;
-      if (r.status != "ok") {
-        mismatch |= r.status == "mismatch";
-        return skip(st, r);
-      }
-      std::size_t i = 0;
-      for (auto _ : st) st.SetIterationTime(r.time_us.samples[i++] * 1e-6);
-      report(st, r, link);
+    register_point(pt, o, worlds, mismatch, [result, phase, link](benchmark::State& st, const point_result& r) {
+      *result = r;
       const std::vector<double>* comm = phase_samples(r, phase);
-      if (link && comm) {  // the collective's phase alone, at the same op_bytes
-        const double us = summarize(*comm).median;
-        st.counters["comm_busbw"] = double(r.op_bytes) * busbw_factor(pt.shp.tp) / (us * 1e-6);
-      }
-    })
-        ->UseManualTime()
-        ->Iterations(o.iters)
-        ->Unit(benchmark::kMicrosecond);
+      if (link && comm)  // the collective's phase alone, at the same op_bytes
+        st.counters["comm_busbw"] = double(r.op_bytes) * busbw_factor(r.pt.shp.tp) / (summarize(*comm).median * 1e-6);
+    });
     const std::string raw = fmt::format("{}/raw_{}", bench_name(pt), to_string(pl.collective));
     benchmark::RegisterBenchmark(raw.c_str(), [pt, o, pl, &worlds, result, phase, link](benchmark::State& st) {
       const std::vector<double> samples = time_raw_collective(worlds.get(pt.shp.tp), pl.collective, pl.op_bytes, o);
