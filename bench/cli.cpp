@@ -510,6 +510,7 @@ int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const c
     if (a.rfind("--benchmark_", 0) != 0) throw_config(fmt::format("bench: unknown argument '{}'", a));
     args.push_back(a);
   }
+  if (f.kernels && f.collectives) throw_config("bench: --kernels and --collectives are separate runs (give one)");
   if (f.kernels) {
     if (o.world.backend == backend_kind::cpu) throw_config("bench --kernels needs a GPU backend (local)");
     // CUPTI gives each phase's kernel time without the gaps between its launches (and, for

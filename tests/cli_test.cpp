@@ -196,6 +196,8 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
 TEST(cli, more_bad_flags_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "-1"}, "--memory-cap must be non-negative");
   expect_usage_error({"bench", "--backend", "cpu", "--kernels"}, "bench --kernels needs a GPU backend (local)");
+  expect_usage_error({"bench", "--backend", "cpu", "--kernels", "--collectives"},
+                     "bench: --kernels and --collectives are separate runs (give one)");
   expect_usage_error({"plan", "--calibrate", "/nonexistent.json"}, "/nonexistent.json: cannot read the results file");
   std::string bad = ::testing::TempDir() + "/notresults.json";
   std::ofstream(bad) << "{\"schema\": \"other\"}";
