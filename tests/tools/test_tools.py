@@ -165,5 +165,51 @@ class variants_report_test(unittest.TestCase):
         shutil.rmtree(tmp)
 
 
+class collectives_report_test(unittest.TestCase):
+    """Issue 8's bound: fused batch/usp all-to-all phases at >= 90 % of the raw collective from
+    256 MiB per rank (a synthetic bench --collectives file: names and counters as shardbench writes)."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+        import collectives_report
+        self.report = collectives_report
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def file(self, of_raw_usp, of_raw_batch):
+        def point(name, busbw):
+            return {"name": name + "/iterations:10/manual_time", "comm_busbw": busbw}
+
+        def raw(name, op_bytes, of_raw):
+            return {"name": name + "/iterations:10/manual_time", "op_bytes": op_bytes, "busbw": 300e9,
+                    "comm_of_raw": of_raw}
+        usp = "usp/fused/bf16/tp:8/sp:8x1/batch:1/seq:131072/vocab:129280/ttt:7"
+        batch = "batch/fused/bf16/tp:8/sp:1x1/batch:8/seq:32768/vocab:129280/ttt:7"
+        spec = "usp/specforge/bf16/tp:8/sp:8x1/batch:1/seq:131072/vocab:129280/ttt:7"
+        small = "usp/fused/bf16/tp:8/sp:8x1/batch:1/seq:4096/vocab:129280/ttt:7"
+        doc = {"benchmarks": [
+            point(usp, 290e9), raw(usp + "/raw_all_to_all", 512 << 20, of_raw_usp),
+            point(batch, 250e9), raw(batch + "/raw_all_to_all", 300 << 20, of_raw_batch),
+            point(spec, 100e9), raw(spec + "/raw_all_to_all", 1024 << 20, 0.3),  # not held to the bound
+            point(small, 50e9), raw(small + "/raw_all_to_all", 16 << 20, 0.2)]}  # below 256 MiB
+        path = os.path.join(self.tmp, "c.json")
+        json.dump(doc, open(path, "w"))
+        return path
+
+    def test_fused_paths_at_the_raw_rate_pass(self):
+        code, out = run(self.report.main, ["collectives_report.py", self.file(0.97, 0.91)])
+        self.assertEqual(code, 0, out)
+        self.assertIn("check: 2 of 2 fused batch/usp points at >= 256 MiB per rank", out)
+        self.assertIn("PASS", out)
+
+    def test_a_slow_fused_phase_fails_and_is_named(self):
+        code, out = run(self.report.main, ["collectives_report.py", self.file(0.97, 0.85)])
+        self.assertEqual(code, 1, out)
+        self.assertIn("FAIL", out)
+        self.assertIn("below: batch/fused/bf16/tp:8", out)
+
+
 if __name__ == "__main__":
     unittest.main()
