@@ -313,9 +313,20 @@ std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t
   const int P = w.size();
   const std::size_t chunk_bytes = op_bytes / std::size_t(P);  // per rank (gather) or per peer (all-to-all)
   std::vector<double> samples;
+  std::string oom;  // rank 0's account when a rank could not allocate
   w.run([&](communicator& c) {
-    auto send = c.allocate(k == collective_kind::all_gather ? chunk_bytes : chunk_bytes * std::size_t(P));
-    auto recv = c.allocate(chunk_bytes * std::size_t(P));
+    std::unique_ptr<buffer> send, recv;
+    std::string mine;
+    try {
+      send = c.allocate(k == collective_kind::all_gather ? chunk_bytes : chunk_bytes * std::size_t(P));
+      recv = c.allocate(chunk_bytes * std::size_t(P));
+    } catch (const oom_error& e) {
+      mine = e.what();
+    }
+    if (c.sum_over_ranks(mine.empty() ? 0 : 1) > 0) {  // every rank stops, or the others would wait in the collective
+      if (c.rank() == 0) oom = mine.empty() ? "another rank ran out of memory" : mine;
+      return;
+    }
     c.zero(send->data(), send->bytes());
     a2a_args a{send->data(), recv->data(), {}, {}, a2a_impl::collective};
     for (int q = 0; q < P; ++q) {
@@ -334,15 +345,16 @@ std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t
       op();
       c.iteration_end();
     }
-    std::vector<double> mine;
+    std::vector<double> times;
     for (int i = 0; i < o.iters; ++i) {
       c.barrier();
       c.iteration_begin();
       op();
-      mine.push_back(c.max_over_ranks(c.iteration_end().total_us));
+      times.push_back(c.max_over_ranks(c.iteration_end().total_us));
     }
-    if (c.rank() == 0) samples = std::move(mine);
+    if (c.rank() == 0) samples = std::move(times);
   });
+  if (!oom.empty()) throw oom_error(oom);
   return samples;
 }
 

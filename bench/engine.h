@@ -68,8 +68,9 @@ point_plan plan_point(const point& pt);
 // all-gather: every rank sends op_bytes / P; all-to-all: every rank sends op_bytes / P to each rank
 // (ncclAlltoAll unless o.world.a2a says otherwise) — on a world of P ranks, o.warmup untimed and
 // o.iters timed iterations after a barrier each. Returns each iteration's time in microseconds, the
-// slowest rank's. Raw traffic needs every rank real: not on `local` (its peers are copies or
-// generated).
+// slowest rank's (empty on processes without rank 0). Raw traffic needs every rank real: not on
+// `local` (its peers are copies or generated). Throws oom_error, on every rank, when one rank cannot
+// allocate its buffers.
 std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t op_bytes, const engine_options& o);
 
 }  // namespace sb

@@ -197,7 +197,15 @@ int run_collective_gbench(const std::vector<point>& pts, const engine_options& o
     });
     const std::string raw = fmt::format("{}/raw_{}", bench_name(pt), to_string(pl.collective));
     benchmark::RegisterBenchmark(raw.c_str(), [pt, o, pl, &worlds, result, phase, link](benchmark::State& st) {
-      const std::vector<double> samples = time_raw_collective(worlds.get(pt.shp.tp), pl.collective, pl.op_bytes, o);
+      std::vector<double> samples;
+      try {
+        samples = time_raw_collective(worlds.get(pt.shp.tp), pl.collective, pl.op_bytes, o);
+      } catch (const oom_error& e) {
+        point_result r;
+        r.status = "oom";
+        r.reason = e.what();
+        return skip(st, r);
+      }
       std::size_t i = 0;
       for (auto _ : st) st.SetIterationTime(samples.empty() ? 0.0 : samples[i++ % samples.size()] * 1e-6);
       if (samples.empty()) return;  // ranks other than 0 under mpirun

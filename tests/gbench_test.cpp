@@ -87,6 +87,11 @@ TEST(gbench, a_raw_collective_times_every_iteration_and_refuses_emulated_peers) 
   }
   o.world.backend = backend_kind::local;
   EXPECT_THROW(time_raw_collective(*w, collective_kind::all_to_all, 4096, o), config_error);
+  // A rank that cannot allocate stops every rank (none waits in the collective), and it is an oom.
+  o.world.backend = backend_kind::cpu;
+  o.world.memory_cap = 6000;  // send (4096) fits, recv (4096) does not
+  auto capped = make_world(o.world, 4);
+  EXPECT_THROW(time_raw_collective(*capped, collective_kind::all_to_all, 4096, o), oom_error);
 }
 
 }  // namespace sb
