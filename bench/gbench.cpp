@@ -46,13 +46,16 @@ std::string bench_name(const point& pt) {
                      to_string(s.type), s.tp, s.sp_ulysses, s.sp_ring, s.batch, s.seq, s.vocab, s.ttt);
 }
 
+// algbw and busbw of a collective of op_bytes (nccl-tests' S) over `ranks`, per iteration.
+void link_rates(benchmark::State& st, double op_bytes, int ranks) {
+  using benchmark::Counter;
+  st.counters["algbw"] = Counter(op_bytes, Counter::kIsIterationInvariantRate, Counter::kIs1000);
+  st.counters["busbw"] = Counter(op_bytes * busbw_factor(ranks), Counter::kIsIterationInvariantRate, Counter::kIs1000);
+}
+
 void report(benchmark::State& st, const point_result& r, bool link_bandwidth) {
   using benchmark::Counter;
-  if (link_bandwidth) {  // only real links: local/cpu peer traffic is memory copies
-    st.counters["algbw"] = Counter(double(r.op_bytes), Counter::kIsIterationInvariantRate, Counter::kIs1000);
-    st.counters["busbw"] = Counter(double(r.op_bytes) * busbw_factor(r.pt.shp.tp), Counter::kIsIterationInvariantRate,
-                                   Counter::kIs1000);
-  }
+  if (link_bandwidth) link_rates(st, double(r.op_bytes), r.pt.shp.tp);  // only real links: local/cpu traffic is copies
   st.counters["effective_bw"] = Counter(double(r.useful_bytes), Counter::kIsIterationInvariantRate, Counter::kIs1000);
   st.counters["bytes_sent"] = Counter(double(r.bytes_sent), Counter::kDefaults, Counter::kIs1000);
   st.counters["peak_mem"] = Counter(double(r.memory.tracked_peak), Counter::kDefaults, Counter::kIs1000);
@@ -67,9 +70,9 @@ void report(benchmark::State& st, const point_result& r, bool link_bandwidth) {
 // bench in a child process).
 void end_gbench() { benchmark::Shutdown(); }
 
-// Ends a benchmark whose point did not run (oom, mismatch, ...): Google Benchmark still wants the loop.
-void skip(benchmark::State& st, const point_result& r) {
-  st.SkipWithError((r.status + ": " + r.reason).c_str());
+// Ends a benchmark that did not run (oom, mismatch, ...): Google Benchmark still wants the loop.
+void skip(benchmark::State& st, const std::string& why) {
+  st.SkipWithError(why.c_str());
   for (auto _ : st) {
   }
 }
@@ -100,10 +103,6 @@ void drop_out_flag(std::vector<std::string>& args, int process_rank) {
   if (process_rank != 0) std::erase_if(args, [](const std::string& a) { return a.rfind("--benchmark_out", 0) == 0; });
 }
 
-}  // namespace
-
-namespace {
-
 // Registers pt as a benchmark timed by the engine (its iterations are the engine's); `then` adds
 // counters from the point's result when it ran.
 void register_point(const point& pt, const engine_options& o, world_cache& worlds, bool& mismatch,
@@ -114,7 +113,7 @@ void register_point(const point& pt, const engine_options& o, world_cache& world
     point_result r = run_checked_point(pt, po, worlds);
     if (r.status != "ok") {
       mismatch |= r.status == "mismatch";
-      return skip(st, r);
+      return skip(st, r.status + ": " + r.reason);
     }
     std::size_t i = 0;
     for (auto _ : st) st.SetIterationTime(r.time_us.samples[i++] * 1e-6);
@@ -160,13 +159,6 @@ const std::vector<double>* phase_samples(const point_result& r, const std::strin
   return nullptr;
 }
 
-void link_rates(benchmark::State& st, double op_bytes, int ranks, const char* prefix) {
-  using benchmark::Counter;
-  st.counters[std::string(prefix) + "algbw"] = Counter(op_bytes, Counter::kIsIterationInvariantRate, Counter::kIs1000);
-  st.counters[std::string(prefix) + "busbw"] =
-      Counter(op_bytes * busbw_factor(ranks), Counter::kIsIterationInvariantRate, Counter::kIs1000);
-}
-
 }  // namespace
 
 int run_collective_gbench(const std::vector<point>& pts, const engine_options& o, const env_info& env,
@@ -201,16 +193,13 @@ int run_collective_gbench(const std::vector<point>& pts, const engine_options& o
       try {
         samples = time_raw_collective(worlds.get(pt.shp.tp), pl.collective, pl.op_bytes, o);
       } catch (const oom_error& e) {
-        point_result r;
-        r.status = "oom";
-        r.reason = e.what();
-        return skip(st, r);
+        return skip(st, std::string("oom: ") + e.what());
       }
       std::size_t i = 0;
       for (auto _ : st) st.SetIterationTime(samples.empty() ? 0.0 : samples[i++ % samples.size()] * 1e-6);
       if (samples.empty()) return;  // ranks other than 0 under mpirun
       st.counters["op_bytes"] = double(pl.op_bytes);
-      if (link) link_rates(st, double(pl.op_bytes), pt.shp.tp, "");
+      if (link) link_rates(st, double(pl.op_bytes), pt.shp.tp);
       const std::vector<double>* comm = result->status == "ok" ? phase_samples(*result, phase) : nullptr;
       if (comm) st.counters["comm_of_raw"] = summarize(samples).median / summarize(*comm).median;
     })
@@ -252,15 +241,8 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
       benchmark::RegisterBenchmark(name.c_str(), [pt, o, bytes, ph, result, &worlds](benchmark::State& st) {
         if (!*result) *result = run_checked_point(pt, o, worlds);
         const point_result& r = **result;
-        const std::vector<double>* samples = nullptr;
-        for (const auto& [n, v] : r.phase_samples_us)
-          if (n == ph) samples = &v;
-        if (r.status != "ok" || !samples) {
-          st.SkipWithError((r.status + ": " + r.reason).c_str());
-          for (auto _ : st) {
-          }
-          return;
-        }
+        const std::vector<double>* samples = phase_samples(r, ph);
+        if (r.status != "ok" || !samples) return skip(st, r.status + ": " + r.reason);
         // The reference: a copy moving the same bytes (half read, half written), timed in this run.
         const double copy_us = summarize(time_d2d_copy(std::size_t(bytes / 2), 20)).median;
         std::size_t i = 0;
