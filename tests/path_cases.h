@@ -2,6 +2,7 @@
 // dtype × variant of baseline and batch (sp 1×1) and, where the layout is valid, usp.
 #pragma once
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <ostream>
@@ -87,6 +88,21 @@ inline reported_values reported_values_of(const std::string& report) {
   static const std::regex re(R"(expected (\S+) got (\S+))");
   if (!std::regex_search(report, m, re)) return {};
   return {true, std::stod(m[1].str()), std::stod(m[2].str())};
+}
+
+// A target_p element flipped after a pruned batch point (engine option inject_mismatch, on the
+// backend of o) is reported where it is, with the value the definition gives and the one found.
+inline void expect_flipped_target_p_reported(engine_options o) {
+  o.inject_mismatch = true;
+  const point_result r =
+      run_point({path_kind::batch, variant_kind::pruned, consumer_shape({4, 1, 1, 4, 8, 200, 0}, t2d_kind::uniform)}, o).result;
+  EXPECT_EQ(r.status, "mismatch");
+  EXPECT_EQ(r.mismatches, 1);
+  const reported_values v = reported_values_of(r.first_mismatch);
+  ASSERT_TRUE(v.found) << r.first_mismatch;
+  EXPECT_NE(r.first_mismatch.find("buffer 'target_p'"), std::string::npos) << r.first_mismatch;
+  EXPECT_GT(v.expected, 0.0) << r.first_mismatch;  // a probability, not the 0 of "no value"
+  EXPECT_DOUBLE_EQ(v.actual, double(float(v.expected + 1.0))) << r.first_mismatch;
 }
 
 }  // namespace sb::testing_paths
