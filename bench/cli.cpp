@@ -34,6 +34,7 @@ struct cli_flags {
   std::string config, backend, out, dump, paths, variants, dtypes, emulate, consumer, t2d;
   std::optional<std::int64_t> draft_vocab;
   std::optional<int> tp, sp_ulysses, sp_ring, iters, warmup;
+  std::optional<double> warmup_ms;
   std::optional<std::int64_t> batch, seq, vocab, vocab_pad, hidden, ttt;
   std::optional<std::uint64_t> seed;
   int emulated_rank = 0;
@@ -119,8 +120,11 @@ run_config resolve_config(const cli_flags& f) {
   if (f.seed) c.seed = *f.seed;
   if (f.iters) c.iters = *f.iters;
   if (f.warmup) c.warmup = *f.warmup;
+  if (f.warmup_ms) c.warmup_ms = *f.warmup_ms;
   if (c.iters <= 0) throw_config(fmt::format("iters must be positive (got {})", c.iters));
   if (c.warmup < 0) throw_config(fmt::format("warmup must be non-negative (got {})", c.warmup));
+  if (!(c.warmup_ms >= 0) || c.warmup_ms > 60000)
+    throw_config(fmt::format("warmup-ms must be between 0 and 60000 (got {})", c.warmup_ms));
   if (!f.paths.empty()) {
     c.paths.clear();
     for (const auto& p : split_list(f.paths)) c.paths.push_back(parse_path(p));
@@ -161,7 +165,7 @@ run_config resolve_config(const cli_flags& f) {
 }
 
 nlohmann::json config_json(const run_config& c) {
-  nlohmann::json j{{"name", c.name}, {"backend", c.backend}, {"emulate", c.emulate}, {"seed", c.seed}, {"iters", c.iters}, {"warmup", c.warmup}};
+  nlohmann::json j{{"name", c.name}, {"backend", c.backend}, {"emulate", c.emulate}, {"seed", c.seed}, {"iters", c.iters}, {"warmup", c.warmup}, {"warmup_ms", c.warmup_ms}};
   for (auto p : c.paths) j["paths"].push_back(std::string(to_string(p)));
   for (auto v : c.variants) j["variants"].push_back(std::string(to_string(v)));
   j["consumer"] = std::string(to_string(c.consumer));
@@ -323,6 +327,7 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   engine_options o;
   o.iters = c.iters;
   o.warmup = c.warmup;
+  o.warmup_ms = c.warmup_ms;
   o.world.backend = parse_backend(c.backend);
   if (c.emulate == "one")
     o.world.emulate = emulate_mode::one;
@@ -542,6 +547,7 @@ int cli_main(int argc, char** argv) {
   run->add_option("--out", f.out, "results JSON (a .jsonl beside it grows point by point)");
   run->add_option("--iters", f.iters, "timed iterations per point");
   run->add_option("--warmup", f.warmup, "warm-up iterations per point");
+  run->add_option("--warmup-ms", f.warmup_ms, "and warm up at least this many ms of GPU time per point (0: the count alone)");
   run->add_option("--dump", f.dump, "write every rank's input, outputs and aligned tensors as .npy into DIR");
   run->add_option("--emulate", f.emulate, "local backend: all ranks (all) or one rank with generated peers (one)");
   run->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
@@ -558,6 +564,7 @@ int cli_main(int argc, char** argv) {
   bench->add_option("--backend", f.backend, "auto|cpu|local|nccl");
   bench->add_option("--iters", f.iters, "timed iterations per point (the benchmark's fixed iteration count)");
   bench->add_option("--warmup", f.warmup, "warm-up iterations per point");
+  bench->add_option("--warmup-ms", f.warmup_ms, "and warm up at least this many ms of GPU time per point");
   bench->add_option("--emulate", f.emulate, "local backend: all or one");
   bench->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
   bench->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");

@@ -119,6 +119,25 @@ std::size_t buffer_index(const std::vector<buffer_spec>& bufs, std::string_view 
   throw_runtime(fmt::format("plan has no buffer '{}'", name));
 }
 
+// Runs the warm-up: o.warmup iterations and, when o.warmup_ms > 0, more until the warm-up has
+// taken that much GPU time. A fixed count of short iterations can leave the GPU short of its
+// working clocks: on an H200 the first usp point after a DeepSeek-V3 32K batch point (three
+// warm-up iterations of ~6 ms) ran every kernel 4-6 % slower than the same point later in the
+// sweep, and as fast once forty iterations warmed it up (docs/kernel-notes.md). Every rank goes
+// on while the slowest rank's warm-up is short of the time, so all run the same number of
+// collectives. `once(i)` runs warm-up iteration i and returns its time in µs; returns the
+// iterations run.
+template <class F>
+int warm_up(communicator& c, const engine_options& o, F&& once) {
+  constexpr int kMaxWarmup = 1000000;
+  int n = 0;
+  double us = 0;
+  for (; n < o.warmup; ++n) us += once(n);
+  if (o.warmup_ms <= 0) return n;
+  while (n < kMaxWarmup && c.max_over_ranks(us) < o.warmup_ms * 1000.0) us += once(n++);
+  return n;
+}
+
 struct rank_record {
   std::string first_mismatch;
   rank_buffers outputs;
@@ -139,6 +158,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   res.pt = pt;
   res.iters = o.iters;
   res.warmup = o.warmup;
+  res.warmup_ms = o.warmup_ms;
   const std::vector<path_plan> plans = plan_ranks(*p, pt.shp);
   const point_plan all_plans = combine_plans(plans);
   res.bytes_sent_all_ranks = all_plans.bytes_sent_all_ranks;
@@ -196,11 +216,15 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     for (const auto& name : plan.peer_shared) {  // peer_pull: every rank's address of the buffer
       ctx.set_peers(name, c.open_peers(arena->data(), layout.offsets[buffer_index(plan.buffers, name)]));
     }
-    for (int i = 0; i < o.warmup; ++i) {
+    const int warmed = warm_up(c, o, [&](int i) {
       nvtx_range it(o.nvtx, fmt::format("warmup {}", i), nvtx_color("iteration"));
       c.iteration_begin();
       p->run(ctx);
-      c.iteration_end();
+      return c.iteration_end().total_us;
+    });
+    {
+      std::lock_guard lock(mu);
+      res.warmup = warmed;  // the same on every rank
     }
     // A fixed count, the same on every rank: ranks never decide on their own how often to run a
     // collective (that would hang the others).
@@ -340,11 +364,11 @@ std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t
       else c.all_to_all(a, no_peers);
       c.phase_end();
     };
-    for (int i = 0; i < o.warmup; ++i) {
+    warm_up(c, o, [&](int) {
       c.iteration_begin();
       op();
-      c.iteration_end();
-    }
+      return c.iteration_end().total_us;
+    });
     std::vector<double> times;
     for (int i = 0; i < o.iters; ++i) {
       c.barrier();
@@ -379,6 +403,7 @@ class baseline_cache {
       engine_options bo = o;
       bo.iters = 1;
       bo.warmup = 0;
+      bo.warmup_ms = 0;
       bo.keep_outputs = true;
       bo.dump_dir.clear();
       bo.inject_mismatch = false;

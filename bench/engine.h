@@ -21,6 +21,7 @@ using rank_buffers = std::map<std::string, std::vector<char>>;
 struct engine_options {
   int iters = 20;
   int warmup = 5;
+  double warmup_ms = 0;  // warm up at least this long too (GPU time, agreed across ranks)
   world_options world;
   std::string dump_dir;          // empty: no dump
   bool inject_mismatch = false;  // test hook: flip one output element of rank 0 before verifying

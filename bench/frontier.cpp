@@ -54,6 +54,7 @@ std::vector<frontier_result> find_frontier(const std::vector<point>& pts, const 
   engine_options eo = o;
   eo.iters = 1;
   eo.warmup = 0;
+  eo.warmup_ms = 0;
   eo.world.memory_cap = cap;
   world_cache worlds(eo.world);
   std::vector<frontier_result> out;

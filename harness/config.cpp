@@ -84,7 +84,7 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   run_config c;
   if (!root || root.IsNull()) throw_config(origin + ": empty config");
   reject_unknown_keys(origin, root,
-                      {"name", "backend", "emulate", "seed", "iters", "warmup", "paths", "variants", "consumer",
+                      {"name", "backend", "emulate", "seed", "iters", "warmup", "warmup_ms", "paths", "variants", "consumer",
                        "draft_vocab", "sweep"},
                       "the config");
   if (root["name"]) c.name = scalar<std::string>(origin, root["name"], "name");
@@ -97,6 +97,11 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   if (root["seed"]) c.seed = scalar<std::uint64_t>(origin, root["seed"], "seed");
   if (root["iters"]) c.iters = int(positive_list(origin, root["iters"], "iters").at(0));
   if (root["warmup"]) c.warmup = int(positive_list(origin, root["warmup"], "warmup", true).at(0));
+  if (root["warmup_ms"]) {
+    c.warmup_ms = scalar<double>(origin, root["warmup_ms"], "warmup_ms");
+    if (!(c.warmup_ms >= 0) || c.warmup_ms > 60000)
+      fail(origin, root["warmup_ms"], fmt::format("warmup_ms must be between 0 and 60000 (got {})", c.warmup_ms));
+  }
   if (root["paths"])
     c.paths = list_of<path_kind>(origin, root["paths"], "paths", [&](const YAML::Node& e) {
       try {

@@ -34,6 +34,7 @@ struct run_config {
   std::uint64_t seed = 1;
   int iters = 20;
   int warmup = 5;
+  double warmup_ms = 0;  // and at least this long (GPU time of the warm-up iterations); 0: the count alone
   std::vector<path_kind> paths{path_kind::baseline, path_kind::batch, path_kind::usp};
   std::vector<variant_kind> variants{variant_kind::specforge, variant_kind::fused};
   consumer_kind consumer = consumer_kind::none;  // the trainer's stage after each path

@@ -53,7 +53,8 @@ struct point_result {
   collective_kind collective = collective_kind::all_gather;
   std::size_t bytes_sent = 0, op_bytes = 0, useful_bytes = 0;
   std::size_t bytes_sent_all_ranks = 0;  // sum over ranks (bytes_sent is the busiest rank's)
-  int iters = 0, warmup = 0;
+  int iters = 0, warmup = 0;  // warmup: the warm-up iterations run (warmup_ms can add some)
+  double warmup_ms = 0;
   summary time_us;
   std::vector<std::pair<std::string, double>> phases_us;  // median per phase
   std::vector<std::pair<std::string, std::vector<double>>> phase_samples_us;  // every iteration (not serialised)

@@ -51,6 +51,7 @@ json to_json(const point_result& r) {
          {"useful_bytes", r.useful_bytes},
          {"iters", r.iters},
          {"warmup", r.warmup},
+         {"warmup_ms", r.warmup_ms},
          {"time_us",
           {{"median", r.time_us.median},
            {"min", r.time_us.min},
@@ -110,6 +111,7 @@ point_result point_from_json(const json& j) {
   r.useful_bytes = j.value("useful_bytes", std::size_t(0));
   r.iters = j.value("iters", 0);
   r.warmup = j.value("warmup", 0);
+  r.warmup_ms = j.value("warmup_ms", 0.0);
   const json& t = j.at("time_us");
   r.time_us.median = t.at("median");
   r.time_us.min = t.at("min");

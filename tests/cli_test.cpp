@@ -195,6 +195,7 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
 
 TEST(cli, more_bad_flags_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "-1"}, "--memory-cap must be non-negative");
+  expect_config_error({"run", "--backend", "cpu", "--warmup-ms", "-1"}, "warmup-ms must be between 0 and 60000 (got -1)");
   expect_usage_error({"bench", "--backend", "cpu", "--kernels"}, "bench --kernels needs a GPU backend (local)");
   expect_usage_error({"bench", "--backend", "cpu", "--kernels", "--collectives"},
                      "bench: --kernels and --collectives are separate runs (give one)");

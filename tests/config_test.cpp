@@ -72,7 +72,7 @@ TEST(config, malformed_yaml_names_the_line) {
 TEST(config, unknown_keys_are_errors) {
   EXPECT_EQ(error_of("nmae: x\n"),
             "t.yaml:1: unknown key 'nmae' in the config (known: backend, consumer, draft_vocab, emulate, iters, name, "
-            "paths, seed, sweep, variants, warmup)");
+            "paths, seed, sweep, variants, warmup, warmup_ms)");
   EXPECT_EQ(error_of("sweep:\n  seqlen: [1]\n").rfind("t.yaml:2: unknown key 'seqlen' in sweep", 0), 0u);
   EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 2, rings: 1}]\n").rfind("t.yaml:2: unknown key 'rings' in sweep.sp", 0), 0u);
 }
@@ -91,6 +91,14 @@ TEST(config, unknown_names_and_bad_values) {
   EXPECT_EQ(error_of("consumer: logits\n"), "t.yaml:1: unknown consumer 'logits' (expected one of: none, target_p)");
   EXPECT_EQ(error_of("draft_vocab: 0\n"), "t.yaml:1: draft_vocab must be positive (got 0)");
   EXPECT_EQ(error_of("sweep:\n  t2d: [zipf]\n"), "t.yaml:2: unknown t2d 'zipf' (expected one of: uniform, skewed)");
+  EXPECT_EQ(error_of("warmup_ms: -5\n"), "t.yaml:1: warmup_ms must be between 0 and 60000 (got -5)");
+  EXPECT_EQ(error_of("warmup_ms: 1e9\n"), "t.yaml:1: warmup_ms must be between 0 and 60000 (got 1000000000)");
+  EXPECT_EQ(error_of("warmup_ms: soon\n"), "t.yaml:1: warmup_ms has the wrong type");
+}
+
+TEST(config, warmup_ms_defaults_to_the_count_alone) {
+  EXPECT_EQ(parse_config("iters: 2\n", "t.yaml").warmup_ms, 0.0);
+  EXPECT_EQ(parse_config("warmup_ms: 250\n", "t.yaml").warmup_ms, 250.0);
 }
 
 TEST(config, unreadable_file) {

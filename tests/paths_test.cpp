@@ -109,6 +109,29 @@ TEST(paths_cpu_memory, tracked_peak_is_within_5_percent_of_the_plan) {
     }
 }
 
+// warmup_ms adds warm-up iterations until the warm-up has lasted that long (the slowest rank's
+// time, so all four ranks run the same count and the collectives match); without it the count is
+// the configured one.
+TEST(paths_cpu_warmup, warmup_ms_runs_more_iterations_on_every_rank_alike) {
+  engine_options o = cpu_options();
+  o.warmup = 1;
+  const point pt{path_kind::batch, variant_kind::fused, to_shape({4, 4, 1, 1, 64, 1000, 0}, dtype::bf16)};
+  point_result fixed = run_point(pt, o).result;
+  ASSERT_EQ(fixed.status, "ok") << fixed.reason;
+  EXPECT_EQ(fixed.warmup, 1);
+  EXPECT_EQ(fixed.warmup_ms, 0.0);
+  o.warmup_ms = 20;
+  point_result timed = run_point(pt, o).result;
+  ASSERT_EQ(timed.status, "ok") << timed.reason;
+  EXPECT_TRUE(timed.verified);
+  EXPECT_GT(timed.warmup, 1);  // no iteration of this shape takes 20 ms
+  EXPECT_EQ(timed.warmup_ms, 20.0);
+  o.warmup = 0;  // time alone
+  point_result only_ms = run_point(pt, o).result;
+  EXPECT_TRUE(only_ms.verified);
+  EXPECT_GT(only_ms.warmup, 1);
+}
+
 TEST(paths_cpu_memory, an_allocation_past_the_cap_is_recorded_as_oom_and_the_sweep_goes_on) {
   engine_options o = cpu_options();
   o.world.memory_cap = 64 << 10;  // 64 KiB per rank

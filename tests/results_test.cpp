@@ -26,6 +26,8 @@ point_result sample_result() {
   r.op_bytes = 140000;
   r.useful_bytes = 100000;
   r.iters = 3;
+  r.warmup = 7;
+  r.warmup_ms = 250;
   r.time_us = summarize({10.5, 12.25, 11.0});
   r.phases_us = {{"comm", 8.0}, {"unpack", 2.5}};
   r.algbw_gbps = 1.5;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summarises `shardbench bench --kernels` JSON files: how many phases' kernels (CUPTI durations)
-reach >= 90 % of the D2D copy rate measured in the same run, and each phase below that.
+reach >= 90 % of the D2D copy rate measured in the same run, and each phase below that; for a phase of
+several launches, also its kernels against as many copies of one launch's share of the bytes.
 
 usage: tools/kernels_report.py KERNELS.json [MORE.json ...]"""
 import json
@@ -12,11 +13,17 @@ def report(path):
     low = [x for x in b if x.get('kernels_of_d2d', 0) < 0.9]
     ph = sum(x['of_d2d'] >= 0.9 for x in b)
     name = path.rsplit('/', 1)[-1].removesuffix('.json')
+    per_launch = sum(x.get('kernels_of_d2d_launch', x.get('kernels_of_d2d', 0)) >= 0.9 for x in b)
     print(f'{name}: {len(b) - len(low)} of {len(b)} phases with kernels (CUPTI) at >= 90 % of the D2D copy rate '
-          f'({ph} with the phase timed by events, launch gaps and host syncs included); below:')
+          f'({ph} with the phase timed by events, launch gaps and host syncs included; {per_launch} against copies '
+          f'of the phase\'s launch sizes); below:')
     for x in low:
+        launch = ''
+        if x.get('launches', 1) > 1:
+            launch = (f"; {x['launches']:.0f} launches, vs copies of one launch's bytes {x['d2d_launch_GBps']:6.0f} "
+                      f"({x['kernels_of_d2d_launch']:.2f})")
         print(f"  {x['name'].split('/iterations')[0]:<58} kernels {x.get('kernels_GBps', 0):6.0f} GB/s, "
-              f"phase {x['kernel_GBps']:6.0f} vs D2D {x['d2d_GBps']:6.0f} ({x.get('kernels_of_d2d', 0):.2f})")
+              f"phase {x['kernel_GBps']:6.0f} vs D2D {x['d2d_GBps']:6.0f} ({x.get('kernels_of_d2d', 0):.2f}){launch}")
     return len(b) > 0
 
 

@@ -211,5 +211,33 @@ class collectives_report_test(unittest.TestCase):
         self.assertIn("below: batch/fused/bf16/tp:8", out)
 
 
+class kernels_report_test(unittest.TestCase):
+    """bench --kernels summaries (a synthetic file: names and counters as shardbench writes): phases
+    below 90 % of the copy are listed, and a phase of several launches with its launch-size ratio."""
+
+    def test_counts_and_lists_the_phases_below(self):
+        import kernels_report
+        k = "kernel/{}/seq:4096/sp:8x1/iterations:10/manual_time"
+        doc = {"benchmarks": [
+            {"name": k.format("usp/fused/unpack/bf16"), "kernel_GBps": 3800, "kernels_GBps": 3880, "d2d_GBps": 3960,
+             "of_d2d": 0.96, "kernels_of_d2d": 0.98, "launches": 1, "d2d_launch_GBps": 3960, "kernels_of_d2d_launch": 0.98},
+            {"name": k.format("usp/specforge/pack/bf16"), "kernel_GBps": 1800, "kernels_GBps": 3362, "d2d_GBps": 3987,
+             "of_d2d": 0.45, "kernels_of_d2d": 0.843, "launches": 8, "d2d_launch_GBps": 3140,
+             "kernels_of_d2d_launch": 1.07}]}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "kernels.json")
+            json.dump(doc, open(path, "w"))
+            out = io.StringIO()
+            with redirect_stdout(out):
+                self.assertTrue(kernels_report.report(path))
+        text = out.getvalue()
+        self.assertIn("kernels: 1 of 2 phases with kernels (CUPTI) at >= 90 % of the D2D copy rate (1 with the phase "
+                      "timed by events, launch gaps and host syncs included; 2 against copies of the phase's launch sizes)",
+                      text)
+        self.assertIn("kernel/usp/specforge/pack/bf16/seq:4096/sp:8x1", text)
+        self.assertIn("(0.84); 8 launches, vs copies of one launch's bytes   3140 (1.07)", text)
+        self.assertNotIn("unpack", text)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,562 @@
+// Experiment (not part of the build): the pruned sender's pack, production kernel against variants
+// that stage the row in shared memory during the argmax scan and gather the draft columns from
+// there, timed on one GPU beside a device-to-device copy of the same bytes. Every variant's values
+// and pairs are compared byte for byte with the production kernel's. docs/kernel-notes.md has the
+// results. Build and run on a GPU machine from the repository root:
+//   nvcc -O3 -std=c++20 -arch=sm_90 --expt-relaxed-constexpr -I. tools/experiments/prune_variants.cu \
+//        harness/error.cpp harness/cuda_check.cpp harness/dtype.cpp -o /tmp/prune_variants && /tmp/prune_variants
+#include "kernels/consumer.cu"  // the production kernels, internals included
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace sb::kernels {
+namespace {
+
+// row_scan::chunk, also storing each loaded vector at sh[v] (Stage), or reading the row from
+// shared memory where a bulk copy put it (FromShared).
+template <dtype T, int NT, bool Stage, bool FromShared = false>
+__device__ __forceinline__ void chunk_staged(row_scan<T, NT>& s, const char* row, int v0, int nvec, uint4* sh) {
+  v0 += int(threadIdx.x);
+  uint4 u[kPackUnroll];
+#pragma unroll
+  for (int k = 0; k < kPackUnroll; ++k) {
+    const int v = v0 + k * NT;
+    if constexpr (FromShared) u[k] = v < nvec ? sh[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+    else u[k] = v < nvec ? __ldg(reinterpret_cast<const uint4*>(row) + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+    if constexpr (Stage) if (v < nvec) sh[v] = u[k];
+  }
+  float m = -INFINITY;
+#pragma unroll
+  for (int k = 0; k < kPackUnroll; ++k)
+#pragma unroll
+    for (int e = 0; e < s.per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
+  if (s.bi >= 0 && !(m > s.bv)) return;
+#pragma unroll
+  for (int k = 0; k < kPackUnroll; ++k) {
+    const int v = v0 + k * NT;
+    if (v >= nvec) break;
+#pragma unroll
+    for (int e = 0; e < s.per; ++e) {
+      const float x = element_of<T>(u[k], e);
+      if (s.bi < 0 || x > s.bv) {
+        s.bv = x;
+        s.bi = v * s.per + e;
+      }
+    }
+  }
+}
+
+// The draft columns of a row staged in shared memory (srow; columns past `staged` from global).
+template <int NT, int G, bool Offs, typename word>
+__device__ __forceinline__ void gather_staged(const word* srow, const word* row, word* out, const prune_desc& d,
+                                              const std::uint16_t* offs, int staged) {
+  const int n_ids = int(d.n_ids);
+  for (int k0 = int(threadIdx.x); k0 < n_ids; k0 += NT * G) {
+    int c[G];
+#pragma unroll
+    for (int u = 0; u < G; ++u) {
+      const int k = k0 + u * NT;
+      if constexpr (Offs) c[u] = k < n_ids ? int(__ldg(offs + k)) : -1;
+      else c[u] = k < n_ids ? __ldg(d.ids + k) - int(d.col_base) : -1;
+    }
+    word v[G];
+#pragma unroll
+    for (int u = 0; u < G; ++u)
+      if (c[u] >= 0) v[u] = c[u] < staged ? srow[c[u]] : row[c[u]];
+#pragma unroll
+    for (int u = 0; u < G; ++u)
+      if (c[u] >= 0) out[k0 + u * NT] = v[u];
+  }
+}
+
+__device__ __forceinline__ unsigned smem_addr(const void* p) { return unsigned(__cvta_generic_to_shared(p)); }
+
+__device__ __forceinline__ void mbar_wait(std::uint64_t* bar, unsigned parity) {
+  unsigned done = 0;
+  do {
+    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+                 : "=r"(done) : "r"(smem_addr(bar)), "r"(parity) : "memory");
+  } while (!done);
+}
+
+// One row's whole bytes into shared memory by the bulk-copy engine, completing on bar.
+__device__ __forceinline__ void bulk_row(void* dst, const void* src, unsigned bytes, std::uint64_t* bar) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(smem_addr(dst)),
+               "l"(src), "r"(bytes), "r"(smem_addr(bar))
+               : "memory");
+}
+
+// Persistent grid: each block streams its rows through Stages shared-memory buffers, the copy
+// engine fetching row k+Stages while the threads scan and gather row k from shared memory.
+template <dtype T, int NT, int G, int Stages, bool Offs>
+__global__ void __launch_bounds__(NT, 1) prune_bulk_kernel(const __grid_constant__ prune_batch b, const std::uint16_t* offs,
+                                                            int stage_vecs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t bar[Stages];
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const int nvec = cols / per, staged = nvec * per;
+  const unsigned row_bytes = unsigned(nvec) * 16u;
+  auto source_row = [&](std::int64_t g, const prune_rows** prp, std::int64_t* ip) {
+    int t = 0;
+    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+    const prune_rows& pr = b.dst[t];
+    const std::int64_t i = g - pr.first;
+    if (prp) *prp = &pr;
+    if (ip) *ip = i;
+    return pr.rule.source(i / pr.win_len, i % pr.win_len);
+  };
+  auto src_of = [&](std::int64_t r) {
+    return static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * std::int64_t(sizeof(word));
+  };
+  if (l == 0) {
+    for (int s = 0; s < Stages; ++s)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&bar[s])) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+  }
+  __syncthreads();
+  if (l == 0)
+    for (int s = 0; s < Stages; ++s) {
+      const std::int64_t g = blockIdx.x + std::int64_t(s) * gridDim.x;
+      if (g >= b.rows) break;
+      const std::int64_t r = source_row(g, nullptr, nullptr);
+      if (r >= 0 && row_bytes) bulk_row(sh + s * stage_vecs, src_of(r), row_bytes, &bar[s]);
+    }
+  unsigned parity = 0;  // bit s: the phase stage s waits for next
+  int k = 0;
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x, ++k) {
+    const int s = k % Stages;
+    const prune_rows* pr;
+    std::int64_t i;
+    const std::int64_t r = source_row(g, &pr, &i);
+    word* out = static_cast<word*>(pr->values) + i * d.n_ids;
+    arg_max a;
+    if (r < 0) {
+      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
+      for (int x = l; x < n_ids; x += NT) out[x] = 0;
+    } else {
+      const char* bytes = src_of(r);
+      uint4* srow = sh + s * stage_vecs;
+      if (row_bytes) {
+        mbar_wait(&bar[s], (parity >> s) & 1u);
+        parity ^= 1u << s;
+      }
+      row_scan<T, NT> sc;
+      for (int v0 = 0; v0 < nvec; v0 += sc.chunk_vecs) chunk_staged<T, NT, false, true>(sc, bytes, v0, nvec, srow);
+      sc.tail(bytes, cols);
+      gather_staged<NT, G, Offs>(reinterpret_cast<const word*>(srow), reinterpret_cast<const word*>(bytes), out, d, offs, staged);
+      a = sc.result(d.col_base);
+    }
+    write_pair<NT>(pr->pairs + i, d.col_base, a);  // its barriers: every thread is done with stage s
+    if (l == 0) {
+      const std::int64_t gn = g + std::int64_t(Stages) * gridDim.x;
+      if (gn < b.rows) {
+        const std::int64_t rn = source_row(gn, nullptr, nullptr);
+        if (rn >= 0 && row_bytes) bulk_row(sh + s * stage_vecs, src_of(rn), row_bytes, &bar[s]);
+      }
+    }
+  }
+}
+
+// Offs: draft columns as 16-bit offsets from the shard's column 0 (else the 32-bit global ids).
+template <dtype T, int NT, int G, int MinBlocks, bool Offs>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_smem_kernel(const __grid_constant__ prune_batch b,
+                                                                   const std::uint16_t* offs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  extern __shared__ uint4 sh[];
+  const word* srow = reinterpret_cast<const word*>(sh);
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    int t = 0;
+    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+    const prune_rows& pr = b.dst[t];
+    const std::int64_t i = g - pr.first;
+    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    arg_max a;
+    if (r < 0) {
+      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
+      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+    } else {
+      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const char* bytes = reinterpret_cast<const char*>(row);
+      row_scan<T, NT> s;
+      const int nvec = cols / s.per, staged = nvec * s.per;
+      for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) chunk_staged<T, NT, true>(s, bytes, v0, nvec, sh);
+      s.tail(bytes, cols);
+      __syncthreads();
+      gather_staged<NT, G, Offs>(srow, row, out, d, offs, staged);
+      a = s.result(d.col_base);
+    }
+    write_pair<NT>(pr.pairs + i, d.col_base, a);  // its barriers also free sh for the next row
+  }
+}
+
+// The maximum of a 16-byte vector's elements, as a tree (no serial chain); Packed: bf16 pairs
+// through __hmax2 first.
+template <dtype T, bool Packed>
+__device__ __forceinline__ float vec_max(const uint4& u) {
+  if constexpr (Packed && T == dtype::bf16) {
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+    const __nv_bfloat162 m = __hmax2(__hmax2(h[0], h[1]), __hmax2(h[2], h[3]));
+    return fmaxf(__low2float(m), __high2float(m));
+  } else if constexpr (T == dtype::fp32) {
+    return fmaxf(fmaxf(element_of<T>(u, 0), element_of<T>(u, 1)), fmaxf(element_of<T>(u, 2), element_of<T>(u, 3)));
+  } else {
+    return fmaxf(fmaxf(fmaxf(element_of<T>(u, 0), element_of<T>(u, 1)), fmaxf(element_of<T>(u, 2), element_of<T>(u, 3))),
+                 fmaxf(fmaxf(element_of<T>(u, 4), element_of<T>(u, 5)), fmaxf(element_of<T>(u, 6), element_of<T>(u, 7))));
+  }
+}
+
+// Two passes over a row staged in shared memory: the row's maximum M (fmax only, a block
+// reduction), then the lowest column holding M, searched only by the threads whose own maximum is
+// M. The gather of the draft columns runs between the two, from shared memory. The argmax is
+// exact: the first column equal to the maximum is the one an ordered ">" scan keeps (the value
+// reported is that column's own bits, so -0/+0 come out as the scan's). Rows hold no NaN.
+template <dtype T, int NT, int U, int G, int MinBlocks, bool Offs, bool Packed>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_2pass_kernel(const __grid_constant__ prune_batch b,
+                                                                    const std::uint16_t* offs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8, warps = NT / 32;
+  extern __shared__ uint4 sh[];
+  __shared__ float wmax[warps], wval[warps];
+  __shared__ int widx[warps];
+  const word* srow = reinterpret_cast<const word*>(sh);
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), lane = l & 31, warp = l >> 5, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  const int nvec = cols / per, staged = nvec * per;
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    int t = 0;
+    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+    const prune_rows& pr = b.dst[t];
+    const std::int64_t i = g - pr.first;
+    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    if (r < 0) {  // a zero row: zeros, and its first column is its argmax
+      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+      if (l == 0) pr.pairs[i] = cols > 0 ? pruned_pair{0.0f, std::int32_t(d.col_base)} : pruned_pair{-INFINITY, std::int32_t(d.col_base)};
+      continue;
+    }
+    const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+    const uint4* row4 = reinterpret_cast<const uint4*>(row);
+    float m = -INFINITY;
+    for (int v0 = l; v0 < nvec; v0 += NT * U) {
+      uint4 u[U];
+#pragma unroll
+      for (int k = 0; k < U; ++k)
+        if (v0 + k * NT < nvec) u[k] = __ldg(row4 + v0 + k * NT);
+#pragma unroll
+      for (int k = 0; k < U; ++k)
+        if (v0 + k * NT < nvec) {
+          sh[v0 + k * NT] = u[k];
+          m = fmaxf(m, vec_max<T, Packed>(u[k]));
+        }
+    }
+    for (int c = staged + l; c < cols; c += NT) m = fmaxf(m, load_as_float(row, c, T));
+    float wm = m;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) wm = fmaxf(wm, __shfl_xor_sync(~0u, wm, o));
+    if (lane == 0) wmax[warp] = wm;
+    __syncthreads();  // the row is staged and every warp's maximum is in
+    float M = wmax[0];
+#pragma unroll
+    for (int w = 1; w < warps; ++w) M = fmaxf(M, wmax[w]);
+    gather_staged<NT, G, Offs>(srow, row, out, d, offs, staged);
+    int idx = INT_MAX;
+    float val = 0.0f;
+    if (m == M) {  // this thread holds the maximum: its first column with it
+      for (int v = l; v < nvec && idx == INT_MAX; v += NT) {
+        const uint4 u = sh[v];
+#pragma unroll
+        for (int e = 0; e < per; ++e) {
+          const float x = element_of<T>(u, e);
+          if (x == M && idx == INT_MAX) {
+            idx = v * per + e;
+            val = x;
+          }
+        }
+      }
+      for (int c = staged + l; c < cols && idx == INT_MAX; c += NT) {
+        const float x = load_as_float(row, c, T);
+        if (x == M) {
+          idx = c;
+          val = x;
+        }
+      }
+    }
+    int wi = idx;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) wi = min(wi, __shfl_xor_sync(~0u, wi, o));
+    if (idx == wi && idx != INT_MAX) {
+      widx[warp] = idx;
+      wval[warp] = val;
+    } else if (lane == 0 && wi == INT_MAX) {
+      widx[warp] = INT_MAX;
+    }
+    __syncthreads();  // every warp's first column is in; the staged row is free again
+    if (l == 0) {
+      int best = INT_MAX;
+      float v = -INFINITY;
+      for (int w = 0; w < warps; ++w)
+        if (widx[w] < best) {
+          best = widx[w];
+          v = wval[w];
+        }
+      pr.pairs[i] = best == INT_MAX ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{v, std::int32_t(d.col_base + best)};
+    }
+  }
+}
+
+template <dtype T, int NT, int U, int G, int MinBlocks, bool Offs, bool Packed>
+void launch_2pass(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  auto k = prune_2pass_kernel<T, NT, U, G, MinBlocks, Offs, Packed>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  const int smem = int(b.d.valid_cols / per) * 16;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  k<<<unsigned(b.rows), NT, smem, stream>>>(b, offs);
+  SB_CUDA_LAUNCH();
+}
+
+struct variant {
+  const char* name;
+  void (*launch)(const prune_batch&, const std::uint16_t*, cudaStream_t);
+};
+
+template <dtype T, int NT, int G, int MinBlocks, bool Offs, bool Persistent>
+void launch_smem(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  auto k = prune_smem_kernel<T, NT, G, MinBlocks, Offs>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  const int smem = int(b.d.valid_cols / per) * 16;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  unsigned blocks = unsigned(b.rows);
+  if (Persistent) {
+    int per_sm = 0, sms = 0;
+    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, smem));
+    SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    blocks = unsigned(std::min<std::int64_t>(b.rows, std::int64_t(per_sm) * sms));
+  }
+  k<<<blocks, NT, smem, stream>>>(b, offs);
+  SB_CUDA_LAUNCH();
+}
+
+template <dtype T, int NT, int G, int Stages, bool Offs>
+void launch_bulk(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  auto k = prune_bulk_kernel<T, NT, G, Stages, Offs>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  const int stage_vecs = int((b.d.valid_cols / per + 7) / 8 * 8);  // 128-byte aligned stages
+  const int smem = Stages * stage_vecs * 16;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  int per_sm = 0, sms = 0;
+  SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, smem));
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, std::int64_t(std::max(per_sm, 1)) * sms));
+  k<<<blocks, NT, smem, stream>>>(b, offs, stage_vecs);
+  SB_CUDA_LAUNCH();
+}
+
+void launch_production(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) { launch_batch(b, stream); }
+
+template <typename F>
+double median_us(F&& f, int samples) {
+  cudaEvent_t a, e;
+  SB_CUDA(cudaEventCreate(&a));
+  SB_CUDA(cudaEventCreate(&e));
+  auto once = [&](int n) {
+    SB_CUDA(cudaEventRecord(a));
+    for (int k = 0; k < n; ++k) f(k);
+    SB_CUDA(cudaEventRecord(e));
+    SB_CUDA(cudaEventSynchronize(e));
+    float ms = 0;
+    SB_CUDA(cudaEventElapsedTime(&ms, a, e));
+    return double(ms) * 1000.0 / n;
+  };
+  double one = 0, warm = 0;
+  for (int i = 0; i < 3 || warm < 50000.0; ++i) warm += (one = once(1));
+  const int n = std::max(1, int(1000.0 / one));
+  std::vector<double> v;
+  for (int i = 0; i < samples; ++i) v.push_back(once(n));
+  std::sort(v.begin(), v.end());
+  SB_CUDA(cudaEventDestroy(a));
+  SB_CUDA(cudaEventDestroy(e));
+  return v[v.size() / 2];
+}
+
+// D2D copy of `bytes` (half of the bytes moved), rotating over pairs so no source is in L2.
+double d2d_us(std::size_t bytes) {
+  const int pairs = int(std::clamp<std::size_t>((200u << 20) / bytes + 1, 2, 64));
+  std::vector<void*> src(pairs), dst(pairs);
+  for (int p = 0; p < pairs; ++p) {
+    SB_CUDA(cudaMalloc(&src[p], bytes));
+    SB_CUDA(cudaMalloc(&dst[p], bytes));
+    SB_CUDA(cudaMemset(src[p], 1, bytes));
+  }
+  const double us = median_us([&](int k) { SB_CUDA(cudaMemcpyAsync(dst[k % pairs], src[k % pairs], bytes, cudaMemcpyDeviceToDevice)); }, 15);
+  for (int p = 0; p < pairs; ++p) {
+    SB_CUDA(cudaFree(src[p]));
+    SB_CUDA(cudaFree(dst[p]));
+  }
+  return us;
+}
+
+// Finite values with ties: 8 significant bits, exact in bf16, fp16 and fp32.
+float sample_value(std::mt19937_64& g) { return float(int(g() % 1024) - 600) / 64.0f; }
+
+template <dtype T>
+void run_shape(std::int64_t rows, std::int64_t cols, double density, const char* label, const std::vector<variant>& vs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  std::mt19937_64 g(42 + rows + std::int64_t(density * 1000));
+  const std::int64_t col_base = 0;
+  std::vector<std::int32_t> ids;
+  for (std::int64_t c = 0; c < cols; ++c)
+    if (double(g() % 1000000) < density * 1e6) ids.push_back(std::int32_t(col_base + c));
+  std::vector<std::uint16_t> offs(ids.begin(), ids.end());
+  const std::int64_t n_ids = std::int64_t(ids.size());
+  // Two input buffers used in turn, each larger than L2 at these sizes.
+  std::vector<word> host(std::size_t(rows * cols));
+  for (auto& w : host) {
+    const float f = sample_value(g);
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    if constexpr (T == dtype::fp32) w = bits;
+    else w = std::uint16_t(bits >> 16);  // bf16
+  }
+  void *in[2], *vals[2], *out_ref_v;
+  pruned_pair *pairs[2], *out_ref_p;
+  std::int32_t* d_ids;
+  std::uint16_t* d_offs;
+  const std::size_t in_bytes = host.size() * sizeof(word), v_bytes = std::size_t(rows * n_ids) * sizeof(word),
+                    p_bytes = std::size_t(rows) * sizeof(pruned_pair);
+  for (int k = 0; k < 2; ++k) {
+    SB_CUDA(cudaMalloc(&in[k], in_bytes));
+    SB_CUDA(cudaMemcpy(in[k], host.data(), in_bytes, cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMalloc(&vals[k], v_bytes));
+    SB_CUDA(cudaMalloc(&pairs[k], p_bytes));
+  }
+  SB_CUDA(cudaMalloc(&out_ref_v, v_bytes));
+  SB_CUDA(cudaMalloc(&out_ref_p, p_bytes));
+  SB_CUDA(cudaMalloc(&d_ids, ids.size() * 4));
+  SB_CUDA(cudaMemcpy(d_ids, ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
+  SB_CUDA(cudaMalloc(&d_offs, offs.size() * 2));
+  SB_CUDA(cudaMemcpy(d_offs, offs.data(), offs.size() * 2, cudaMemcpyHostToDevice));
+  auto batch_for = [&](int k, void* v, pruned_pair* p) {
+    prune_desc d{};
+    d.rows.src = in[k];
+    d.rows.src_type = T;
+    d.rows.src_ld = cols;
+    d.rows.windows = 1;
+    d.rows.win_len = rows;
+    d.rows.valid_len = rows;
+    d.rows.shift = 1;  // the last row is a zero row, as in the batch path
+    d.ids = d_ids;
+    d.n_ids = n_ids;
+    d.col_base = col_base;
+    d.valid_cols = cols;
+    d.values = v;
+    d.pairs = p;
+    prune_batch b{};
+    b.d = d;
+    b.dst[0] = {0, d.rows.win_len, row_rule_of(d.rows), v, p};
+    b.n = 1;
+    b.rows = rows;
+    return b;
+  };
+  // The bytes bench/traffic.cpp counts for the pack: rows read, values and pairs written.
+  const double bytes = double(in_bytes) + double(v_bytes) + double(p_bytes);
+  const double ref0 = d2d_us(std::size_t(bytes / 2));
+  std::printf("%-22s rows %6lld cols %6lld ids %5lld  %.1f MB  d2d %.1f us (%.0f GB/s)\n", label, (long long)rows,
+              (long long)cols, (long long)n_ids, bytes / 1e6, ref0, bytes / ref0 / 1e3);
+  std::vector<char> ref_v(v_bytes), ref_p(p_bytes), got_v(v_bytes), got_p(p_bytes);
+  for (std::size_t x = 0; x < vs.size(); ++x) {
+    const variant& var = vs[x];
+    SB_CUDA(cudaMemset(vals[0], 0xab, v_bytes));
+    SB_CUDA(cudaMemset(pairs[0], 0xab, p_bytes));
+    var.launch(batch_for(0, vals[0], pairs[0]), d_offs, nullptr);
+    SB_CUDA(cudaDeviceSynchronize());
+    SB_CUDA(cudaMemcpy(got_v.data(), vals[0], v_bytes, cudaMemcpyDeviceToHost));
+    SB_CUDA(cudaMemcpy(got_p.data(), pairs[0], p_bytes, cudaMemcpyDeviceToHost));
+    if (x == 0) {
+      ref_v = got_v;
+      ref_p = got_p;
+    }
+    const bool same = got_v == ref_v && got_p == ref_p;
+    const prune_batch b0 = batch_for(0, vals[0], pairs[0]), b1 = batch_for(1, vals[1], pairs[1]);
+    const double us = median_us([&](int k) { var.launch(k & 1 ? b1 : b0, d_offs, nullptr); }, 15);
+    std::printf("  %-34s %8.1f us  %6.0f GB/s  %.3f of d2d  %s\n", var.name, us, bytes / us / 1e3, ref0 / us,
+                same ? "identical" : "DIFFERENT");
+  }
+  const double ref1 = d2d_us(std::size_t(bytes / 2));
+  std::printf("  d2d again %.1f us (%.0f GB/s)\n", ref1, bytes / ref1 / 1e3);
+  for (int k = 0; k < 2; ++k) {
+    SB_CUDA(cudaFree(in[k]));
+    SB_CUDA(cudaFree(vals[k]));
+    SB_CUDA(cudaFree(pairs[k]));
+  }
+  SB_CUDA(cudaFree(out_ref_v));
+  SB_CUDA(cudaFree(out_ref_p));
+  SB_CUDA(cudaFree(d_ids));
+  SB_CUDA(cudaFree(d_offs));
+}
+
+}  // namespace
+}  // namespace sb::kernels
+
+int main() {
+  using namespace sb;
+  using namespace sb::kernels;
+  cudaDeviceProp p{};
+  SB_CUDA(cudaGetDeviceProperties(&p, 0));
+  std::printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
+  const std::vector<variant> bf = {
+      {"production", launch_production},
+      {"2pass 256 thr U4 G4 4blk u16", launch_2pass<dtype::bf16, 256, 4, 4, 4, true, false>},
+      {"2pass 256 thr U4 G4 4blk u16 hmax2", launch_2pass<dtype::bf16, 256, 4, 4, 4, true, true>},
+      {"2pass 256 thr U4 G4 6blk u16 hmax2", launch_2pass<dtype::bf16, 256, 4, 4, 6, true, true>},
+      {"2pass 256 thr U2 G4 6blk u16 hmax2", launch_2pass<dtype::bf16, 256, 2, 4, 6, true, true>},
+      {"2pass 256 thr U4 G8 4blk ids hmax2", launch_2pass<dtype::bf16, 256, 4, 8, 4, false, true>},
+      {"2pass 512 thr U4 G4 3blk u16 hmax2", launch_2pass<dtype::bf16, 512, 4, 4, 3, true, true>},
+      {"2pass 128 thr U4 G4 8blk u16 hmax2", launch_2pass<dtype::bf16, 128, 4, 4, 8, true, true>},
+  };
+  const std::vector<variant> f32 = {
+      {"production", launch_production},
+      {"smem row, 512 thr, G4, 3 blk, u16", launch_smem<dtype::fp32, 512, 4, 3, true, false>},
+      {"2pass 512 thr U4 G4 3blk u16", launch_2pass<dtype::fp32, 512, 4, 4, 3, true, false>},
+      {"2pass 256 thr U4 G4 3blk u16", launch_2pass<dtype::fp32, 256, 4, 4, 3, true, false>},
+      {"2pass 1024 thr U2 G2 2blk u16", launch_2pass<dtype::fp32, 1024, 2, 2, 2, true, false>},
+      {"2pass 256 thr U8 G4 3blk u16", launch_2pass<dtype::fp32, 256, 8, 4, 3, true, false>},
+  };
+  const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
+  try {
+    run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", bf);
+    run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", bf);
+    run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", bf);
+    run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", f32);
+    run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", f32);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "prune_variants: %s\n", e.what());
+    return 3;
+  }
+  return 0;
+}
