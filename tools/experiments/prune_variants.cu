@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace sb::kernels {
@@ -330,6 +332,184 @@ void launch_2pass(const prune_batch& b, const std::uint16_t* offs, cudaStream_t 
   SB_CUDA_LAUNCH();
 }
 
+// The production kernel (2-byte rows, gather after the row) with a stage left out, to see what
+// each costs: Scan false skips the argmax scan (the pair is a constant), Gather false the draft
+// columns (nothing is written to values).
+template <bool Scan, bool Gather>
+__global__ void __launch_bounds__(256, 4) prune_decomp_kernel(const __grid_constant__ prune_batch b, const std::uint16_t*) {
+  constexpr int NT = 256, G = 16;
+  using word = std::uint16_t;
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), cols = int(d.valid_cols);
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    const prune_rows& pr = b.dst[0];
+    const std::int64_t i = g - pr.first;
+    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    arg_max a;
+    if (r >= 0) {
+      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      row_scan<dtype::bf16, NT> s;
+      if constexpr (Scan) {
+        const int nvec = cols / s.per;
+        for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) s.chunk(reinterpret_cast<const char*>(row), v0, nvec);
+        a = s.result(d.col_base);
+      }
+      if constexpr (Gather) {
+        draft_cursor<NT, G> ids{l};
+        ids.load(d);
+        ids.gather_below(row, out, d, INT_MAX);
+      }
+    }
+    write_pair<NT>(pr.pairs + i, d.col_base, a);
+  }
+}
+
+template <bool Scan, bool Gather>
+void launch_decomp(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  prune_decomp_kernel<Scan, Gather><<<unsigned(b.rows), 256, 0, stream>>>(b, offs);
+  SB_CUDA_LAUNCH();
+}
+
+// The production kernel's order (registers, gather from L1/L2 after the row) with the ordered
+// scan taken out: the row's maximum M by fmax alone (a tree per vector: no serial chain, and no
+// warp that runs the ordered compare because one of its threads needs it), a block reduction, then
+// the lowest column equal to M, searched only by the threads whose own maximum is M, re-reading
+// their vectors (L1). Exact for rows without NaN, like the two-pass kernel. Offs: 16-bit offsets
+// for the draft columns. IdsInRegs: a persistent grid whose threads load their G draft columns
+// once (n_ids <= NT·G; beyond that the rest is read per row).
+template <dtype T, int NT, int G, int MinBlocks, bool Packed, bool Offs, bool IdsInRegs>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_max_kernel(const __grid_constant__ prune_batch b,
+                                                                  const std::uint16_t* offs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8, warps = NT / 32;
+  __shared__ float wmax[warps], wval[warps];
+  __shared__ int widx[warps];
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), lane = l & 31, warp = l >> 5, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  const int nvec = cols / per, staged = nvec * per;
+  auto id_at = [&](int k) { return Offs ? int(__ldg(offs + k)) : __ldg(d.ids + k) - int(d.col_base); };
+  int mine[IdsInRegs ? G : 1];
+  if constexpr (IdsInRegs) {
+#pragma unroll
+    for (int u = 0; u < G; ++u) mine[u] = l + u * NT < n_ids ? id_at(l + u * NT) : -1;
+  }
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    int t = 0;
+    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+    const prune_rows& pr = b.dst[t];
+    const std::int64_t i = g - pr.first;
+    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    if (r < 0) {
+      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+      if (l == 0) pr.pairs[i] = cols > 0 ? pruned_pair{0.0f, std::int32_t(d.col_base)} : pruned_pair{-INFINITY, std::int32_t(d.col_base)};
+      continue;
+    }
+    const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+    const uint4* row4 = reinterpret_cast<const uint4*>(row);
+    float m = -INFINITY;
+    for (int v0 = l; v0 < nvec; v0 += NT * kPackUnroll) {
+      uint4 u[kPackUnroll];
+#pragma unroll
+      for (int k = 0; k < kPackUnroll; ++k)
+        if (v0 + k * NT < nvec) u[k] = __ldg(row4 + v0 + k * NT);
+#pragma unroll
+      for (int k = 0; k < kPackUnroll; ++k)
+        if (v0 + k * NT < nvec) m = fmaxf(m, vec_max<T, Packed>(u[k]));
+    }
+    for (int c = staged + l; c < cols; c += NT) m = fmaxf(m, load_as_float(row, c, T));
+    // The draft columns, G in flight per thread.
+    if constexpr (IdsInRegs) {
+      word v[G];
+#pragma unroll
+      for (int u = 0; u < G; ++u)
+        if (mine[u] >= 0) v[u] = row[mine[u]];
+#pragma unroll
+      for (int u = 0; u < G; ++u)
+        if (mine[u] >= 0) out[l + u * NT] = v[u];
+    }
+    for (int k0 = l + (IdsInRegs ? NT * G : 0); k0 < n_ids; k0 += NT * G) {
+      int c[G];
+#pragma unroll
+      for (int u = 0; u < G; ++u) c[u] = k0 + u * NT < n_ids ? id_at(k0 + u * NT) : -1;
+      word v[G];
+#pragma unroll
+      for (int u = 0; u < G; ++u)
+        if (c[u] >= 0) v[u] = row[c[u]];
+#pragma unroll
+      for (int u = 0; u < G; ++u)
+        if (c[u] >= 0) out[k0 + u * NT] = v[u];
+    }
+    float wm = m;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) wm = fmaxf(wm, __shfl_xor_sync(~0u, wm, o));
+    if (lane == 0) wmax[warp] = wm;
+    __syncthreads();
+    float M = wmax[0];
+#pragma unroll
+    for (int w = 1; w < warps; ++w) M = fmaxf(M, wmax[w]);
+    int idx = INT_MAX;
+    float val = 0.0f;
+    if (m == M) {  // this thread holds the maximum: its first column with it, in its own order
+      for (int v = l; v < nvec && idx == INT_MAX; v += NT) {
+        const uint4 u = __ldg(row4 + v);
+#pragma unroll
+        for (int e = 0; e < per; ++e) {
+          const float x = element_of<T>(u, e);
+          if (x == M && idx == INT_MAX) {
+            idx = v * per + e;
+            val = x;
+          }
+        }
+      }
+      for (int c = staged + l; c < cols && idx == INT_MAX; c += NT) {
+        const float x = load_as_float(row, c, T);
+        if (x == M) {
+          idx = c;
+          val = x;
+        }
+      }
+    }
+    int wi = idx;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) wi = min(wi, __shfl_xor_sync(~0u, wi, o));
+    if (idx == wi && idx != INT_MAX) {
+      widx[warp] = idx;
+      wval[warp] = val;
+    } else if (lane == 0 && wi == INT_MAX) {
+      widx[warp] = INT_MAX;
+    }
+    __syncthreads();
+    if (l == 0) {
+      int best = INT_MAX;
+      float v = -INFINITY;
+      for (int w = 0; w < warps; ++w)
+        if (widx[w] < best) {
+          best = widx[w];
+          v = wval[w];
+        }
+      pr.pairs[i] = best == INT_MAX ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{v, std::int32_t(d.col_base + best)};
+    }
+  }
+}
+
+template <dtype T, int NT, int G, int MinBlocks, bool Packed, bool Offs, bool IdsInRegs>
+void launch_max(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  auto k = prune_max_kernel<T, NT, G, MinBlocks, Packed, Offs, IdsInRegs>;
+  unsigned blocks = unsigned(b.rows);
+  if (IdsInRegs) {
+    int per_sm = 0, sms = 0;
+    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, 0));
+    SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    blocks = unsigned(std::min<std::int64_t>(b.rows, std::int64_t(std::max(per_sm, 1)) * sms));
+  }
+  k<<<blocks, NT, 0, stream>>>(b, offs);
+  SB_CUDA_LAUNCH();
+}
+
+bool g_profile_only = false;  // ncu: launch each variant once, time nothing
+
 struct variant {
   const char* name;
   void (*launch)(const prune_batch&, const std::uint16_t*, cudaStream_t);
@@ -503,6 +683,10 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
     }
     const bool same = got_v == ref_v && got_p == ref_p;
     const prune_batch b0 = batch_for(0, vals[0], pairs[0]), b1 = batch_for(1, vals[1], pairs[1]);
+    if (g_profile_only) {
+      std::printf("  %-34s %s\n", var.name, same ? "identical" : "different");
+      continue;
+    }
     const double us = median_us([&](int k) { var.launch(k & 1 ? b1 : b0, d_offs, nullptr); }, 15);
     std::printf("  %-34s %8.1f us  %6.0f GB/s  %.3f of d2d  %s\n", var.name, us, bytes / us / 1e3, ref0 / us,
                 same ? "identical" : "DIFFERENT");
@@ -523,13 +707,33 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
 }  // namespace
 }  // namespace sb::kernels
 
-int main() {
+int main(int argc, char** argv) {
   using namespace sb;
   using namespace sb::kernels;
   cudaDeviceProp p{};
   SB_CUDA(cudaGetDeviceProperties(&p, 0));
   std::printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
-  const std::vector<variant> bf = {
+  // Each round of docs/kernel-notes.md's H200 section: `prune_variants ROUND` (default: all).
+  const std::string round = argc > 1 ? argv[1] : "all";
+  const std::vector<variant> round1 = {
+      {"production", launch_production},
+      {"smem row, 256 thr, G8, 4 blk", launch_smem<dtype::bf16, 256, 8, 4, false, false>},
+      {"smem row, 256 thr, G4, 6 blk", launch_smem<dtype::bf16, 256, 4, 6, false, false>},
+      {"smem row, 256 thr, G4, 6 blk, u16", launch_smem<dtype::bf16, 256, 4, 6, true, false>},
+      {"smem row, 512 thr, G4, 3 blk", launch_smem<dtype::bf16, 512, 4, 3, false, false>},
+      {"smem row, 512 thr, G4, 3 blk, u16", launch_smem<dtype::bf16, 512, 4, 3, true, false>},
+      {"smem row, 256 thr, G4, 6 blk, pers", launch_smem<dtype::bf16, 256, 4, 6, true, true>},
+  };
+  const std::vector<variant> round2 = {
+      {"production", launch_production},
+      {"bulk, 256 thr, 2 stages (3 blk)", launch_bulk<dtype::bf16, 256, 4, 2, false>},
+      {"bulk, 256 thr, 2 stages, u16", launch_bulk<dtype::bf16, 256, 4, 2, true>},
+      {"bulk, 256 thr, 3 stages, u16 (2 blk)", launch_bulk<dtype::bf16, 256, 4, 3, true>},
+      {"bulk, 512 thr, 2 stages, u16", launch_bulk<dtype::bf16, 512, 4, 2, true>},
+      {"bulk, 128 thr, 2 stages, u16", launch_bulk<dtype::bf16, 128, 4, 2, true>},
+      {"bulk, 256 thr, 1 stage, u16 (6 blk)", launch_bulk<dtype::bf16, 256, 4, 1, true>},
+  };
+  const std::vector<variant> round3 = {
       {"production", launch_production},
       {"2pass 256 thr U4 G4 4blk u16", launch_2pass<dtype::bf16, 256, 4, 4, 4, true, false>},
       {"2pass 256 thr U4 G4 4blk u16 hmax2", launch_2pass<dtype::bf16, 256, 4, 4, 4, true, true>},
@@ -539,21 +743,65 @@ int main() {
       {"2pass 512 thr U4 G4 3blk u16 hmax2", launch_2pass<dtype::bf16, 512, 4, 4, 3, true, true>},
       {"2pass 128 thr U4 G4 8blk u16 hmax2", launch_2pass<dtype::bf16, 128, 4, 4, 8, true, true>},
   };
+  const std::vector<variant> decomp = {
+      {"production", launch_production},
+      {"scan only (no gather)", launch_decomp<true, false>},
+      {"gather only (no scan)", launch_decomp<false, true>},
+      {"neither (pairs only)", launch_decomp<false, false>},
+  };
+  const std::vector<variant> round4 = {
+      {"production", launch_production},
+      {"max-first 256 G8 4blk ids", launch_max<dtype::bf16, 256, 8, 4, false, false, false>},
+      {"max-first 256 G8 4blk u16", launch_max<dtype::bf16, 256, 8, 4, false, true, false>},
+      {"max-first 256 G8 4blk u16 hmax2", launch_max<dtype::bf16, 256, 8, 4, true, true, false>},
+      {"max-first 256 G8 6blk u16 hmax2", launch_max<dtype::bf16, 256, 8, 6, true, true, false>},
+      {"max-first 512 G8 3blk u16 hmax2", launch_max<dtype::bf16, 512, 8, 3, true, true, false>},
+      {"max-first 512 G8 2blk ids-in-regs hmax2", launch_max<dtype::bf16, 512, 8, 2, true, true, true>},
+  };
+  const std::vector<variant> round4_f32 = {
+      {"production", launch_production},
+      {"max-first 256 G8 4blk u16", launch_max<dtype::fp32, 256, 8, 4, false, true, false>},
+      {"max-first 512 G8 3blk u16", launch_max<dtype::fp32, 512, 8, 3, false, true, false>},
+      {"max-first 512 G8 2blk ids-in-regs", launch_max<dtype::fp32, 512, 8, 2, false, true, true>},
+  };
   const std::vector<variant> f32 = {
       {"production", launch_production},
+      {"smem row, 1024 thr, G2, 2 blk", launch_smem<dtype::fp32, 1024, 2, 2, false, false>},
       {"smem row, 512 thr, G4, 3 blk, u16", launch_smem<dtype::fp32, 512, 4, 3, true, false>},
+      {"bulk, 512 thr, 2 stages, u16 (1 blk)", launch_bulk<dtype::fp32, 512, 4, 2, true>},
+      {"bulk, 256 thr, 1 stage, u16 (3 blk)", launch_bulk<dtype::fp32, 256, 4, 1, true>},
       {"2pass 512 thr U4 G4 3blk u16", launch_2pass<dtype::fp32, 512, 4, 4, 3, true, false>},
-      {"2pass 256 thr U4 G4 3blk u16", launch_2pass<dtype::fp32, 256, 4, 4, 3, true, false>},
-      {"2pass 1024 thr U2 G2 2blk u16", launch_2pass<dtype::fp32, 1024, 2, 2, 2, true, false>},
       {"2pass 256 thr U8 G4 3blk u16", launch_2pass<dtype::fp32, 256, 8, 4, 3, true, false>},
   };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
-    run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", bf);
-    run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", bf);
-    run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", bf);
-    run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", f32);
-    run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", f32);
+    for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
+             {"round1", round1}, {"round2", round2}, {"round3", round3}, {"decomp", decomp}, {"round4", round4}}) {
+      if (round != "all" && round != name) continue;
+      std::printf("== %s\n", name.c_str());
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", vs);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", vs);
+      if (name != "decomp") run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", vs);
+    }
+    if (round == "all" || round == "fp32") {
+      std::printf("== fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", f32);
+    }
+    if (round == "all" || round == "round4") {
+      std::printf("== round4 fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round4_f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round4_f32);
+      run_shape<dtype::fp32>(4096, 16160, 0.42 * 32000.0 / 16160.0, "fp32 tp8 4K skewed", round4_f32);
+    }
+    if (round == "ncu4") {
+      g_profile_only = true;
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round4);
+    }
+    if (round == "ncu") {  // one launch of each for the profiler, no timing loops
+      g_profile_only = true;
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", decomp);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "prune_variants: %s\n", e.what());
     return 3;
