@@ -6,6 +6,7 @@
 //   nvcc -O3 -std=c++20 -arch=sm_90 --expt-relaxed-constexpr -I. tools/experiments/prune_variants.cu \
 //        harness/error.cpp harness/cuda_check.cpp harness/dtype.cpp -o /tmp/prune_variants && /tmp/prune_variants
 #include "kernels/consumer.cu"  // the production kernels, internals included
+#include "tools/experiments/timing.cuh"
 
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,23 @@
 
 namespace sb::kernels {
 namespace {
+
+using experiments::d2d_us;
+using experiments::median_us;
+
+// Launch row g of a batched pack: its destination's rows, its index there, and its source row
+// (-1: a zero row), as production's prune_vec_kernel finds them.
+struct located {
+  const prune_rows& pr;
+  std::int64_t i, r;
+};
+__device__ __forceinline__ located locate(const prune_batch& b, std::int64_t g) {
+  int t = 0;
+  while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+  const prune_rows& pr = b.dst[t];
+  const std::int64_t i = g - pr.first;
+  return {pr, i, pr.rule.source(i / pr.win_len, i % pr.win_len)};
+}
 
 // row_scan::chunk, also storing each loaded vector at sh[v] (Stage), or reading the row from
 // shared memory where a bulk copy put it (FromShared).
@@ -105,15 +123,6 @@ __global__ void __launch_bounds__(NT, 1) prune_bulk_kernel(const __grid_constant
   constexpr int per = T == dtype::fp32 ? 4 : 8;
   const int nvec = cols / per, staged = nvec * per;
   const unsigned row_bytes = unsigned(nvec) * 16u;
-  auto source_row = [&](std::int64_t g, const prune_rows** prp, std::int64_t* ip) {
-    int t = 0;
-    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-    const prune_rows& pr = b.dst[t];
-    const std::int64_t i = g - pr.first;
-    if (prp) *prp = &pr;
-    if (ip) *ip = i;
-    return pr.rule.source(i / pr.win_len, i % pr.win_len);
-  };
   auto src_of = [&](std::int64_t r) {
     return static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * std::int64_t(sizeof(word));
   };
@@ -128,16 +137,15 @@ __global__ void __launch_bounds__(NT, 1) prune_bulk_kernel(const __grid_constant
     for (int s = 0; s < Stages; ++s) {
       const std::int64_t g = blockIdx.x + std::int64_t(s) * gridDim.x;
       if (g >= b.rows) break;
-      const std::int64_t r = source_row(g, nullptr, nullptr);
+      const std::int64_t r = locate(b, g).r;
       if (r >= 0 && row_bytes) bulk_row(sh + s * stage_vecs, src_of(r), row_bytes, &bar[s]);
     }
   unsigned parity = 0;  // bit s: the phase stage s waits for next
   int k = 0;
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x, ++k) {
     const int s = k % Stages;
-    const prune_rows* pr;
-    std::int64_t i;
-    const std::int64_t r = source_row(g, &pr, &i);
+    const auto [row_of, i, r] = locate(b, g);
+    const prune_rows* pr = &row_of;
     word* out = static_cast<word*>(pr->values) + i * d.n_ids;
     arg_max a;
     if (r < 0) {
@@ -160,7 +168,7 @@ __global__ void __launch_bounds__(NT, 1) prune_bulk_kernel(const __grid_constant
     if (l == 0) {
       const std::int64_t gn = g + std::int64_t(Stages) * gridDim.x;
       if (gn < b.rows) {
-        const std::int64_t rn = source_row(gn, nullptr, nullptr);
+        const std::int64_t rn = locate(b, gn).r;
         if (rn >= 0 && row_bytes) bulk_row(sh + s * stage_vecs, src_of(rn), row_bytes, &bar[s]);
       }
     }
@@ -177,11 +185,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_smem_kernel(const __grid_
   const prune_desc& d = b.d;
   const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
-    int t = 0;
-    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-    const prune_rows& pr = b.dst[t];
-    const std::int64_t i = g - pr.first;
-    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    const auto [pr, i, r] = locate(b, g);
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
     if (r < 0) {
@@ -218,6 +222,60 @@ __device__ __forceinline__ float vec_max(const uint4& u) {
   }
 }
 
+// The argmax's second half for the two-pass kernels: M is the row's maximum and m this thread's
+// own; a thread holding M finds its first column equal to it (vectors through load(v), in the
+// thread's order, then the tail columns), and the block's lowest such column and its value become
+// the row's pair. The caller's barrier before this made M visible; the one inside frees the slots
+// (and a staged row) for the next row.
+template <dtype T, int NT, typename Load, typename word>
+__device__ __forceinline__ void write_first_of_max(Load load, const word* row, int nvec, int cols, float m, float M,
+                                                   int* widx, float* wval, pruned_pair* at, std::int64_t col_base) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8, warps = NT / 32;
+  const int l = int(threadIdx.x), lane = l & 31, warp = l >> 5, staged = nvec * per;
+  int idx = INT_MAX;
+  float val = 0.0f;
+  if (m == M) {
+    for (int v = l; v < nvec && idx == INT_MAX; v += NT) {
+      const uint4 u = load(v);
+#pragma unroll
+      for (int e = 0; e < per; ++e) {
+        const float x = element_of<T>(u, e);
+        if (x == M && idx == INT_MAX) {
+          idx = v * per + e;
+          val = x;
+        }
+      }
+    }
+    for (int c = staged + l; c < cols && idx == INT_MAX; c += NT) {
+      const float x = load_as_float(row, c, T);
+      if (x == M) {
+        idx = c;
+        val = x;
+      }
+    }
+  }
+  int wi = idx;
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) wi = min(wi, __shfl_xor_sync(~0u, wi, o));
+  if (idx == wi && idx != INT_MAX) {
+    widx[warp] = idx;
+    wval[warp] = val;
+  } else if (lane == 0 && wi == INT_MAX) {
+    widx[warp] = INT_MAX;
+  }
+  __syncthreads();
+  if (l == 0) {
+    int best = INT_MAX;
+    float v = -INFINITY;
+    for (int w = 0; w < warps; ++w)
+      if (widx[w] < best) {
+        best = widx[w];
+        v = wval[w];
+      }
+    *at = best == INT_MAX ? pruned_pair{-INFINITY, std::int32_t(col_base)} : pruned_pair{v, std::int32_t(col_base + best)};
+  }
+}
+
 // Two passes over a row staged in shared memory: the row's maximum M (fmax only, a block
 // reduction), then the lowest column holding M, searched only by the threads whose own maximum is
 // M. The gather of the draft columns runs between the two, from shared memory. The argmax is
@@ -236,11 +294,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_2pass_kernel(const __grid
   const int l = int(threadIdx.x), lane = l & 31, warp = l >> 5, n_ids = int(d.n_ids), cols = int(d.valid_cols);
   const int nvec = cols / per, staged = nvec * per;
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
-    int t = 0;
-    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-    const prune_rows& pr = b.dst[t];
-    const std::int64_t i = g - pr.first;
-    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    const auto [pr, i, r] = locate(b, g);
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     if (r < 0) {  // a zero row: zeros, and its first column is its argmax
       for (int k = l; k < n_ids; k += NT) out[k] = 0;
@@ -272,48 +326,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_2pass_kernel(const __grid
 #pragma unroll
     for (int w = 1; w < warps; ++w) M = fmaxf(M, wmax[w]);
     gather_staged<NT, G, Offs>(srow, row, out, d, offs, staged);
-    int idx = INT_MAX;
-    float val = 0.0f;
-    if (m == M) {  // this thread holds the maximum: its first column with it
-      for (int v = l; v < nvec && idx == INT_MAX; v += NT) {
-        const uint4 u = sh[v];
-#pragma unroll
-        for (int e = 0; e < per; ++e) {
-          const float x = element_of<T>(u, e);
-          if (x == M && idx == INT_MAX) {
-            idx = v * per + e;
-            val = x;
-          }
-        }
-      }
-      for (int c = staged + l; c < cols && idx == INT_MAX; c += NT) {
-        const float x = load_as_float(row, c, T);
-        if (x == M) {
-          idx = c;
-          val = x;
-        }
-      }
-    }
-    int wi = idx;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) wi = min(wi, __shfl_xor_sync(~0u, wi, o));
-    if (idx == wi && idx != INT_MAX) {
-      widx[warp] = idx;
-      wval[warp] = val;
-    } else if (lane == 0 && wi == INT_MAX) {
-      widx[warp] = INT_MAX;
-    }
-    __syncthreads();  // every warp's first column is in; the staged row is free again
-    if (l == 0) {
-      int best = INT_MAX;
-      float v = -INFINITY;
-      for (int w = 0; w < warps; ++w)
-        if (widx[w] < best) {
-          best = widx[w];
-          v = wval[w];
-        }
-      pr.pairs[i] = best == INT_MAX ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{v, std::int32_t(d.col_base + best)};
-    }
+    write_first_of_max<T, NT>([&](int v) { return sh[v]; }, row, nvec, cols, m, M, widx, wval, pr.pairs + i, d.col_base);
   }
 }
 
@@ -395,11 +408,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_max_kernel(const __grid_c
     for (int u = 0; u < G; ++u) mine[u] = l + u * NT < n_ids ? id_at(l + u * NT) : -1;
   }
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
-    int t = 0;
-    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-    const prune_rows& pr = b.dst[t];
-    const std::int64_t i = g - pr.first;
-    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    const auto [pr, i, r] = locate(b, g);
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     if (r < 0) {
       for (int k = l; k < n_ids; k += NT) out[k] = 0;
@@ -449,48 +458,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_max_kernel(const __grid_c
     float M = wmax[0];
 #pragma unroll
     for (int w = 1; w < warps; ++w) M = fmaxf(M, wmax[w]);
-    int idx = INT_MAX;
-    float val = 0.0f;
-    if (m == M) {  // this thread holds the maximum: its first column with it, in its own order
-      for (int v = l; v < nvec && idx == INT_MAX; v += NT) {
-        const uint4 u = __ldg(row4 + v);
-#pragma unroll
-        for (int e = 0; e < per; ++e) {
-          const float x = element_of<T>(u, e);
-          if (x == M && idx == INT_MAX) {
-            idx = v * per + e;
-            val = x;
-          }
-        }
-      }
-      for (int c = staged + l; c < cols && idx == INT_MAX; c += NT) {
-        const float x = load_as_float(row, c, T);
-        if (x == M) {
-          idx = c;
-          val = x;
-        }
-      }
-    }
-    int wi = idx;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) wi = min(wi, __shfl_xor_sync(~0u, wi, o));
-    if (idx == wi && idx != INT_MAX) {
-      widx[warp] = idx;
-      wval[warp] = val;
-    } else if (lane == 0 && wi == INT_MAX) {
-      widx[warp] = INT_MAX;
-    }
-    __syncthreads();
-    if (l == 0) {
-      int best = INT_MAX;
-      float v = -INFINITY;
-      for (int w = 0; w < warps; ++w)
-        if (widx[w] < best) {
-          best = widx[w];
-          v = wval[w];
-        }
-      pr.pairs[i] = best == INT_MAX ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{v, std::int32_t(d.col_base + best)};
-    }
+    write_first_of_max<T, NT>([&](int v) { return __ldg(row4 + v); }, row, nvec, cols, m, M, widx, wval, pr.pairs + i, d.col_base);
   }
 }
 
@@ -558,48 +526,6 @@ void launch_bulk(const prune_batch& b, const std::uint16_t* offs, cudaStream_t s
 }
 
 void launch_production(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) { launch_batch(b, stream); }
-
-template <typename F>
-double median_us(F&& f, int samples) {
-  cudaEvent_t a, e;
-  SB_CUDA(cudaEventCreate(&a));
-  SB_CUDA(cudaEventCreate(&e));
-  auto once = [&](int n) {
-    SB_CUDA(cudaEventRecord(a));
-    for (int k = 0; k < n; ++k) f(k);
-    SB_CUDA(cudaEventRecord(e));
-    SB_CUDA(cudaEventSynchronize(e));
-    float ms = 0;
-    SB_CUDA(cudaEventElapsedTime(&ms, a, e));
-    return double(ms) * 1000.0 / n;
-  };
-  double one = 0, warm = 0;
-  for (int i = 0; i < 3 || warm < 50000.0; ++i) warm += (one = once(1));
-  const int n = std::max(1, int(1000.0 / one));
-  std::vector<double> v;
-  for (int i = 0; i < samples; ++i) v.push_back(once(n));
-  std::sort(v.begin(), v.end());
-  SB_CUDA(cudaEventDestroy(a));
-  SB_CUDA(cudaEventDestroy(e));
-  return v[v.size() / 2];
-}
-
-// D2D copy of `bytes` (half of the bytes moved), rotating over pairs so no source is in L2.
-double d2d_us(std::size_t bytes) {
-  const int pairs = int(std::clamp<std::size_t>((200u << 20) / bytes + 1, 2, 64));
-  std::vector<void*> src(pairs), dst(pairs);
-  for (int p = 0; p < pairs; ++p) {
-    SB_CUDA(cudaMalloc(&src[p], bytes));
-    SB_CUDA(cudaMalloc(&dst[p], bytes));
-    SB_CUDA(cudaMemset(src[p], 1, bytes));
-  }
-  const double us = median_us([&](int k) { SB_CUDA(cudaMemcpyAsync(dst[k % pairs], src[k % pairs], bytes, cudaMemcpyDeviceToDevice)); }, 15);
-  for (int p = 0; p < pairs; ++p) {
-    SB_CUDA(cudaFree(src[p]));
-    SB_CUDA(cudaFree(dst[p]));
-  }
-  return us;
-}
 
 // Finite values with ties: 8 significant bits, exact in bf16, fp16 and fp32.
 float sample_value(std::mt19937_64& g) { return float(int(g() % 1024) - 600) / 64.0f; }

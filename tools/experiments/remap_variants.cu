@@ -5,6 +5,7 @@
 //   nvcc -O3 -std=c++20 -arch=sm_90 --expt-relaxed-constexpr -I. tools/experiments/remap_variants.cu \
 //        harness/error.cpp harness/cuda_check.cpp harness/dtype.cpp -o /tmp/remap_variants && /tmp/remap_variants
 #include "kernels/remap.cu"  // the production kernels, internals included
+#include "tools/experiments/timing.cuh"
 
 #include <cstdio>
 #include <functional>
@@ -12,6 +13,9 @@
 
 namespace sb::kernels {
 namespace {
+
+using experiments::d2d_us;
+using experiments::median_us;
 
 // remap_vec_kernel's upcast branch with the block size and loads in flight as parameters.
 template <int NT, int U, int MinBlocks>
@@ -52,47 +56,6 @@ void launch_upcast(const remap_desc& d, int range, cudaStream_t s) {
   const std::int64_t rows = d.windows * d.win_len;
   upcast_kernel<NT, U, MinBlocks><<<unsigned(rows * rg.splits), NT, 0, s>>>(d, rg);
   SB_CUDA_LAUNCH();
-}
-
-template <typename F>
-double median_us(F&& f, int samples) {
-  cudaEvent_t a, e;
-  SB_CUDA(cudaEventCreate(&a));
-  SB_CUDA(cudaEventCreate(&e));
-  auto once = [&](int n) {
-    SB_CUDA(cudaEventRecord(a));
-    for (int k = 0; k < n; ++k) f(k);
-    SB_CUDA(cudaEventRecord(e));
-    SB_CUDA(cudaEventSynchronize(e));
-    float ms = 0;
-    SB_CUDA(cudaEventElapsedTime(&ms, a, e));
-    return double(ms) * 1000.0 / n;
-  };
-  double one = 0, warm = 0;
-  for (int i = 0; i < 3 || warm < 50000.0; ++i) warm += (one = once(1));
-  const int n = std::max(1, int(1000.0 / one));
-  std::vector<double> v;
-  for (int i = 0; i < samples; ++i) v.push_back(once(n));
-  std::sort(v.begin(), v.end());
-  SB_CUDA(cudaEventDestroy(a));
-  SB_CUDA(cudaEventDestroy(e));
-  return v[v.size() / 2];
-}
-
-double d2d_us(std::size_t bytes) {
-  const int pairs = int(std::clamp<std::size_t>((200u << 20) / bytes + 1, 2, 64));
-  std::vector<void*> src(pairs), dst(pairs);
-  for (int p = 0; p < pairs; ++p) {
-    SB_CUDA(cudaMalloc(&src[p], bytes));
-    SB_CUDA(cudaMalloc(&dst[p], bytes));
-    SB_CUDA(cudaMemset(src[p], 1, bytes));
-  }
-  const double us = median_us([&](int k) { SB_CUDA(cudaMemcpyAsync(dst[k % pairs], src[k % pairs], bytes, cudaMemcpyDeviceToDevice)); }, 15);
-  for (int p = 0; p < pairs; ++p) {
-    SB_CUDA(cudaFree(src[p]));
-    SB_CUDA(cudaFree(dst[p]));
-  }
-  return us;
 }
 
 }  // namespace
