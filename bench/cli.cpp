@@ -123,8 +123,8 @@ run_config resolve_config(const cli_flags& f) {
   if (f.warmup_ms) c.warmup_ms = *f.warmup_ms;
   if (c.iters <= 0) throw_config(fmt::format("iters must be positive (got {})", c.iters));
   if (c.warmup < 0) throw_config(fmt::format("warmup must be non-negative (got {})", c.warmup));
-  if (!(c.warmup_ms >= 0) || c.warmup_ms > 60000)
-    throw_config(fmt::format("warmup-ms must be between 0 and 60000 (got {})", c.warmup_ms));
+  if (!valid_warmup_ms(c.warmup_ms))
+    throw_config(fmt::format("warmup-ms must be between 0 and {} (got {})", kMaxWarmupMs, c.warmup_ms));
   if (!f.paths.empty()) {
     c.paths.clear();
     for (const auto& p : split_list(f.paths)) c.paths.push_back(parse_path(p));

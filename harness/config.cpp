@@ -99,8 +99,8 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   if (root["warmup"]) c.warmup = int(positive_list(origin, root["warmup"], "warmup", true).at(0));
   if (root["warmup_ms"]) {
     c.warmup_ms = scalar<double>(origin, root["warmup_ms"], "warmup_ms");
-    if (!(c.warmup_ms >= 0) || c.warmup_ms > 60000)
-      fail(origin, root["warmup_ms"], fmt::format("warmup_ms must be between 0 and 60000 (got {})", c.warmup_ms));
+    if (!valid_warmup_ms(c.warmup_ms))
+      fail(origin, root["warmup_ms"], fmt::format("warmup_ms must be between 0 and {} (got {})", kMaxWarmupMs, c.warmup_ms));
   }
   if (root["paths"])
     c.paths = list_of<path_kind>(origin, root["paths"], "paths", [&](const YAML::Node& e) {

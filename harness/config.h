@@ -27,6 +27,10 @@ struct sweep_axes {
   std::vector<t2d_kind> t2d{t2d_kind::uniform};  // applies only with a consumer stage
 };
 
+// warmup_ms's range, for the config file and the --warmup-ms flag alike.
+inline constexpr double kMaxWarmupMs = 60000;
+inline bool valid_warmup_ms(double ms) { return ms >= 0 && ms <= kMaxWarmupMs; }  // NaN is not
+
 struct run_config {
   std::string name = "cli";
   std::string backend = "auto";
