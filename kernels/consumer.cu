@@ -56,36 +56,36 @@ __device__ __forceinline__ float element_of(const uint4& u, int e) {
 }
 
 // This thread's share of the argmax over a row's real columns, in increasing column order (so ">"
-// keeps the lowest column of a tie), a chunk of NT·kPackUnroll 16-byte vectors at a time (each
-// thread kPackUnroll of them). Per chunk the maximum comes first (fmaxf, no index bookkeeping); only
+// keeps the lowest column of a tie), a chunk of NT·U 16-byte vectors at a time (each thread U of
+// them in flight). Per chunk the maximum comes first (fmaxf, no index bookkeeping); only
 // a chunk whose maximum beats the running one is scanned in order. That is exact: a chunk whose
 // maximum does not beat it has no element that would. (A row scan doing the ordered compare on every
 // element was instruction-bound: 0.5-0.7 of a D2D copy's rate on an H100, against 0.75-0.96 with
 // the maximum first.) Rows are 16-byte aligned and shorter than 2^31 columns.
-template <dtype T, int NT>
+template <dtype T, int NT, int U = kPackUnroll>
 struct row_scan {
   static constexpr int per = T == dtype::fp32 ? 4 : 8;  // elements per vector
-  static constexpr int chunk_vecs = NT * kPackUnroll;
+  static constexpr int chunk_vecs = NT * U;
   float bv = -INFINITY;
   int bi = -1;
 
   // The chunk of vectors starting at v0 (a multiple of chunk_vecs); nvec: the row's whole vectors.
   __device__ __forceinline__ void chunk(const char* row, int v0, int nvec) {
     v0 += int(threadIdx.x);
-    uint4 u[kPackUnroll];
+    uint4 u[U];
 #pragma unroll
-    for (int k = 0; k < kPackUnroll; ++k) {
+    for (int k = 0; k < U; ++k) {
       const int v = v0 + k * NT;  // past the row: NaN, which fmaxf ignores
       u[k] = v < nvec ? __ldg(reinterpret_cast<const uint4*>(row) + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
     }
     float m = -INFINITY;
 #pragma unroll
-    for (int k = 0; k < kPackUnroll; ++k)
+    for (int k = 0; k < U; ++k)
 #pragma unroll
       for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
     if (bi >= 0 && !(m > bv)) return;
 #pragma unroll
-    for (int k = 0; k < kPackUnroll; ++k) {
+    for (int k = 0; k < U; ++k) {
       const int v = v0 + k * NT;
       if (v >= nvec) break;
 #pragma unroll
@@ -115,10 +115,10 @@ struct row_scan {
   }
 };
 
-// The whole row; the returned index is col_base + the column.
-template <dtype T, int NT>
+// The whole row by the block's first NT threads; the returned index is col_base + the column.
+template <dtype T, int NT, int U = kPackUnroll>
 __device__ __forceinline__ arg_max scan_row(const char* row, int cols, std::int64_t col_base) {
-  row_scan<T, NT> s;
+  row_scan<T, NT, U> s;
   const int nvec = cols / s.per;
   for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) s.chunk(row, v0, nvec);
   s.tail(row, cols);
@@ -218,7 +218,15 @@ void check(const consumer_desc& d) {
 
 constexpr int kPackThreads = 256;  // the generic sender's block, and the 2-byte types' vectorised one
 
-// The block's argmax, left in thread 0. The argmax is exact, so the combining order cannot change it.
+// Barrier 1 for the block's first N threads (barrier 0 is __syncthreads): the whole block, or the
+// scanners of prune_split_kernel while its gatherers go on.
+template <int N>
+__device__ __forceinline__ void sync_first() {
+  asm volatile("bar.sync 1, %0;" ::"n"(N) : "memory");
+}
+
+// The argmax of the block's first NT threads, left in thread 0. The argmax is exact, so the
+// combining order cannot change it.
 template <int NT>
 __device__ __forceinline__ arg_max block_argmax(arg_max a) {
   __shared__ float wv[NT / 32];
@@ -229,12 +237,12 @@ __device__ __forceinline__ arg_max block_argmax(arg_max a) {
     wv[l / 32] = a.v;
     wi[l / 32] = a.i;
   }
-  __syncthreads();
+  sync_first<NT>();
   if (l < 32) {
     a = l < NT / 32 ? arg_max{wv[l], wi[l]} : arg_max{};
     for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
   }
-  __syncthreads();  // the slots are free for the next row
+  sync_first<NT>();  // the slots are free for the next row
   return a;
 }
 
@@ -262,6 +270,26 @@ struct prune_batch {
   std::int64_t rows = 0;  // over all destinations
 };
 static_assert(sizeof(prune_batch) <= 4096, "kernel parameters beyond 4 KiB need CUDA 12.1 and a recent driver");
+
+// Launch row g of a batched pack: its destination's rows, its index there, and its source row
+// (-1: a zero row).
+struct located {
+  const prune_rows& pr;
+  std::int64_t i, r;
+};
+__device__ __forceinline__ located locate(const prune_batch& b, std::int64_t g) {
+  int t = 0;
+  while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+  const prune_rows& pr = b.dst[t];
+  const std::int64_t i = g - pr.first;
+  return {pr, i, pr.rule.source(i / pr.win_len, i % pr.win_len)};
+}
+
+// Source row r of the shard, as words of the logits' size.
+template <typename word>
+__device__ __forceinline__ const word* shard_row(const prune_desc& d, std::int64_t r) {
+  return reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * std::int64_t(sizeof(word)));
+}
 
 // This thread's draft columns (ids sorted by column), G at a time: ids k = k0 + u·NT, u < G, and how
 // far they are gathered.
@@ -317,18 +345,14 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
   const prune_desc& d = b.d;
   const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
-    int t = 0;
-    while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-    const prune_rows& pr = b.dst[t];
-    const std::int64_t i = g - pr.first;
-    const std::int64_t r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+    const auto [pr, i, r] = locate(b, g);
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
     if (r < 0) {  // a zero row: zeros, and its first column is its argmax
       if (l == 0 && cols > 0) a = {0.0f, d.col_base};
       for (int k = l; k < n_ids; k += NT) out[k] = 0;
     } else {
-      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const word* row = shard_row<word>(d, r);
       const char* bytes = reinterpret_cast<const char*>(row);
       row_scan<T, NT> s;
       draft_cursor<NT, G> ids{l};
@@ -345,6 +369,43 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
       a = s.result(d.col_base);
     }
     write_pair<NT>(pr.pairs + i, d.col_base, a);
+  }
+}
+
+// The pruned sender for aligned rows whose draft columns are few against their vectors, its block in
+// two groups: the first S threads scan the row for the argmax (U loads in flight each) while the
+// other NT - S gather the row's draft columns at the same time, their loads hitting what the scan
+// brings into L2 or merging with its misses, so the row still comes from DRAM once. Each SM then
+// always has threads streaming rows; prune_vec_kernel's blocks scan and then gather, and their rows'
+// traffic pauses while they gather. On an H200 at tp 8 (32K rows, a uniform draft vocabulary): bf16
+// 0.86 of a D2D copy against 0.73, fp32 (U 8) 0.95 against 0.81; with 6.6 draft columns per vector
+// (rank 0 of a skewed draft vocabulary) the gatherers fall behind (0.47 against 0.62), so launch_batch
+// keeps prune_vec_kernel there. docs/kernel-notes.md has the rounds of variants.
+template <dtype T, int NT, int S, int U, int G, int MinBlocks>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int NG = NT - S;
+  static_assert(S % 32 == 0 && NG % 32 == 0, "whole warps in each group");
+  const prune_desc& d = b.d;
+  const bool scanner = int(threadIdx.x) < S;
+  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    const auto [pr, i, r] = locate(b, g);
+    if (scanner) {
+      arg_max a;
+      if (r >= 0) a = scan_row<T, S, U>(reinterpret_cast<const char*>(shard_row<word>(d, r)), cols, d.col_base);
+      else if (l == 0 && cols > 0) a = {0.0f, d.col_base};  // a zero row: its first column is its argmax
+      write_pair<S>(pr.pairs + i, d.col_base, a);
+    } else {
+      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+      if (r >= 0) {
+        draft_cursor<NG, G> ids{l};
+        ids.load(d);
+        ids.gather_below(shard_row<word>(d, r), out, d, INT_MAX);
+      } else {
+        for (int k = l; k < n_ids; k += NG) out[k] = 0;
+      }
+    }
   }
 }
 
@@ -418,18 +479,36 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 // tp 8's 32 KB DeepSeek-V3 rows are not, tp 4's 64 KB are.
 bool long_row(const prune_desc& d) { return d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)) > 48 * 1024; }
 
+// Whether prune_split_kernel's gatherers keep up with its scanners: at most 2.5 draft columns per
+// 16-byte vector of the row (measured: faster at 1.0 for fp32 and 2.0 for bf16, a uniform draft
+// vocabulary at tp 8; slower at 3.3 and 6.6, rank 0 of the skewed one), on rows of at most 64 KiB
+// (fp32 at tp 8; the longer ones were not measured).
+bool split_fits(const prune_desc& d) {
+  const std::int64_t bytes = d.valid_cols * std::int64_t(dtype_size(d.rows.src_type));
+  return bytes <= 64 * 1024 && d.n_ids * 2 <= bytes / 16 * 5;
+}
+
 void launch_batch(const prune_batch& b, cudaStream_t stream) {
   const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks));
+  const bool split = split_fits(b.d), whole = !long_row(b.d);
+  // 64 scanners and 64 gatherers, 8 blocks per SM (64 registers): on the H200, 0.86 of a D2D copy
+  // against 0.80 with 32 + 32 (16 blocks) and 0.79 with 128 + 128 (4 blocks), bf16 at tp 8.
+  constexpr int kSplit = 128, kScan = 64;
   switch (b.d.rows.src_type) {
     case dtype::bf16:
-      if (long_row(b.d)) prune_vec_kernel<dtype::bf16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
-      else prune_vec_kernel<dtype::bf16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
+      if (split && whole) prune_split_kernel<dtype::bf16, kSplit, kScan, kPackUnroll, 16, 8><<<blocks, kSplit, 0, stream>>>(b);
+      else if (whole) prune_vec_kernel<dtype::bf16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
+      else prune_vec_kernel<dtype::bf16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
       break;
     case dtype::fp16:
-      if (long_row(b.d)) prune_vec_kernel<dtype::fp16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
-      else prune_vec_kernel<dtype::fp16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
+      if (split && whole) prune_split_kernel<dtype::fp16, kSplit, kScan, kPackUnroll, 16, 8><<<blocks, kSplit, 0, stream>>>(b);
+      else if (whole) prune_vec_kernel<dtype::fp16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
+      else prune_vec_kernel<dtype::fp16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
       break;
-    default: prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2, true><<<blocks, 1024, 0, stream>>>(b); break;
+    default:  // fp32: 8 loads in flight per scanner (0.95 of a copy against 0.81 with 4)
+      if (split) prune_split_kernel<dtype::fp32, kSplit, kScan, 8, 16, 8><<<blocks, kSplit, 0, stream>>>(b);
+      else prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2, true><<<blocks, 1024, 0, stream>>>(b);
+      break;
   }
   SB_CUDA_LAUNCH();
 }

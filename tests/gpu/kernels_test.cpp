@@ -470,6 +470,37 @@ TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
   }
 }
 
+// Rows of tp 8's DeepSeek-V3 length (plus a ragged tail) with a uniform draft vocabulary (one column
+// in four: the split kernel, scanners and gatherers side by side) and with a dense one (every
+// column: too many draft columns per vector for it, the whole-row kernels): every type, ties, a zero
+// row, the tail's columns, several chunks per scanner.
+TEST(kernels_gpu, prune_pack_split_and_dense_draft_match_the_host) {
+  SB_REQUIRE_GPU();
+  std::mt19937 rng(11);
+  const std::int64_t T = 9, Vl = 16168, base = 16168 * 5;
+  for (dtype t : {dtype::bf16, dtype::fp16, dtype::fp32}) {
+    const std::size_t es = dtype_size(t);
+    std::vector<char> input(std::size_t(T * Vl) * es);
+    for (std::int64_t i = 0; i < T * Vl; ++i) store_from_float(input.data(), i, t, gen::small_exact(rng()) * (i % 89 == 0 ? 4.0f : 1.0f));
+    for (bool dense : {false, true}) {
+      std::vector<std::int32_t> ids;
+      for (std::int64_t c = dense ? 0 : 1; c < Vl - 3; c += dense ? 1 : 4) ids.push_back(std::int32_t(base + c));
+      prune_desc h;
+      h.rows.src = input.data();
+      h.rows.src_type = t;
+      h.rows.src_ld = Vl;
+      h.rows.src_peer_cols = Vl;
+      h.rows.win_len = T;
+      h.rows.valid_len = T - 1;  // the last row is a zero row
+      h.ids = ids.data();
+      h.n_ids = std::int64_t(ids.size());
+      h.col_base = base;
+      h.valid_cols = Vl - 3;
+      prune_case(h, input, ids).expect_device_equal(std::string(to_string(t)) + (dense ? " dense" : " uniform"));
+    }
+  }
+}
+
 // Several destinations' packs in one launch (the sender's rows for every destination: windows,
 // shifts and zero rows differ per destination), a second shard that starts a new launch, and an
 // unaligned one on its own: each equal to prune_pack_host.

@@ -21,20 +21,6 @@ namespace {
 using experiments::d2d_us;
 using experiments::median_us;
 
-// Launch row g of a batched pack: its destination's rows, its index there, and its source row
-// (-1: a zero row), as production's prune_vec_kernel finds them.
-struct located {
-  const prune_rows& pr;
-  std::int64_t i, r;
-};
-__device__ __forceinline__ located locate(const prune_batch& b, std::int64_t g) {
-  int t = 0;
-  while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-  const prune_rows& pr = b.dst[t];
-  const std::int64_t i = g - pr.first;
-  return {pr, i, pr.rule.source(i / pr.win_len, i % pr.win_len)};
-}
-
 // row_scan::chunk, also storing each loaded vector at sh[v] (Stage), or reading the row from
 // shared memory where a bulk copy put it (FromShared).
 template <dtype T, int NT, bool Stage, bool FromShared = false>
@@ -476,6 +462,299 @@ void launch_max(const prune_batch& b, const std::uint16_t* offs, cudaStream_t st
   SB_CUDA_LAUNCH();
 }
 
+// Round 5: the draft columns written from the scan's own registers, no second read of the row. A
+// persistent grid; each block first builds, in shared memory, one word per 16-byte vector of the
+// shard: the output index of the vector's first draft column (ids are sorted by column, so the
+// output index of a column is its rank among them) << 8 | the mask of its draft columns. During the
+// scan, the thread holding vector v writes its selected elements to out[first + rank in mask]
+// (Staged: into a shared-memory output row, copied out coalesced after a barrier). Columns past the
+// last whole vector (none for DeepSeek-V3's shards) are gathered from the row after the scan.
+struct select_table {
+  std::uint32_t* sel;  // nvec words
+  int tail_first;      // the first id past the whole vectors
+};
+
+template <int per>
+__device__ __forceinline__ int build_select(std::uint32_t* sel, int* tail_first, const prune_desc& d, int nvec, int NT) {
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), whole = nvec * per;
+  for (int v = l; v < nvec; v += NT) sel[v] = 0;
+  if (l == 0) *tail_first = n_ids;
+  __syncthreads();
+  for (int k = l; k < n_ids; k += NT) {
+    const int c = __ldg(d.ids + k) - int(d.col_base);
+    const int prev = k > 0 ? __ldg(d.ids + k - 1) - int(d.col_base) : -1;
+    if (c >= whole) {
+      if (prev < whole) *tail_first = k;
+      continue;
+    }
+    const int v = c / per;
+    std::uint32_t w = 1u << (c % per);
+    if (prev < 0 || prev / per != v) w |= std::uint32_t(k) << 8;
+    atomicOr(sel + v, w);
+  }
+  __syncthreads();
+  return *tail_first;
+}
+
+template <dtype T, typename word>
+__device__ __forceinline__ word word_of(const uint4& u, int e) {
+  const std::uint32_t* w = &u.x;
+  if constexpr (T == dtype::fp32) return w[e];
+  else return word((e & 1) ? w[e / 2] >> 16 : w[e / 2] & 0xffffu);
+}
+
+template <dtype T, int NT, bool Staged, typename word>
+__device__ __forceinline__ void chunk_select(row_scan<T, NT>& s, const char* row, int v0, int nvec, const std::uint32_t* sel,
+                                             word* out) {
+  v0 += int(threadIdx.x);
+  uint4 u[kPackUnroll];
+#pragma unroll
+  for (int k = 0; k < kPackUnroll; ++k) {
+    const int v = v0 + k * NT;
+    u[k] = v < nvec ? __ldg(reinterpret_cast<const uint4*>(row) + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+  }
+#pragma unroll
+  for (int k = 0; k < kPackUnroll; ++k) {
+    const int v = v0 + k * NT;
+    const std::uint32_t w = v < nvec ? sel[v] : 0u;
+    int p = int(w >> 8);
+#pragma unroll
+    for (int e = 0; e < s.per; ++e)
+      if (w >> e & 1u) out[p++] = word_of<T, word>(u[k], e);
+  }
+  float m = -INFINITY;
+#pragma unroll
+  for (int k = 0; k < kPackUnroll; ++k)
+#pragma unroll
+    for (int e = 0; e < s.per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
+  if (s.bi >= 0 && !(m > s.bv)) return;
+#pragma unroll
+  for (int k = 0; k < kPackUnroll; ++k) {
+    const int v = v0 + k * NT;
+    if (v >= nvec) break;
+#pragma unroll
+    for (int e = 0; e < s.per; ++e) {
+      const float x = element_of<T>(u[k], e);
+      if (s.bi < 0 || x > s.bv) {
+        s.bv = x;
+        s.bi = v * s.per + e;
+      }
+    }
+  }
+}
+
+template <dtype T, int NT, int MinBlocks, bool Staged>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_select_kernel(const __grid_constant__ prune_batch b) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  extern __shared__ std::uint32_t smem[];
+  __shared__ int tail_first_sh;
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols), nvec = cols / per;
+  std::uint32_t* sel = smem;
+  word* srow = reinterpret_cast<word*>(smem + ((nvec + 3) & ~3));
+  const int tail_first = build_select<per>(sel, &tail_first_sh, d, nvec, NT);
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    const auto [pr, i, r] = locate(b, g);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    arg_max a;
+    if (r < 0) {
+      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
+      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+    } else {
+      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const char* bytes = reinterpret_cast<const char*>(row);
+      row_scan<T, NT> s;
+      word* dst = Staged ? srow : out;
+      for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) chunk_select<T, NT, Staged>(s, bytes, v0, nvec, sel, dst);
+      for (int k = tail_first + l; k < n_ids; k += NT) dst[k] = row[__ldg(d.ids + k) - int(d.col_base)];
+      s.tail(bytes, cols);
+      a = s.result(d.col_base);
+      if constexpr (Staged) {
+        __syncthreads();
+        for (int k = l; k < n_ids; k += NT) out[k] = srow[k];
+      }
+    }
+    write_pair<NT>(pr.pairs + i, d.col_base, a);  // its barriers also free srow for the next row
+  }
+}
+
+template <dtype T, int NT, int MinBlocks, bool Staged>
+void launch_select(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  auto k = prune_select_kernel<T, NT, MinBlocks, Staged>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  const int nvec = int(b.d.valid_cols / per);
+  const int smem = ((nvec + 3) & ~3) * 4 + (Staged ? int(b.d.n_ids) * int(dtype_size(T)) : 0);
+  SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  int per_sm = 0, sms = 0;
+  SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, smem));
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, std::int64_t(std::max(per_sm, 1)) * sms));
+  k<<<blocks, NT, smem, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+
+// Round 6: production's whole-row order (bf16, G 16) from a persistent grid of Blocks per SM, each
+// block asking L2 for the row Dist rows ahead of the one it starts (one prefetch per 128-byte line),
+// so that DRAM keeps streaming while the block gathers and reduces; Dist 0: the persistent grid
+// alone.
+// row_scan::chunk with U loads in flight per thread (chunks of NT·U vectors).
+template <int U, int NT, dtype T = dtype::bf16>
+__device__ __forceinline__ void chunk_u(row_scan<T, NT>& s, const char* row, int v0, int nvec) {
+  constexpr int per = row_scan<T, NT>::per;
+  v0 += int(threadIdx.x);
+  uint4 u[U];
+#pragma unroll
+  for (int k = 0; k < U; ++k) {
+    const int v = v0 + k * NT;
+    u[k] = v < nvec ? __ldg(reinterpret_cast<const uint4*>(row) + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+  }
+  float m = -INFINITY;
+#pragma unroll
+  for (int k = 0; k < U; ++k)
+#pragma unroll
+    for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
+  if (s.bi >= 0 && !(m > s.bv)) return;
+#pragma unroll
+  for (int k = 0; k < U; ++k) {
+    const int v = v0 + k * NT;
+    if (v >= nvec) break;
+#pragma unroll
+    for (int e = 0; e < per; ++e) {
+      const float x = element_of<T>(u[k], e);
+      if (s.bi < 0 || x > s.bv) {
+        s.bv = x;
+        s.bi = v * per + e;
+      }
+    }
+  }
+}
+
+template <int Blocks, int Dist, int U = kPackUnroll>
+__global__ void __launch_bounds__(256, Blocks) prune_prefetch_kernel(const __grid_constant__ prune_batch b) {
+  constexpr int NT = 256, G = 16;
+  using word = std::uint16_t;
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  const int lines = int((std::int64_t(cols) * 2 + 127) / 128);
+  auto prefetch = [&](std::int64_t g) {
+    if (g >= b.rows) return;
+    const std::int64_t r = locate(b, g).r;
+    if (r < 0) return;
+    const char* row = static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * 2;
+    for (int x = l; x < lines; x += NT) asm volatile("prefetch.global.L2 [%0];" ::"l"(row + x * 128));
+  };
+  if constexpr (Dist > 1)
+    for (int k = 1; k < Dist; ++k) prefetch(blockIdx.x + std::int64_t(k) * gridDim.x);
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    if constexpr (Dist > 0) prefetch(g + std::int64_t(Dist) * gridDim.x);
+    const auto [pr, i, r] = locate(b, g);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    arg_max a;
+    if (r < 0) {
+      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
+      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+    } else {
+      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const char* bytes = reinterpret_cast<const char*>(row);
+      row_scan<dtype::bf16, NT> s;
+      draft_cursor<NT, G> ids{l};
+      const int nvec = cols / s.per;
+      for (int v0 = 0; v0 < nvec; v0 += NT * U) chunk_u<U>(s, bytes, v0, nvec);
+      ids.load(d);
+      ids.gather_below(row, out, d, INT_MAX);
+      s.tail(bytes, cols);
+      a = s.result(d.col_base);
+    }
+    write_pair<NT>(pr.pairs + i, d.col_base, a);
+  }
+}
+
+// Persistent false: one block per row, as production.
+template <int Blocks, int Dist, int U = kPackUnroll, bool Persistent = true>
+void launch_prefetch(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  auto k = prune_prefetch_kernel<Blocks, Dist, U>;
+  int per_sm = 0, sms = 0;
+  SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, 256, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const unsigned blocks = Persistent ? unsigned(std::min<std::int64_t>(b.rows, std::int64_t(std::max(per_sm, 1)) * sms))
+                                     : unsigned(b.rows);
+  k<<<blocks, 256, 0, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+
+// Round 7: warp specialisation. A block of NT threads is two groups: the first NT/2 scan rows for
+// the argmax (their own barrier, bar.sync 1), the second NT/2 gather the draft columns, Lag rows
+// behind (0: the same row, at the same time; 1: the row the scanners read in the previous step, in
+// L1/L2). Each block takes R consecutive rows, a block barrier per step. The point: half of the
+// threads are always streaming the row from DRAM, where 256-thread blocks doing scan-then-gather
+// may go through their phases in step.
+template <int H>
+__device__ __forceinline__ arg_max group_argmax(arg_max a) {
+  __shared__ float wv[H / 32];
+  __shared__ long long wi[H / 32];
+  for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+  const int l = int(threadIdx.x);
+  if ((l & 31) == 0) {
+    wv[l / 32] = a.v;
+    wi[l / 32] = a.i;
+  }
+  asm volatile("bar.sync 1, %0;" ::"n"(H));
+  if (l < 32) {
+    a = l < H / 32 ? arg_max{wv[l], wi[l]} : arg_max{};
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+  }
+  asm volatile("bar.sync 1, %0;" ::"n"(H));
+  return a;
+}
+
+template <int NT, int Blocks, int Lag, int R, int G, int H = NT / 2, int U = kPackUnroll, dtype T = dtype::bf16>
+__global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
+  constexpr int HG = NT - H;  // gatherers
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  const prune_desc& d = b.d;
+  const bool scanner = int(threadIdx.x) < H;
+  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - H, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  const std::int64_t g0 = std::int64_t(blockIdx.x) * R, g1 = std::min<std::int64_t>(g0 + R, b.rows);
+  for (std::int64_t t = g0; t < g1 + Lag; ++t) {
+    const std::int64_t g = scanner ? t : t - Lag;
+    if (g >= g0 && g < g1) {
+      const auto [pr, i, r] = locate(b, g);
+      const word* row = r < 0 ? nullptr : reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      if (scanner) {
+        arg_max a;
+        if (r < 0) {
+          if (l == 0 && cols > 0) a = {0.0f, d.col_base};
+        } else {
+          row_scan<T, H> s;
+          const int nvec = cols / s.per;
+          for (int v0 = 0; v0 < nvec; v0 += H * U) chunk_u<U, H, T>(s, reinterpret_cast<const char*>(row), v0, nvec);
+          s.tail(reinterpret_cast<const char*>(row), cols);
+          a = s.result(d.col_base);
+        }
+        a = group_argmax<H>(a);
+        if (l == 0) pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+      } else {
+        word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+        if (r < 0) {
+          for (int k = l; k < n_ids; k += HG) out[k] = 0;
+        } else {
+          draft_cursor<HG, G> ids{l};
+          ids.load(d);
+          ids.gather_below(row, out, d, INT_MAX);
+        }
+      }
+    }
+    if constexpr (Lag > 0 || R > 1) __syncthreads();
+  }
+}
+
+template <int NT, int Blocks, int Lag, int R, int G, int H = NT / 2, int U = kPackUnroll, dtype T = dtype::bf16>
+void launch_split(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  prune_split_kernel<NT, Blocks, Lag, R, G, H, U, T><<<unsigned((b.rows + R - 1) / R), NT, 0, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+
 bool g_profile_only = false;  // ncu: launch each variant once, time nothing
 
 struct variant {
@@ -531,7 +810,9 @@ void launch_production(const prune_batch& b, const std::uint16_t*, cudaStream_t 
 float sample_value(std::mt19937_64& g) { return float(int(g() % 1024) - 600) / 64.0f; }
 
 template <dtype T>
-void run_shape(std::int64_t rows, std::int64_t cols, double density, const char* label, const std::vector<variant>& vs) {
+void run_shape(std::int64_t rows, std::int64_t cols, double density, const char* label, const std::vector<variant>& vs,
+               std::int64_t ld = 0) {
+  if (ld == 0) ld = cols;  // the row pitch: 16-byte aligned rows, as the vectorised kernels need
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
   std::mt19937_64 g(42 + rows + std::int64_t(density * 1000));
   const std::int64_t col_base = 0;
@@ -541,7 +822,7 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
   std::vector<std::uint16_t> offs(ids.begin(), ids.end());
   const std::int64_t n_ids = std::int64_t(ids.size());
   // Two input buffers used in turn, each larger than L2 at these sizes.
-  std::vector<word> host(std::size_t(rows * cols));
+  std::vector<word> host(std::size_t(rows * ld));
   for (auto& w : host) {
     const float f = sample_value(g);
     std::uint32_t bits;
@@ -571,7 +852,7 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
     prune_desc d{};
     d.rows.src = in[k];
     d.rows.src_type = T;
-    d.rows.src_ld = cols;
+    d.rows.src_ld = ld;
     d.rows.windows = 1;
     d.rows.win_len = rows;
     d.rows.valid_len = rows;
@@ -590,7 +871,7 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
     return b;
   };
   // The bytes bench/traffic.cpp counts for the pack: rows read, values and pairs written.
-  const double bytes = double(in_bytes) + double(v_bytes) + double(p_bytes);
+  const double bytes = double(rows * cols * std::int64_t(sizeof(word))) + double(v_bytes) + double(p_bytes);
   const double ref0 = d2d_us(std::size_t(bytes / 2));
   std::printf("%-22s rows %6lld cols %6lld ids %5lld  %.1f MB  d2d %.1f us (%.0f GB/s)\n", label, (long long)rows,
               (long long)cols, (long long)n_ids, bytes / 1e6, ref0, bytes / ref0 / 1e3);
@@ -699,10 +980,86 @@ int main(int argc, char** argv) {
       {"2pass 512 thr U4 G4 3blk u16", launch_2pass<dtype::fp32, 512, 4, 4, 3, true, false>},
       {"2pass 256 thr U8 G4 3blk u16", launch_2pass<dtype::fp32, 256, 8, 4, 3, true, false>},
   };
+  const std::vector<variant> round5 = {
+      {"production", launch_production},
+      {"select 256 thr 4blk", launch_select<dtype::bf16, 256, 4, false>},
+      {"select 256 thr 4blk staged", launch_select<dtype::bf16, 256, 4, true>},
+      {"select 256 thr 6blk", launch_select<dtype::bf16, 256, 6, false>},
+      {"select 512 thr 2blk", launch_select<dtype::bf16, 512, 2, false>},
+      {"select 512 thr 3blk staged", launch_select<dtype::bf16, 512, 3, true>},
+      {"select 1024 thr 1blk", launch_select<dtype::bf16, 1024, 1, false>},
+  };
+  const std::vector<variant> round5_f32 = {
+      {"production", launch_production},
+      {"select 256 thr 4blk", launch_select<dtype::fp32, 256, 4, false>},
+      {"select 512 thr 2blk", launch_select<dtype::fp32, 512, 2, false>},
+      {"select 512 thr 3blk staged", launch_select<dtype::fp32, 512, 3, true>},
+      {"select 1024 thr 1blk", launch_select<dtype::fp32, 1024, 1, false>},
+      {"select 1024 thr 2blk", launch_select<dtype::fp32, 1024, 2, false>},
+  };
+  const std::vector<variant> round6 = {
+      {"production", launch_production},
+      {"persistent 4blk, no prefetch", launch_prefetch<4, 0>},
+      {"persistent 4blk, L2 prefetch +1", launch_prefetch<4, 1>},
+      {"persistent 4blk, L2 prefetch +2", launch_prefetch<4, 2>},
+      {"persistent 3blk, L2 prefetch +1", launch_prefetch<3, 1>},
+      {"persistent 3blk, L2 prefetch +2", launch_prefetch<3, 2>},
+      {"persistent 2blk, L2 prefetch +2", launch_prefetch<2, 2>},
+      {"row blocks 4blk, U8", launch_prefetch<4, 0, 8, false>},
+      {"row blocks 3blk, U8", launch_prefetch<3, 0, 8, false>},
+      {"persistent 4blk, U8, prefetch +1", launch_prefetch<4, 1, 8>},
+      {"row blocks 4blk, U2", launch_prefetch<4, 0, 2, false>},
+  };
+  const std::vector<variant> round7 = {
+      {"production", launch_production},
+      {"split 512 2blk lag0 R1", launch_split<512, 2, 0, 1, 16>},
+      {"split 512 2blk lag0 R4", launch_split<512, 2, 0, 4, 16>},
+      {"split 512 2blk lag1 R4", launch_split<512, 2, 1, 4, 16>},
+      {"split 512 2blk lag1 R16", launch_split<512, 2, 1, 16, 16>},
+      {"split 256 4blk lag0 R1", launch_split<256, 4, 0, 1, 16>},
+      {"split 256 4blk lag1 R8", launch_split<256, 4, 1, 8, 16>},
+      {"split 1024 1blk lag1 R16", launch_split<1024, 1, 1, 16, 8>},
+  };
+  const std::vector<variant> round8 = {  // S+G: scanners + gatherers
+      {"production", launch_production},
+      {"split 128+128 4blk", launch_split<256, 4, 0, 1, 16>},
+      {"split 128+128 5blk", launch_split<256, 5, 0, 1, 16>},
+      {"split 128+128 6blk", launch_split<256, 6, 0, 1, 8>},
+      {"split 64+64 8blk", launch_split<128, 8, 0, 1, 16>},
+      {"split 64+64 10blk", launch_split<128, 10, 0, 1, 8>},
+      {"split 192+64 4blk", launch_split<256, 4, 0, 1, 16, 192>},
+      {"split 64+192 4blk", launch_split<256, 4, 0, 1, 16, 64>},
+      {"split 128+64 5blk", launch_split<192, 5, 0, 1, 16, 128>},
+      {"split 96+32 8blk", launch_split<128, 8, 0, 1, 16, 96>},
+      {"split 32+96 8blk", launch_split<128, 8, 0, 1, 16, 32>},
+      {"split 256+128 2blk", launch_split<384, 2, 0, 1, 16, 256>},
+  };
+  const std::vector<variant> round9 = {  // S+G: scanners + gatherers; U: loads in flight per scanner
+      {"production", launch_production},
+      {"split 64+64 8blk", launch_split<128, 8, 0, 1, 16>},
+      {"split 64+64 8blk U8", launch_split<128, 8, 0, 1, 16, 64, 8>},
+      {"split 64+64 8blk U2", launch_split<128, 8, 0, 1, 16, 64, 2>},
+      {"split 64+64 8blk G8", launch_split<128, 8, 0, 1, 8>},
+      {"split 32+32 16blk", launch_split<64, 16, 0, 1, 16>},
+      {"split 32+32 16blk U8", launch_split<64, 16, 0, 1, 16, 32, 8>},
+      {"split 32+96 8blk U8", launch_split<128, 8, 0, 1, 16, 32, 8>},
+      {"split 64+192 4blk U8", launch_split<256, 4, 0, 1, 16, 64, 8>},
+      {"split 32+64 10blk U8", launch_split<96, 10, 0, 1, 16, 32, 8>},
+  };
+  const std::vector<variant> round9_f32 = {
+      {"production", launch_production},
+      {"split 64+64 8blk", launch_split<128, 8, 0, 1, 16, 64, 4, dtype::fp32>},
+      {"split 64+64 8blk U8", launch_split<128, 8, 0, 1, 16, 64, 8, dtype::fp32>},
+      {"split 128+128 4blk", launch_split<256, 4, 0, 1, 16, 128, 4, dtype::fp32>},
+      {"split 32+32 16blk U8", launch_split<64, 16, 0, 1, 16, 32, 8, dtype::fp32>},
+      {"split 64+192 4blk U8", launch_split<256, 4, 0, 1, 16, 64, 8, dtype::fp32>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
-             {"round1", round1}, {"round2", round2}, {"round3", round3}, {"decomp", decomp}, {"round4", round4}}) {
+             {"round1", round1}, {"round2", round2}, {"round3", round3}, {"decomp", decomp}, {"round4", round4},
+             {"round5", round5}, {"round6", round6}, {"round7", round7},
+             {"round8", round8}, {"round9", round9}}) {
       if (round != "all" && round != name) continue;
       std::printf("== %s\n", name.c_str());
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", vs);
@@ -719,6 +1076,24 @@ int main(int argc, char** argv) {
       run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round4_f32);
       run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round4_f32);
       run_shape<dtype::fp32>(4096, 16160, 0.42 * 32000.0 / 16160.0, "fp32 tp8 4K skewed", round4_f32);
+    }
+    if (round == "all" || round == "round5") {
+      std::printf("== round5 fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round5_f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round5_f32);
+      run_shape<dtype::fp32>(4096, 16160, skewed, "fp32 tp8 4K skewed", round5_f32);
+      std::printf("== round5 bf16 tp4 (long rows)\n");
+      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round5);
+      std::printf("== round5 bf16 tp8, cols not a multiple of 8 (tail)\n");
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round5, 16168);
+    }
+    if (round == "all" || round == "round9") {
+      std::printf("== round9 bf16 tp4 (long rows)\n");
+      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round9);
+      std::printf("== round9 fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round9_f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round9_f32);
+      run_shape<dtype::fp32>(4096, 16160, skewed, "fp32 tp8 4K skewed", round9_f32);
     }
     if (round == "ncu4") {
       g_profile_only = true;
