@@ -324,22 +324,20 @@ struct draft_cursor {
   }
 };
 
-// The pruned sender for rows in memory whose starts are 16-byte aligned, every destination's rows in
-// one launch (eight launches of a 4K usp window's 519 rows ran at 0.70 of a D2D copy, one launch of
-// all of them at about the rate of one long one): one block per row, the argmax scan a chunk at a
-// time, and the gather of the draft columns (G in flight per thread) either after the whole row
-// (Interleave false; ids read after the scan) or after each chunk (ids read before it). Gathering
-// after the whole row relies on the row still being in L1/L2: true for tp 8's 32 KB bf16 rows, not
-// for tp 2's 129 KB (528 resident rows, 68 MB, exceed the 50 MB L2; the gather then read the row
-// from DRAM again: 0.53-0.54 of a D2D copy against 0.77-0.80 interleaved). At tp 8 bf16 the
-// whole-row order with G = 16 is the faster (0.92 against 0.90 at 32K rows); fp32 is faster
-// interleaved with its ids read early (0.89 / 0.97 against 0.82 / 0.93 at 4K / 32K rows). NT: 256
+// The pruned sender for long rows in memory whose starts are 16-byte aligned (prune_split_kernel
+// takes the others), every destination's rows in one launch (eight launches of a 4K usp window's
+// 519 rows ran at 0.70 of a D2D copy, one launch of all of them at about the rate of one long one):
+// one block per row, the argmax scan a chunk at a time, and after each chunk the gather of its draft
+// columns (G in flight per thread, ids read before the scan), while the chunk is in L1/L2. Gathering
+// after the whole row instead relied on the row staying in L2 from scan to gather: true for tp 8's
+// 32 KB bf16 rows, not for tp 2's 129 KB (528 resident rows, 68 MB, exceed the 50 MB L2; the gather
+// then read the row from DRAM again: 0.53-0.54 of a D2D copy against 0.77-0.80 interleaved). NT: 256
 // threads for 2-byte types, 1024 for fp32. MinBlocks holds the registers to what 4 (2-byte types, 64
 // registers) or 2 (fp32, 32) resident blocks per SM allow: a 1024-thread block above 32 registers
 // fits only once per SM (fp32 0.77 of a D2D copy instead of 0.93). docs/kernel-notes.md has the
-// numbers (H100) and what else was tried: an L2 prefetch of the next row from a persistent grid, a
-// warp per row, a shared-memory row, all slower.
-template <dtype T, int NT, int G, int MinBlocks, bool Interleave>
+// numbers and what else was tried: an L2 prefetch of the next row from a persistent grid, a warp
+// per row, a shared-memory row, all slower.
+template <dtype T, int NT, int G, int MinBlocks>
 __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_constant__ prune_batch b) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
   const prune_desc& d = b.d;
@@ -356,15 +354,14 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
       const char* bytes = reinterpret_cast<const char*>(row);
       row_scan<T, NT> s;
       draft_cursor<NT, G> ids{l};
-      if constexpr (Interleave) ids.load(d);
+      ids.load(d);
       const int nvec = cols / s.per;
       for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) {
         s.chunk(bytes, v0, nvec);
         const bool last = v0 + s.chunk_vecs >= nvec;  // the last chunk takes the tail's ids too
-        if constexpr (Interleave) ids.gather_below(row, out, d, last ? INT_MAX : (v0 + s.chunk_vecs) * s.per);
+        ids.gather_below(row, out, d, last ? INT_MAX : (v0 + s.chunk_vecs) * s.per);
       }
-      if constexpr (!Interleave) ids.load(d);
-      if (!Interleave || nvec == 0) ids.gather_below(row, out, d, INT_MAX);
+      if (nvec == 0) ids.gather_below(row, out, d, INT_MAX);
       s.tail(bytes, cols);
       a = s.result(d.col_base);
     }
@@ -372,15 +369,15 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
   }
 }
 
-// The pruned sender for aligned rows whose draft columns are few against their vectors, its block in
-// two groups: the first S threads scan the row for the argmax (U loads in flight each) while the
-// other NT - S gather the row's draft columns at the same time, their loads hitting what the scan
-// brings into L2 or merging with its misses, so the row still comes from DRAM once. Each SM then
-// always has threads streaming rows; prune_vec_kernel's blocks scan and then gather, and their rows'
-// traffic pauses while they gather. On an H200 at tp 8 (32K rows, a uniform draft vocabulary): bf16
-// 0.86 of a D2D copy against 0.73, fp32 (U 8) 0.95 against 0.81; with 6.6 draft columns per vector
-// (rank 0 of a skewed draft vocabulary) the gatherers fall behind (0.47 against 0.62), so launch_batch
-// keeps prune_vec_kernel there. docs/kernel-notes.md has the rounds of variants.
+// The pruned sender for aligned rows up to 48 KiB (2-byte types) or 64 KiB (fp32), its block in two
+// groups: the first S threads scan the row for the argmax (U loads in flight each) while the other
+// NT - S gather the row's draft columns at the same time, their loads hitting what the scan brings
+// into L2 or merging with its misses, so the row still comes from DRAM once. Each SM then always has
+// threads streaming rows, where blocks that scan and then gather (prune_vec_kernel, and this
+// kernel's rows before cfe501ce) pause their rows' traffic while they gather. On an H200 at tp 8
+// (32K rows, a uniform draft vocabulary): bf16 0.86-0.88 of a D2D copy against 0.73 scan-then-
+// gather, fp32 (U 8) 0.95 against 0.81. launch_batch picks the block shape by draft columns per
+// vector; docs/kernel-notes.md has the rounds of variants.
 template <dtype T, int NT, int S, int U, int G, int MinBlocks>
 __global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
@@ -475,39 +472,42 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
          a.ids == b.ids && a.n_ids == b.n_ids && a.col_base == b.col_base && a.valid_cols == b.valid_cols;
 }
 
-// Whether a 2-byte row is too long to stay in L2 from its scan to its gather (528 resident rows):
-// tp 8's 32 KB DeepSeek-V3 rows are not, tp 4's 64 KB are.
+// Whether a 2-byte row is long enough for prune_vec_kernel (tp 4's 64 KB DeepSeek-V3 rows: 0.776 of a
+// copy on the H200, against 0.76-0.80 for the split kernel's shapes), not tp 8's 32 KB.
 bool long_row(const prune_desc& d) { return d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)) > 48 * 1024; }
 
-// Whether prune_split_kernel's gatherers keep up with its scanners: at most 2.5 draft columns per
-// 16-byte vector of the row (measured: faster at 1.0 for fp32 and 2.0 for bf16, a uniform draft
-// vocabulary at tp 8; slower at 3.3 and 6.6, rank 0 of the skewed one), on rows of at most 64 KiB
-// (fp32 at tp 8; the longer ones were not measured).
+// Whether 64 gatherers keep up with 64 scanners (prune_split_kernel's 128-thread shape): at most 2.5
+// draft columns per 16-byte vector of the row (measured: faster at 1.0 for fp32 and 2.0 for bf16, a
+// uniform draft vocabulary at tp 8; slower at 3.3 and 6.6, rank 0 of the skewed one), on rows of at
+// most 64 KiB (fp32 at tp 8; the longer ones were not measured).
 bool split_fits(const prune_desc& d) {
   const std::int64_t bytes = d.valid_cols * std::int64_t(dtype_size(d.rows.src_type));
   return bytes <= 64 * 1024 && d.n_ids * 2 <= bytes / 16 * 5;
 }
 
+// The 2-byte types' kernels. Measured on the H200, bf16 tp 8 rows: with few draft columns per vector
+// (uniform vocabulary, 2.0) 64 scanners + 64 gatherers, 8 blocks per SM (64 registers), read 0.86-0.88
+// of a D2D copy against 0.80 with 32 + 32 (16 blocks) and 0.79 with 128 + 128 (4 blocks); with many
+// (rank 0 of the skewed vocabulary, 6.6) 64 + 64 falls to 0.47 and 128 + 128 reads 0.665 against
+// 0.615 for scan-then-gather.
+template <dtype T>
+void launch_two_byte(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
+  if (long_row(b.d)) prune_vec_kernel<T, kPackThreads, 8, 4><<<blocks, kPackThreads, 0, stream>>>(b);
+  else if (split_fits(b.d)) prune_split_kernel<T, 128, 64, kPackUnroll, 16, 8><<<blocks, 128, 0, stream>>>(b);
+  else prune_split_kernel<T, 256, 128, kPackUnroll, 16, 4><<<blocks, 256, 0, stream>>>(b);
+}
+
 void launch_batch(const prune_batch& b, cudaStream_t stream) {
   const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks));
-  const bool split = split_fits(b.d), whole = !long_row(b.d);
-  // 64 scanners and 64 gatherers, 8 blocks per SM (64 registers): on the H200, 0.86 of a D2D copy
-  // against 0.80 with 32 + 32 (16 blocks) and 0.79 with 128 + 128 (4 blocks), bf16 at tp 8.
-  constexpr int kSplit = 128, kScan = 64;
   switch (b.d.rows.src_type) {
-    case dtype::bf16:
-      if (split && whole) prune_split_kernel<dtype::bf16, kSplit, kScan, kPackUnroll, 16, 8><<<blocks, kSplit, 0, stream>>>(b);
-      else if (whole) prune_vec_kernel<dtype::bf16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
-      else prune_vec_kernel<dtype::bf16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
-      break;
-    case dtype::fp16:
-      if (split && whole) prune_split_kernel<dtype::fp16, kSplit, kScan, kPackUnroll, 16, 8><<<blocks, kSplit, 0, stream>>>(b);
-      else if (whole) prune_vec_kernel<dtype::fp16, kPackThreads, 16, 4, false><<<blocks, kPackThreads, 0, stream>>>(b);
-      else prune_vec_kernel<dtype::fp16, kPackThreads, 8, 4, true><<<blocks, kPackThreads, 0, stream>>>(b);
-      break;
-    default:  // fp32: 8 loads in flight per scanner (0.95 of a copy against 0.81 with 4)
-      if (split) prune_split_kernel<dtype::fp32, kSplit, kScan, 8, 16, 8><<<blocks, kSplit, 0, stream>>>(b);
-      else prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2, true><<<blocks, 1024, 0, stream>>>(b);
+    case dtype::bf16: launch_two_byte<dtype::bf16>(b, blocks, stream); break;
+    case dtype::fp16: launch_two_byte<dtype::fp16>(b, blocks, stream); break;
+    default:
+      // fp32, few draft columns per vector (uniform, 1.0): 64 + 64 with 8 loads in flight per
+      // scanner, 0.95 of a copy against 0.81 with 4 and 0.81 for the 1024-thread scan-then-gather
+      // kernel; many (skewed rank 0, 3.3): that kernel, 0.73 against 0.69 for 128 + 128.
+      if (split_fits(b.d)) prune_split_kernel<dtype::fp32, 128, 64, 8, 16, 8><<<blocks, 128, 0, stream>>>(b);
+      else prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b);
       break;
   }
   SB_CUDA_LAUNCH();

@@ -599,7 +599,7 @@ void launch_select(const prune_batch& b, const std::uint16_t*, cudaStream_t stre
 // so that DRAM keeps streaming while the block gathers and reduces; Dist 0: the persistent grid
 // alone.
 // row_scan::chunk with U loads in flight per thread (chunks of NT·U vectors).
-template <int U, int NT, dtype T = dtype::bf16>
+template <int U, int NT, dtype T = dtype::bf16, bool Packed = false>
 __device__ __forceinline__ void chunk_u(row_scan<T, NT>& s, const char* row, int v0, int nvec) {
   constexpr int per = row_scan<T, NT>::per;
   v0 += int(threadIdx.x);
@@ -611,9 +611,14 @@ __device__ __forceinline__ void chunk_u(row_scan<T, NT>& s, const char* row, int
   }
   float m = -INFINITY;
 #pragma unroll
-  for (int k = 0; k < U; ++k)
+  for (int k = 0; k < U; ++k) {
+    if constexpr (Packed) {
+      m = fmaxf(m, vec_max<T, true>(u[k]));
+    } else {
 #pragma unroll
-    for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
+      for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
+    }
+  }
   if (s.bi >= 0 && !(m > s.bv)) return;
 #pragma unroll
   for (int k = 0; k < U; ++k) {
@@ -708,7 +713,8 @@ __device__ __forceinline__ arg_max group_argmax(arg_max a) {
   return a;
 }
 
-template <int NT, int Blocks, int Lag, int R, int G, int H = NT / 2, int U = kPackUnroll, dtype T = dtype::bf16>
+template <int NT, int Blocks, int Lag, int R, int G, int H = NT / 2, int U = kPackUnroll, dtype T = dtype::bf16,
+          bool Packed = false>
 __global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
   constexpr int HG = NT - H;  // gatherers
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
@@ -728,7 +734,7 @@ __global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_co
         } else {
           row_scan<T, H> s;
           const int nvec = cols / s.per;
-          for (int v0 = 0; v0 < nvec; v0 += H * U) chunk_u<U, H, T>(s, reinterpret_cast<const char*>(row), v0, nvec);
+          for (int v0 = 0; v0 < nvec; v0 += H * U) chunk_u<U, H, T, Packed>(s, reinterpret_cast<const char*>(row), v0, nvec);
           s.tail(reinterpret_cast<const char*>(row), cols);
           a = s.result(d.col_base);
         }
@@ -749,9 +755,10 @@ __global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_co
   }
 }
 
-template <int NT, int Blocks, int Lag, int R, int G, int H = NT / 2, int U = kPackUnroll, dtype T = dtype::bf16>
+template <int NT, int Blocks, int Lag, int R, int G, int H = NT / 2, int U = kPackUnroll, dtype T = dtype::bf16,
+          bool Packed = false>
 void launch_split(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
-  prune_split_kernel<NT, Blocks, Lag, R, G, H, U, T><<<unsigned((b.rows + R - 1) / R), NT, 0, stream>>>(b);
+  prune_split_kernel<NT, Blocks, Lag, R, G, H, U, T, Packed><<<unsigned((b.rows + R - 1) / R), NT, 0, stream>>>(b);
   SB_CUDA_LAUNCH();
 }
 
@@ -1054,12 +1061,26 @@ int main(int argc, char** argv) {
       {"split 32+32 16blk U8", launch_split<64, 16, 0, 1, 16, 32, 8, dtype::fp32>},
       {"split 64+192 4blk U8", launch_split<256, 4, 0, 1, 16, 64, 8, dtype::fp32>},
   };
+  const std::vector<variant> round10 = {  // after cfe501ce: production is the split kernel (64+64, 8 blocks, U 4)
+      {"production", launch_production},
+      {"split 64+64 6blk U8", launch_split<128, 6, 0, 1, 16, 64, 8>},
+      {"split 64+64 7blk U6", launch_split<128, 7, 0, 1, 16, 64, 6>},
+      {"split 64+64 8blk U6", launch_split<128, 8, 0, 1, 16, 64, 6>},
+      {"split 64+64 8blk U4 hmax2", launch_split<128, 8, 0, 1, 16, 64, 4, dtype::bf16, true>},
+      {"split 64+64 8blk U8 hmax2", launch_split<128, 8, 0, 1, 16, 64, 8, dtype::bf16, true>},
+      {"split 64+64 6blk U8 hmax2", launch_split<128, 6, 0, 1, 16, 64, 8, dtype::bf16, true>},
+      {"split 64+32 10blk U4", launch_split<96, 10, 0, 1, 16, 64, 4>},
+      {"split 64+64 8blk U4 G12", launch_split<128, 8, 0, 1, 12, 64, 4>},
+      {"split 128+128 4blk (skewed)", launch_split<256, 4, 0, 1, 16, 128, 4>},
+      {"split 96+160 4blk (skewed)", launch_split<256, 4, 0, 1, 16, 96, 4>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
              {"round1", round1}, {"round2", round2}, {"round3", round3}, {"decomp", decomp}, {"round4", round4},
              {"round5", round5}, {"round6", round6}, {"round7", round7},
-             {"round8", round8}, {"round9", round9}}) {
+             {"round8", round8}, {"round9", round9},
+             {"round10", round10}}) {
       if (round != "all" && round != name) continue;
       std::printf("== %s\n", name.c_str());
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", vs);
