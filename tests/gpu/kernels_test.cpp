@@ -81,6 +81,24 @@ struct prune_case {
   }
 };
 
+// A pruned-sender descriptor over T rows of `cols` columns (pitch ld) from `src`, one window whose
+// last row is a zero row, the shard's real columns ending 3 before its width (a ragged tail).
+prune_desc zero_last_row(const void* src, dtype t, std::int64_t ld, std::int64_t cols, std::int64_t T,
+                         const std::vector<std::int32_t>& ids, std::int64_t base) {
+  prune_desc h;
+  h.rows.src = src;
+  h.rows.src_type = t;
+  h.rows.src_ld = ld;
+  h.rows.src_peer_cols = cols;
+  h.rows.win_len = T;
+  h.rows.valid_len = T - 1;
+  h.ids = ids.data();
+  h.n_ids = std::int64_t(ids.size());
+  h.col_base = base;
+  h.valid_cols = cols - 3;
+  return h;
+}
+
 expected_spec spec_of(gen::source k, dtype t, std::int64_t rows, std::int64_t cols) {
   expected_spec e;
   e.kind = k;
@@ -455,25 +473,15 @@ TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
     for (std::int64_t i = 0; i < T * ld; ++i) store_from_float(input.data(), i, t, gen::small_exact(rng()) * (i % 97 == 0 ? 4.0f : 1.0f));
     std::vector<std::int32_t> ids;
     for (std::int64_t k = base + 5; k < base + Vl; k += 7) ids.push_back(std::int32_t(k));
-    prune_desc h;
-    h.rows.src = input.data();
-    h.rows.src_type = t;
-    h.rows.src_ld = ld;
-    h.rows.src_peer_cols = Vl;
-    h.rows.win_len = T;
-    h.rows.valid_len = T - 1;  // the last row is a zero row
-    h.ids = ids.data();
-    h.n_ids = std::int64_t(ids.size());
-    h.col_base = base;
-    h.valid_cols = Vl - 3;
-    prune_case(h, input, ids).expect_device_equal(std::string(to_string(t)) + " case " + std::to_string(c));
+    prune_case(zero_last_row(input.data(), t, ld, Vl, T, ids, base), input, ids)
+        .expect_device_equal(std::string(to_string(t)) + " case " + std::to_string(c));
   }
 }
 
 // Rows of tp 8's DeepSeek-V3 length (plus a ragged tail) with a uniform draft vocabulary (one column
-// in four: the split kernel, scanners and gatherers side by side) and with a dense one (every
-// column: too many draft columns per vector for it, the whole-row kernels): every type, ties, a zero
-// row, the tail's columns, several chunks per scanner.
+// in four: the split kernel's 64 + 64 shape, scanners and gatherers side by side) and with a dense
+// one (every column: 128 + 128 for 2-byte types, the 1024-thread kernel for fp32): every type, ties,
+// a zero row, the tail's columns, several chunks per scanner.
 TEST(kernels_gpu, prune_pack_split_and_dense_draft_match_the_host) {
   SB_REQUIRE_GPU();
   std::mt19937 rng(11);
@@ -485,18 +493,8 @@ TEST(kernels_gpu, prune_pack_split_and_dense_draft_match_the_host) {
     for (bool dense : {false, true}) {
       std::vector<std::int32_t> ids;
       for (std::int64_t c = dense ? 0 : 1; c < Vl - 3; c += dense ? 1 : 4) ids.push_back(std::int32_t(base + c));
-      prune_desc h;
-      h.rows.src = input.data();
-      h.rows.src_type = t;
-      h.rows.src_ld = Vl;
-      h.rows.src_peer_cols = Vl;
-      h.rows.win_len = T;
-      h.rows.valid_len = T - 1;  // the last row is a zero row
-      h.ids = ids.data();
-      h.n_ids = std::int64_t(ids.size());
-      h.col_base = base;
-      h.valid_cols = Vl - 3;
-      prune_case(h, input, ids).expect_device_equal(std::string(to_string(t)) + (dense ? " dense" : " uniform"));
+      prune_case(zero_last_row(input.data(), t, Vl, Vl, T, ids, base), input, ids)
+          .expect_device_equal(std::string(to_string(t)) + (dense ? " dense" : " uniform"));
     }
   }
 }

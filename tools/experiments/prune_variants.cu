@@ -689,30 +689,12 @@ void launch_prefetch(const prune_batch& b, const std::uint16_t*, cudaStream_t st
 }
 
 // Round 7: warp specialisation. A block of NT threads is two groups: the first NT/2 scan rows for
-// the argmax (their own barrier, bar.sync 1), the second NT/2 gather the draft columns, Lag rows
+// the argmax (their own barrier, bar.sync 1; as run, a copy of block_argmax without the "memory"
+// clobber, now production's), the second NT/2 gather the draft columns, Lag rows
 // behind (0: the same row, at the same time; 1: the row the scanners read in the previous step, in
 // L1/L2). Each block takes R consecutive rows, a block barrier per step. The point: half of the
 // threads are always streaming the row from DRAM, where 256-thread blocks doing scan-then-gather
 // may go through their phases in step.
-template <int H>
-__device__ __forceinline__ arg_max group_argmax(arg_max a) {
-  __shared__ float wv[H / 32];
-  __shared__ long long wi[H / 32];
-  for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-  const int l = int(threadIdx.x);
-  if ((l & 31) == 0) {
-    wv[l / 32] = a.v;
-    wi[l / 32] = a.i;
-  }
-  asm volatile("bar.sync 1, %0;" ::"n"(H));
-  if (l < 32) {
-    a = l < H / 32 ? arg_max{wv[l], wi[l]} : arg_max{};
-    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-  }
-  asm volatile("bar.sync 1, %0;" ::"n"(H));
-  return a;
-}
-
 template <int NT, int Blocks, int Lag, int R, int G, int H = NT / 2, int U = kPackUnroll, dtype T = dtype::bf16,
           bool Packed = false>
 __global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
@@ -738,8 +720,7 @@ __global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_co
           s.tail(reinterpret_cast<const char*>(row), cols);
           a = s.result(d.col_base);
         }
-        a = group_argmax<H>(a);
-        if (l == 0) pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+        write_pair<H>(pr.pairs + i, d.col_base, a);  // the scanners' own barrier (production's block_argmax)
       } else {
         word* out = static_cast<word*>(pr.values) + i * d.n_ids;
         if (r < 0) {
