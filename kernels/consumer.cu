@@ -83,10 +83,15 @@ struct row_scan {
     for (int k = 0; k < U; ++k)
 #pragma unroll
       for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
+    take(u, v0, nvec, m);
+  }
+
+  // This thread's vectors u[k] = vector v + k·NT of the row, whose maximum is m: scanned in order
+  // only if m beats the running maximum (tools/experiments build their chunks around this too).
+  __device__ __forceinline__ void take(const uint4 (&u)[U], int v, int nvec, float m) {
     if (bi >= 0 && !(m > bv)) return;
 #pragma unroll
-    for (int k = 0; k < U; ++k) {
-      const int v = v0 + k * NT;
+    for (int k = 0; k < U; ++k, v += NT) {
       if (v >= nvec) break;
 #pragma unroll
       for (int e = 0; e < per; ++e) {
@@ -324,10 +329,10 @@ struct draft_cursor {
   }
 };
 
-// The pruned sender for long rows in memory whose starts are 16-byte aligned (prune_split_kernel
-// takes the others), every destination's rows in one launch (eight launches of a 4K usp window's
-// 519 rows ran at 0.70 of a D2D copy, one launch of all of them at about the rate of one long one):
-// one block per row, the argmax scan a chunk at a time, and after each chunk the gather of its draft
+// The pruned sender for the aligned rows prune_split_kernel does not take (2-byte rows over 48 KiB,
+// fp32 rows over 64 KiB or with many draft columns per vector), every destination's rows in one
+// launch (eight launches of a 4K usp window's 519 rows ran at 0.70 of a D2D copy, one launch of all
+// of them at about the rate of one long one): one block per row, the argmax scan a chunk at a time, and after each chunk the gather of its draft
 // columns (G in flight per thread, ids read before the scan), while the chunk is in L1/L2. Gathering
 // after the whole row instead relied on the row staying in L2 from scan to gather: true for tp 8's
 // 32 KB bf16 rows, not for tp 2's 129 KB (528 resident rows, 68 MB, exceed the 50 MB L2; the gather
@@ -373,8 +378,8 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
 // groups: the first S threads scan the row for the argmax (U loads in flight each) while the other
 // NT - S gather the row's draft columns at the same time, their loads hitting what the scan brings
 // into L2 or merging with its misses, so the row still comes from DRAM once. Each SM then always has
-// threads streaming rows, where blocks that scan and then gather (prune_vec_kernel, and this
-// kernel's rows before cfe501ce) pause their rows' traffic while they gather. On an H200 at tp 8
+// threads streaming rows, where blocks that scan and then gather (prune_vec_kernel, which had these
+// rows before) pause their rows' traffic while they gather. On an H200 at tp 8
 // (32K rows, a uniform draft vocabulary): bf16 0.86-0.88 of a D2D copy against 0.73 scan-then-
 // gather, fp32 (U 8) 0.95 against 0.81. launch_batch picks the block shape by draft columns per
 // vector; docs/kernel-notes.md has the rounds of variants.

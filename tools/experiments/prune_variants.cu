@@ -2,7 +2,9 @@
 // that stage the row in shared memory during the argmax scan and gather the draft columns from
 // there, timed on one GPU beside a device-to-device copy of the same bytes. Every variant's values
 // and pairs are compared byte for byte with the production kernel's. docs/kernel-notes.md has the
-// results. Build and run on a GPU machine from the repository root:
+// results; the outputs there came from the program as each round ran (later rounds moved shared
+// pieces into production's kernels/consumer.cu and call them from here). Build and run on a GPU
+// machine from the repository root:
 //   nvcc -O3 -std=c++20 -arch=sm_90 --expt-relaxed-constexpr -I. tools/experiments/prune_variants.cu \
 //        harness/error.cpp harness/cuda_check.cpp harness/dtype.cpp -o /tmp/prune_variants && /tmp/prune_variants
 #include "kernels/consumer.cu"  // the production kernels, internals included
@@ -39,20 +41,7 @@ __device__ __forceinline__ void chunk_staged(row_scan<T, NT>& s, const char* row
   for (int k = 0; k < kPackUnroll; ++k)
 #pragma unroll
     for (int e = 0; e < s.per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
-  if (s.bi >= 0 && !(m > s.bv)) return;
-#pragma unroll
-  for (int k = 0; k < kPackUnroll; ++k) {
-    const int v = v0 + k * NT;
-    if (v >= nvec) break;
-#pragma unroll
-    for (int e = 0; e < s.per; ++e) {
-      const float x = element_of<T>(u[k], e);
-      if (s.bi < 0 || x > s.bv) {
-        s.bv = x;
-        s.bi = v * s.per + e;
-      }
-    }
-  }
+  s.take(u, v0, nvec, m);  // production's ordered pass
 }
 
 // The draft columns of a row staged in shared memory (srow; columns past `staged` from global).
@@ -527,20 +516,7 @@ __device__ __forceinline__ void chunk_select(row_scan<T, NT>& s, const char* row
   for (int k = 0; k < kPackUnroll; ++k)
 #pragma unroll
     for (int e = 0; e < s.per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
-  if (s.bi >= 0 && !(m > s.bv)) return;
-#pragma unroll
-  for (int k = 0; k < kPackUnroll; ++k) {
-    const int v = v0 + k * NT;
-    if (v >= nvec) break;
-#pragma unroll
-    for (int e = 0; e < s.per; ++e) {
-      const float x = element_of<T>(u[k], e);
-      if (s.bi < 0 || x > s.bv) {
-        s.bv = x;
-        s.bi = v * s.per + e;
-      }
-    }
-  }
+  s.take(u, v0, nvec, m);  // production's ordered pass
 }
 
 template <dtype T, int NT, int MinBlocks, bool Staged>
@@ -594,14 +570,10 @@ void launch_select(const prune_batch& b, const std::uint16_t*, cudaStream_t stre
   SB_CUDA_LAUNCH();
 }
 
-// Round 6: production's whole-row order (bf16, G 16) from a persistent grid of Blocks per SM, each
-// block asking L2 for the row Dist rows ahead of the one it starts (one prefetch per 128-byte line),
-// so that DRAM keeps streaming while the block gathers and reduces; Dist 0: the persistent grid
-// alone.
-// row_scan::chunk with U loads in flight per thread (chunks of NT·U vectors).
-template <int U, int NT, dtype T = dtype::bf16, bool Packed = false>
-__device__ __forceinline__ void chunk_u(row_scan<T, NT>& s, const char* row, int v0, int nvec) {
-  constexpr int per = row_scan<T, NT>::per;
+// row_scan::chunk with the chunk's maximum taken by packed __hmax2 (round 10; max.bf16x2 returns the
+// other operand of a NaN, as fmaxf does): the rest of the chunk as production's.
+template <int U, int NT, dtype T>
+__device__ __forceinline__ void chunk_packed(row_scan<T, NT, U>& s, const char* row, int v0, int nvec) {
   v0 += int(threadIdx.x);
   uint4 u[U];
 #pragma unroll
@@ -611,30 +583,14 @@ __device__ __forceinline__ void chunk_u(row_scan<T, NT>& s, const char* row, int
   }
   float m = -INFINITY;
 #pragma unroll
-  for (int k = 0; k < U; ++k) {
-    if constexpr (Packed) {
-      m = fmaxf(m, vec_max<T, true>(u[k]));
-    } else {
-#pragma unroll
-      for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[k], e));
-    }
-  }
-  if (s.bi >= 0 && !(m > s.bv)) return;
-#pragma unroll
-  for (int k = 0; k < U; ++k) {
-    const int v = v0 + k * NT;
-    if (v >= nvec) break;
-#pragma unroll
-    for (int e = 0; e < per; ++e) {
-      const float x = element_of<T>(u[k], e);
-      if (s.bi < 0 || x > s.bv) {
-        s.bv = x;
-        s.bi = v * per + e;
-      }
-    }
-  }
+  for (int k = 0; k < U; ++k) m = fmaxf(m, vec_max<T, true>(u[k]));
+  s.take(u, v0, nvec, m);  // production's ordered pass
 }
 
+// Round 6: production's whole-row order (bf16, G 16) from a persistent grid of Blocks per SM, each
+// block asking L2 for the row Dist rows ahead of the one it starts (one prefetch per 128-byte line),
+// so that DRAM keeps streaming while the block gathers and reduces; Dist 0: the persistent grid
+// alone.
 template <int Blocks, int Dist, int U = kPackUnroll>
 __global__ void __launch_bounds__(256, Blocks) prune_prefetch_kernel(const __grid_constant__ prune_batch b) {
   constexpr int NT = 256, G = 16;
@@ -662,10 +618,10 @@ __global__ void __launch_bounds__(256, Blocks) prune_prefetch_kernel(const __gri
     } else {
       const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
       const char* bytes = reinterpret_cast<const char*>(row);
-      row_scan<dtype::bf16, NT> s;
+      row_scan<dtype::bf16, NT, U> s;
       draft_cursor<NT, G> ids{l};
       const int nvec = cols / s.per;
-      for (int v0 = 0; v0 < nvec; v0 += NT * U) chunk_u<U>(s, bytes, v0, nvec);
+      for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) s.chunk(bytes, v0, nvec);
       ids.load(d);
       ids.gather_below(row, out, d, INT_MAX);
       s.tail(bytes, cols);
@@ -714,9 +670,12 @@ __global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_co
         if (r < 0) {
           if (l == 0 && cols > 0) a = {0.0f, d.col_base};
         } else {
-          row_scan<T, H> s;
+          row_scan<T, H, U> s;
           const int nvec = cols / s.per;
-          for (int v0 = 0; v0 < nvec; v0 += H * U) chunk_u<U, H, T, Packed>(s, reinterpret_cast<const char*>(row), v0, nvec);
+          for (int v0 = 0; v0 < nvec; v0 += s.chunk_vecs) {
+            if constexpr (Packed) chunk_packed(s, reinterpret_cast<const char*>(row), v0, nvec);
+            else s.chunk(reinterpret_cast<const char*>(row), v0, nvec);
+          }
           s.tail(reinterpret_cast<const char*>(row), cols);
           a = s.result(d.col_base);
         }
