@@ -13,6 +13,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "harness/dtype.h"
 #include "harness/generator.h"
@@ -211,8 +212,8 @@ SB_HD float pruned_value(const consumer_desc& d, std::int64_t i, std::int64_t k,
 }
 
 // Draft value k of row i, read where the row lives. q carries the pruned peer block of the lane's
-// previous k (each lane visits its k in increasing order). Src: the source, fixed at compile time in
-// the kernels; consumer_draft_value below picks it at run time for the host loops.
+// previous k (each lane visits its k in increasing order). Src: the source, fixed at compile time
+// (kernels/consumer.cu's consumer_kernel; the host loops read through the readers below).
 template <consumer_source Src>
 SB_HD float draft_value_from(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
   if constexpr (Src == consumer_source::pruned) {
@@ -223,9 +224,109 @@ SB_HD float draft_value_from(const consumer_desc& d, std::int64_t i, std::int64_
   }
 }
 
-SB_HD float consumer_draft_value(const consumer_desc& d, std::int64_t i, std::int64_t k, int& q) {
-  return d.source == consumer_source::pruned ? draft_value_from<consumer_source::pruned>(d, i, k, q)
-                                             : draft_value_from<consumer_source::memory>(d, i, k, q);
+// Readers of row i's draft values for one lane: value(k) for the lane's k in increasing order. T is
+// the stored type, fixed at compile time so a kernel's loads carry no type switch; the host picks it
+// at run time (with_draft_reader). They read what draft_value_from reads.
+template <dtype T>
+struct full_row_reader {  // a full-vocab row in memory: row[d2t[k]]
+  const void* row;
+  const std::int32_t* d2t;
+  SB_HD float operator()(std::int64_t k) const { return load_as_float(row, d2t[k], T); }
+};
+
+struct generated_reader {  // the row's definition (the verifier's reference)
+  const consumer_desc* d;
+  std::int64_t i;
+  SB_HD float operator()(std::int64_t k) const { return consumer_full_value(*d, i, d->d2t[k]); }
+};
+
+template <dtype T>
+struct pruned_reader {  // the pruned exchange's peer blocks; moves to the next block as k leaves one
+  const consumer_desc* d;
+  std::int64_t i;
+  int q = 0;
+  std::int64_t end = -1;  // the current block holds k < end ...
+  std::int64_t at = 0;    // ... at element at + k of the values
+  const void* values = nullptr;
+  SB_HD float operator()(std::int64_t k) {
+    if (k >= end) {
+      q = pruned_peer_of(*d, k, q);
+      const pruned_block& b = d->peers[q];
+      values = static_cast<const char*>(d->src) + b.values_offset;
+      at = i * b.n - b.k0;
+      end = b.k0 + b.n;
+    }
+    return load_as_float(values, at + k, T);
+  }
+};
+
+// Row i's reader for the host loops (the kernels name theirs at compile time): f(reader).
+template <typename F>
+void with_draft_reader(const consumer_desc& d, std::int64_t i, F&& f) {
+  auto typed = [&](auto tag) {
+    constexpr dtype T = decltype(tag)::value;
+    if (d.source == consumer_source::pruned) {
+      pruned_reader<T> r{&d, i};
+      f(r);
+    } else {
+      full_row_reader<T> r{static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), d.d2t};
+      f(r);
+    }
+  };
+  if (d.source == consumer_source::generated) {
+    generated_reader r{&d, i};
+    f(r);
+  } else if (d.src_type == dtype::bf16) {
+    typed(std::integral_constant<dtype, dtype::bf16>{});
+  } else if (d.src_type == dtype::fp16) {
+    typed(std::integral_constant<dtype, dtype::fp16>{});
+  } else {
+    typed(std::integral_constant<dtype, dtype::fp32>{});
+  }
+}
+
+// One lane's online softmax over value(k), k = first, first + stride, ... < end, in increasing k.
+// The U values of a step are loaded before any is pushed, so a kernel has U loads in flight per
+// thread where one push after another waits for each load in turn. When none of them beats the
+// running maximum (the usual case once a lane has seen a few values) each push is
+// s += exp(x - m) with m fixed: the U exponentials are independent and only the adds are chained.
+// Every value is pushed in the same order with the same operations for any U, so the state's bits
+// do not depend on U (tests/consumer_test.cpp checks U = 1, 2, 3, 4, 8 against softmax_push).
+template <int U, typename Reader>
+SB_HD void softmax_lane(softmax_state& st, Reader& value, std::int64_t first, std::int64_t end, std::int64_t stride) {
+  for (std::int64_t k = first; k < end; k += U * stride) {
+    float x[U];
+    bool below = true;
+SB_UNROLL
+    for (int u = 0; u < U; ++u) x[u] = k + u * stride < end ? value(k + u * stride) : 0.0f;
+SB_UNROLL
+    for (int u = 0; u < U; ++u)
+      if (k + u * stride < end) below = below && !(x[u] > st.m);
+    if (below) {
+SB_UNROLL
+      for (int u = 0; u < U; ++u)
+        if (k + u * stride < end) st.s = add_rn(st.s, sb_exp(x[u] - st.m));
+    } else {
+SB_UNROLL
+      for (int u = 0; u < U; ++u)
+        if (k + u * stride < end) softmax_push(st, x[u]);
+    }
+  }
+}
+
+// The same lane's probabilities: emit(k, softmax_prob(total, value(k))), U loads ahead of the
+// arithmetic and the stores.
+template <int U, typename Reader, typename Emit>
+SB_HD void softmax_probs_lane(const softmax_state& total, Reader& value, std::int64_t first, std::int64_t end,
+                              std::int64_t stride, Emit&& emit) {
+  for (std::int64_t k = first; k < end; k += U * stride) {
+    float x[U];
+SB_UNROLL
+    for (int u = 0; u < U; ++u) x[u] = k + u * stride < end ? value(k + u * stride) : 0.0f;
+SB_UNROLL
+    for (int u = 0; u < U; ++u)
+      if (k + u * stride < end) emit(k + u * stride, softmax_prob(total, x[u]));
+  }
 }
 
 SB_HD arg_max pruned_argmax(const consumer_desc& d, std::int64_t i, int q) {

@@ -6,3 +6,9 @@
 #else
 #define SB_HD inline
 #endif
+// Unroll a fixed-count loop in device code (a host compiler unrolls as it sees fit).
+#if defined(__CUDA_ARCH__)
+#define SB_UNROLL _Pragma("unroll")
+#else
+#define SB_UNROLL
+#endif

@@ -100,13 +100,15 @@ struct row_totals {
   std::int64_t argmax = -1;
 };
 
+// Loads in flight per lane in the host loops: any U gives the same bits (softmax_lane); 4 keeps the
+// batched path under every CPU test.
+constexpr int kHostLaneLoads = 4;
+
 // The kernel's block, lane by lane: lane l's online softmax over k ≡ l (mod kLanes), then the tree.
 row_totals consumer_row(const consumer_desc& d, std::int64_t i) {
   softmax_state lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    int q = 0;
-    for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(lanes[l], consumer_draft_value(d, i, k, q));
-  }
+  for (int l = 0; l < kLanes; ++l)
+    with_draft_reader(d, i, [&](auto& value) { softmax_lane<kHostLaneLoads>(lanes[l], value, l, d.vd, kLanes); });
   for (int s = kLanes / 2; s > 0; s >>= 1)
     for (int l = 0; l < s; ++l) lanes[l] = softmax_combine(lanes[l], lanes[l + s]);
   arg_max a;  // exact: any order gives the same answer
@@ -126,8 +128,9 @@ std::int32_t position_mask_of(const consumer_desc& d, std::int64_t i, std::int64
 
 std::int32_t consumer_row_host(const consumer_desc& d, std::int64_t i, float* p) {
   const row_totals t = consumer_row(d, i);
-  int q = 0;
-  for (std::int64_t k = 0; k < d.vd; ++k) p[k] = softmax_prob(t.softmax, consumer_draft_value(d, i, k, q));
+  with_draft_reader(d, i, [&](auto& value) {
+    softmax_probs_lane<kHostLaneLoads>(t.softmax, value, 0, d.vd, 1, [&](std::int64_t k, float v) { p[k] = v; });
+  });
   return position_mask_of(d, i, t.argmax);
 }
 

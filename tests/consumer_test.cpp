@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "harness/consumer_ops.h"
 #include "harness/host_ops.h"
@@ -75,6 +77,114 @@ TEST(consumer_softmax, lanes_and_tree_agree_with_a_double_softmax) {
   consume_host(d);
   p[3] = NAN;  // a NaN never verifies, not even against itself
   EXPECT_EQ(verify_consumer_host(d).target_p.count, 1);
+}
+
+namespace {
+// A lane's values that exercise every branch of softmax_lane: rises (new maxima inside a step),
+// runs below the maximum, ties with it, -inf before and after the first finite value, NaN,
+// values far enough below the maximum that exp underflows, and +inf.
+std::vector<float> awkward_values() {
+  std::vector<float> x = {-INFINITY, -INFINITY, -3.0f, -3.0f, NAN, -2.5f, 1.0f, 0.5f, 1.0f, -200.0f};
+  for (int k = 0; k < 300; ++k) x.push_back(float((k * 53) % 97) * 0.37f - 20.0f + (k % 41 == 0 ? float(k) * 0.2f : 0.0f));
+  x.push_back(-INFINITY);
+  x.push_back(INFINITY);
+  x.push_back(3.0f);
+  return x;
+}
+
+std::uint32_t bits(float f) { return float_to_bits(f); }
+}  // namespace
+
+// softmax_lane loads U values before pushing any and takes a step whose values all stay at or
+// below the maximum as plain adds: the state's bits must equal one softmax_push after another, for
+// every U, start and stride (the kernels' lanes and the host loops share it).
+TEST(consumer_softmax, a_lane_batched_u_at_a_time_has_the_bits_of_one_push_at_a_time) {
+  const std::vector<float> x = awkward_values();
+  const auto n = std::int64_t(x.size());
+  auto value = [&](std::int64_t k) { return x[std::size_t(k)]; };
+  for (std::int64_t stride : {1, 3, 7}) {
+    for (std::int64_t first = 0; first < stride; ++first) {
+      for (std::int64_t end : {n, n - 1, n - 2, first + 1, first}) {
+        softmax_state want;
+        for (std::int64_t k = first; k < end; k += stride) softmax_push(want, x[std::size_t(k)]);
+        auto check = [&](softmax_state got, int u) {
+          EXPECT_EQ(bits(got.m), bits(want.m)) << "U=" << u << " stride=" << stride << " first=" << first << " end=" << end;
+          EXPECT_EQ(bits(got.s), bits(want.s)) << "U=" << u << " stride=" << stride << " first=" << first << " end=" << end;
+        };
+        softmax_state s1, s2, s3, s4, s8;
+        softmax_lane<1>(s1, value, first, end, stride);
+        softmax_lane<2>(s2, value, first, end, stride);
+        softmax_lane<3>(s3, value, first, end, stride);
+        softmax_lane<4>(s4, value, first, end, stride);
+        softmax_lane<8>(s8, value, first, end, stride);
+        check(s1, 1), check(s2, 2), check(s3, 3), check(s4, 4), check(s8, 8);
+
+        softmax_state total;
+        for (std::int64_t k = 0; k < n; ++k) softmax_push(total, x[std::size_t(k)] > 1e30f ? 0.0f : x[std::size_t(k)]);
+        std::vector<std::int64_t> seen;
+        softmax_probs_lane<3>(total, value, first, end, stride, [&](std::int64_t k, float p) {
+          seen.push_back(k);
+          EXPECT_EQ(bits(p), bits(softmax_prob(total, x[std::size_t(k)]))) << k;
+        });
+        std::vector<std::int64_t> expected;
+        for (std::int64_t k = first; k < end; k += stride) expected.push_back(k);
+        EXPECT_EQ(seen, expected);
+      }
+    }
+  }
+}
+
+// The pruned reader walks the peer blocks as k grows (blocks of uneven size, an empty one among
+// them) and reads what draft_value_from reads; so do the full-row readers of each type.
+TEST(consumer_softmax, readers_read_what_draft_value_from_reads) {
+  const std::int64_t rows = 3;
+  const std::vector<std::int64_t> counts = {5, 0, 2, 9, 1};
+  std::vector<std::uint16_t> values;  // bf16 blocks, one after another: [rows][n] each
+  consumer_desc d;
+  d.source = consumer_source::pruned;
+  d.src_type = dtype::bf16;
+  d.n_peers = int(counts.size());
+  std::int64_t k0 = 0;
+  for (int q = 0; q < d.n_peers; ++q) {
+    d.peers[q].values_offset = std::int64_t(values.size() * 2);
+    d.peers[q].k0 = k0;
+    d.peers[q].n = counts[std::size_t(q)];
+    for (std::int64_t e = 0; e < rows * counts[std::size_t(q)]; ++e) values.push_back(float_to_bf16(float(q * 100 + e) * 0.5f));
+    k0 += counts[std::size_t(q)];
+  }
+  d.src = values.data();
+  d.vd = k0;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t l = 0; l < 4; ++l) {  // a lane's k: l, l + 4, ...
+      pruned_reader<dtype::bf16> r{&d, i};
+      int q = 0;
+      for (std::int64_t k = l; k < d.vd; k += 4)
+        EXPECT_EQ(bits(r(k)), bits(draft_value_from<consumer_source::pruned>(d, i, k, q))) << i << " " << k;
+    }
+  }
+
+  const std::int64_t vocab = 10, ld = 12;
+  const std::vector<std::int32_t> d2t = {1, 4, 5, 9};
+  std::vector<float> f32(std::size_t(rows * ld));
+  for (std::size_t e = 0; e < f32.size(); ++e) f32[e] = float(e) * 0.25f - 3.0f;
+  std::vector<std::uint16_t> b16(f32.size()), h16(f32.size());
+  for (std::size_t e = 0; e < f32.size(); ++e) b16[e] = float_to_bf16(f32[e]), h16[e] = float_to_fp16(f32[e]);
+  consumer_desc m;
+  m.source = consumer_source::memory;
+  m.src_ld = ld;
+  m.vocab = vocab;
+  m.d2t = d2t.data();
+  m.vd = std::int64_t(d2t.size());
+  for (auto [t, p] : {std::pair<dtype, const void*>{dtype::fp32, f32.data()}, {dtype::bf16, b16.data()}, {dtype::fp16, h16.data()}}) {
+    m.src_type = t;
+    m.src = p;
+    for (std::int64_t i = 0; i < rows; ++i)
+      with_draft_reader(m, i, [&](auto& r) {
+        int q = 0;
+        for (std::int64_t k = 0; k < m.vd; ++k)
+          EXPECT_EQ(bits(r(k)), bits(draft_value_from<consumer_source::memory>(m, i, k, q))) << to_string(t) << " " << i << " " << k;
+      });
+  }
 }
 
 TEST(consumer_argmax, ties_go_to_the_lowest_column_and_padding_columns_are_ignored) {
