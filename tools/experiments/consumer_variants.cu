@@ -1,0 +1,405 @@
+// Experiment (not part of the build): the consumer stage's kernel (target_p and position_mask),
+// production against variants whose lanes read through harness/consumer_ops.h's softmax_lane and
+// softmax_probs_lane (U draft values loaded ahead of the arithmetic, the stored type fixed at
+// compile time, a step whose values stay at or below the lane's maximum as independent exps), at
+// DeepSeek-V3's shapes, timed on one GPU beside a D2D copy of the same bytes (bench/traffic.cpp's
+// count: the full row once, the draft values twice, target_p and position_mask written). Every
+// variant's target_p and position_mask are compared bit for bit with production's. Build and run on a
+// GPU machine from the repository root:
+//   nvcc -O3 -std=c++20 -arch=sm_90 --expt-relaxed-constexpr -I. tools/experiments/consumer_variants.cu \
+//        harness/error.cpp harness/cuda_check.cpp harness/dtype.cpp -o /tmp/consumer_variants && /tmp/consumer_variants
+// Why: on the H200 the consumer kernels read 0.18 (after pruned) and 0.41-0.42 (after fused) of the
+// copy and set the pruned variant's time. Each production lane loads one value, waits for it, then
+// pushes it (a branch, an exp and a chained add): one load in flight per thread, and after pruned
+// (no full-row scan) nothing else to overlap it with.
+#include "kernels/consumer.cu"  // the production kernels, internals included
+#include "tools/experiments/timing.cuh"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace sb::kernels {
+namespace {
+
+using experiments::d2d_us;
+using experiments::median_us;
+
+template <consumer_source Src, dtype T>
+__device__ __forceinline__ auto reader_of(const consumer_desc& d, std::int64_t i) {
+  if constexpr (Src == consumer_source::pruned) {
+    return pruned_reader<T>{&d, i};
+  } else {
+    return full_row_reader<T>{static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), d.d2t};
+  }
+}
+
+// consumer_kernel (Compare = false) with its two draft loops through the lane helpers: the same
+// lanes, the same order of pushes, the same tree, so the same bits. Memory rows: aligned fp32 (the
+// only memory source the paths feed it), scanned by production's scan_row.
+template <consumer_source Src, dtype T, int U>
+__global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ consumer_desc d) {
+  __shared__ row_shared sh;
+  const int l = int(threadIdx.x);
+  const std::int64_t rows = d.rows();
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    arg_max a;
+    if constexpr (Src == consumer_source::pruned) {
+      if (l < d.n_peers) a = pruned_argmax(d, i, l);
+    } else {
+      a = scan_row<T, kLanes>(reinterpret_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), int(d.vocab), 0);
+    }
+    softmax_state st;
+    {
+      auto value = reader_of<Src, T>(d, i);
+      softmax_lane<U>(st, value, l, d.vd, kLanes);
+    }
+    sh.m[l] = st.m;
+    sh.s[l] = st.s;
+    sh.v[l] = a.v;
+    sh.idx[l] = a.i;
+    __syncthreads();
+    reduce_lanes(sh);
+    const softmax_state total{sh.m[0], sh.s[0]};
+    const std::int64_t best = sh.idx[0];
+    {
+      auto value = reader_of<Src, T>(d, i);
+      float* out = d.target_p + i * d.vd;
+      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
+    }
+    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
+    __syncthreads();  // lane 0's totals are read before the next row overwrites them
+  }
+}
+
+template <consumer_source Src, dtype T, int U>
+void launch_lanes(const consumer_desc& d) {
+  const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
+  lanes_kernel<Src, T, U><<<blocks, kLanes>>>(d);
+  SB_CUDA_LAUNCH();
+}
+
+// First index k with d2t[k] >= c.
+__device__ __forceinline__ int first_draft_at(const std::int32_t* d2t, int vd, int c) {
+  int lo = 0, hi = vd;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (d2t[mid] < c) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// softmax_lane with each loaded value also stored at out[k] (the stash for the second pass): the
+// stores after all U loads, so no load waits behind a store it might alias.
+template <int U, typename Reader>
+__device__ __forceinline__ void softmax_lane_stash(softmax_state& st, Reader& value, std::int64_t first, std::int64_t end,
+                                                   std::int64_t stride, float* out) {
+  for (std::int64_t k = first; k < end; k += U * stride) {
+    float x[U];
+    bool below = true;
+#pragma unroll
+    for (int u = 0; u < U; ++u) x[u] = k + u * stride < end ? value(k + u * stride) : 0.0f;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (k + u * stride < end) out[k + u * stride] = x[u];
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      if (k + u * stride < end) below = below && !(x[u] > st.m);
+    if (below) {
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        if (k + u * stride < end) st.s = add_rn(st.s, sb_exp(x[u] - st.m));
+    } else {
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        if (k + u * stride < end) softmax_push(st, x[u]);
+    }
+  }
+}
+
+struct stash_reader {  // the second pass's values from the stash
+  const float* out;
+  __device__ __forceinline__ float operator()(std::int64_t k) const { return out[k]; }
+};
+
+constexpr int kMaxChunks = 64;  // fp32 rows of up to 64 chunks of 4096 columns
+
+// After a full path, one pass over the row for both the argmax and the softmax sums: each chunk of
+// production's row_scan is followed by the lanes' pushes of the draft columns inside it (k in
+// [chunk_k[j], chunk_k[j + 1]), lane l taking k ≡ l mod kLanes: across the chunks each lane still
+// pushes its k in increasing order, so the bits are production's), read while the chunk is in
+// L1/L2 instead of from DRAM again after the whole row. The probabilities then read the draft
+// columns from the row again (Stash false) or from target_p, where the first pass stored them.
+template <int U, bool Stash>
+__global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant__ consumer_desc d) {
+  using scan = row_scan<dtype::fp32, kLanes>;
+  constexpr int cc = scan::chunk_vecs * scan::per;  // columns per chunk
+  __shared__ row_shared sh;
+  __shared__ int chunk_k[kMaxChunks + 1];
+  const int l = int(threadIdx.x), cols = int(d.vocab), vd = int(d.vd), nvec = cols / scan::per;
+  const int nchunks = (nvec + scan::chunk_vecs - 1) / scan::chunk_vecs;
+  for (int j = l; j <= nchunks; j += kLanes) chunk_k[j] = j == nchunks ? vd : first_draft_at(d.d2t, vd, j * cc);
+  __syncthreads();
+  const std::int64_t rows = d.rows();
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    const float* row = static_cast<const float*>(d.src) + i * d.src_ld;
+    const char* bytes = reinterpret_cast<const char*>(row);
+    float* out = d.target_p + i * d.vd;
+    full_row_reader<dtype::fp32> value{row, d.d2t};
+    scan s;
+    softmax_state st;
+    auto push = [&](int ka, int kb) {
+      const int first = ka + ((l - ka) % kLanes + kLanes) % kLanes;  // this lane's first k >= ka
+      if constexpr (Stash) softmax_lane_stash<U>(st, value, first, kb, kLanes, out);
+      else softmax_lane<U>(st, value, first, kb, kLanes);
+    };
+    for (int j = 0; j < nchunks; ++j) {
+      s.chunk(bytes, j * scan::chunk_vecs, nvec);
+      push(chunk_k[j], chunk_k[j + 1]);
+    }
+    if (nchunks == 0) push(0, vd);
+    s.tail(bytes, cols);
+    const arg_max a = s.result(0);
+    sh.m[l] = st.m;
+    sh.s[l] = st.s;
+    sh.v[l] = a.v;
+    sh.idx[l] = a.i;
+    __syncthreads();
+    reduce_lanes(sh);
+    const softmax_state total{sh.m[0], sh.s[0]};
+    const std::int64_t best = sh.idx[0];
+    auto store = [&](std::int64_t k, float p) { __stcs(out + k, p); };
+    if constexpr (Stash) {
+      stash_reader again{out};
+      softmax_probs_lane<U>(total, again, l, d.vd, kLanes, store);
+    } else {
+      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, store);
+    }
+    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
+    __syncthreads();
+  }
+}
+
+template <int U, bool Stash>
+void launch_scan_push(const consumer_desc& d) {
+  if (d.vocab / 4 > std::int64_t(kMaxChunks) * 4096 / 4) throw_runtime("scan_push: rows longer than the chunk table");
+  const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
+  scan_push_kernel<U, Stash><<<blocks, kLanes>>>(d);
+  SB_CUDA_LAUNCH();
+}
+
+void launch_production(const consumer_desc& d) { launch_consume(d, nullptr); }
+
+struct variant {
+  const char* name;
+  void (*launch)(const consumer_desc&);
+};
+
+// Values with ties and a spread that makes exp underflow for some: (h mod 4001 - 2000) / 64,
+// exactly representable in bf16 only where it has few significant bits, so stored rounded.
+__global__ void fill_values(void* p, std::int64_t n, dtype t, std::uint32_t seed) {
+  for (std::int64_t e = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; e < n; e += std::int64_t(gridDim.x) * blockDim.x) {
+    std::uint32_t h = std::uint32_t(e) * 2654435761u ^ seed;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    const float v = float(int(h % 4001u) - 2000) / 64.0f;
+    store_from_float(p, e, t, t == dtype::fp32 ? bf16_to_float(float_to_bf16(v)) : v);  // fp32 rows: upcast bf16 values
+  }
+}
+
+__global__ void count_diff(const std::uint32_t* a, const std::uint32_t* b, std::int64_t n, unsigned long long* out) {
+  unsigned long long c = 0;
+  for (std::int64_t e = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; e < n; e += std::int64_t(gridDim.x) * blockDim.x)
+    c += a[e] != b[e];
+  if (c) atomicAdd(out, c);
+}
+
+unsigned long long differing_words(const void* a, const void* b, std::size_t bytes) {
+  unsigned long long* dc;
+  SB_CUDA(cudaMalloc(&dc, sizeof *dc));
+  SB_CUDA(cudaMemset(dc, 0, sizeof *dc));
+  count_diff<<<1024, 256>>>(static_cast<const std::uint32_t*>(a), static_cast<const std::uint32_t*>(b), std::int64_t(bytes / 4), dc);
+  SB_CUDA_LAUNCH();
+  unsigned long long c = 0;
+  SB_CUDA(cudaMemcpy(&c, dc, sizeof c, cudaMemcpyDeviceToHost));
+  SB_CUDA(cudaFree(dc));
+  return c;
+}
+
+// The Vd sorted draft columns of [0, V): uniform, or crowding into low ids (u^3 V, rank 0's shard).
+std::vector<std::int32_t> draft_columns(std::int64_t V, std::int64_t vd, bool skewed) {
+  std::mt19937_64 rng(11);
+  std::vector<char> taken(std::size_t(V), 0);
+  std::vector<std::int32_t> d2t;
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  while (std::int64_t(d2t.size()) < vd) {
+    const double x = u(rng);
+    const auto c = std::int64_t(double(V) * (skewed ? x * x * x : x));
+    if (c < V && !taken[std::size_t(c)]) {
+      taken[std::size_t(c)] = 1;
+      d2t.push_back(std::int32_t(c));
+    }
+  }
+  std::sort(d2t.begin(), d2t.end());
+  return d2t;
+}
+
+struct device_case {
+  std::vector<void*> owned;
+  consumer_desc d;
+  double bytes = 0;  // bench/traffic.cpp's count
+  void* alloc(std::size_t n) {
+    void* p;
+    SB_CUDA(cudaMalloc(&p, n));
+    owned.push_back(p);
+    return p;
+  }
+  ~device_case() {
+    for (void* p : owned) cudaFree(p);
+  }
+};
+
+// DeepSeek-V3: V 129 280, tp 8 (shards of 16 160), Vd 32 000.
+constexpr std::int64_t kV = 129280, kTp = 8, kVd = 32000;
+
+void common(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& d2t) {
+  consumer_desc& d = c.d;
+  d.def.windows = 1;
+  d.def.win_len = rows;
+  d.def.valid_len = rows - 1;  // the last row has no next token: its loss mask is 0
+  d.def.win_tok_stride = rows;
+  d.vocab = kV;
+  d.vd = std::int64_t(d2t.size());
+  auto* dd = static_cast<std::int32_t*>(c.alloc(d2t.size() * 4));
+  SB_CUDA(cudaMemcpy(dd, d2t.data(), d2t.size() * 4, cudaMemcpyHostToDevice));
+  d.d2t = dd;
+  std::vector<std::int32_t> lm(static_cast<std::size_t>(rows));
+  for (std::size_t t = 0; t < lm.size(); ++t) lm[t] = std::int32_t((t * 7 + 3) % 5 != 0);
+  auto* dm = static_cast<std::int32_t*>(c.alloc(lm.size() * 4));
+  SB_CUDA(cudaMemcpy(dm, lm.data(), lm.size() * 4, cudaMemcpyHostToDevice));
+  d.loss_mask = dm;
+  d.target_p = static_cast<float*>(c.alloc(std::size_t(rows * d.vd) * 4));
+  d.position_mask = static_cast<std::int32_t*>(c.alloc(std::size_t(rows) * 4));
+}
+
+// After the pruned exchange: kTp peer blocks of bf16 draft values [rows][n_q] and (max, argmax)
+// pairs, laid out one after another as the receive buffer holds them.
+void pruned_case(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& d2t) {
+  common(c, rows, d2t);
+  consumer_desc& d = c.d;
+  d.source = consumer_source::pruned;
+  d.src_type = dtype::bf16;
+  d.n_peers = int(kTp);
+  const std::int64_t vl = (kV + kTp - 1) / kTp;
+  std::int64_t off = 0, k0 = 0;
+  for (int q = 0; q < d.n_peers; ++q) {
+    const auto n = std::int64_t(std::lower_bound(d2t.begin(), d2t.end(), std::int32_t((q + 1) * vl)) - d2t.begin()) - k0;
+    d.peers[q] = {off, off + (rows * n * 2 + 15) / 16 * 16, k0, n};
+    off = d.peers[q].pairs_offset + rows * 8;
+    k0 += n;
+  }
+  char* buf = static_cast<char*>(c.alloc(std::size_t(off)));
+  d.src = buf;
+  std::vector<pruned_pair> pairs(static_cast<std::size_t>(rows));
+  std::mt19937 rng(5);
+  for (int q = 0; q < d.n_peers; ++q) {
+    fill_values<<<1024, 256>>>(buf + d.peers[q].values_offset, rows * d.peers[q].n, dtype::bf16, 77u + unsigned(q));
+    SB_CUDA_LAUNCH();
+    for (auto& p : pairs) {  // maxima with ties across peers (the lowest column must win)
+      p.max = float(int(rng() % 8)) + 31.0f;
+      p.argmax = std::int32_t(q * vl + std::int64_t(rng() % std::uint32_t(vl)));
+    }
+    SB_CUDA(cudaMemcpy(buf + d.peers[q].pairs_offset, pairs.data(), pairs.size() * 8, cudaMemcpyHostToDevice));
+  }
+  c.bytes = double(rows) * (2.0 * double(d.vd) * 2.0 + double(d.vd) * 4.0 + 4.0);
+}
+
+// After a full path (fused, specforge, peer_pull): fp32 rows of the whole vocabulary.
+void memory_case(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& d2t) {
+  common(c, rows, d2t);
+  consumer_desc& d = c.d;
+  d.source = consumer_source::memory;
+  d.src_type = dtype::fp32;
+  d.src_ld = kV;
+  void* src = c.alloc(std::size_t(rows * kV) * 4);
+  fill_values<<<4096, 256>>>(src, rows * kV, dtype::fp32, 99u);
+  SB_CUDA_LAUNCH();
+  d.src = src;
+  c.bytes = double(rows) * (double(kV) * 4.0 + 2.0 * double(d.vd) * 4.0 + double(d.vd) * 4.0 + 4.0);
+}
+
+void run(const char* label, device_case& c, const std::vector<variant>& vs) {
+  consumer_desc ref = c.d;
+  const std::int64_t rows = c.d.rows();
+  const std::size_t p_bytes = std::size_t(rows * c.d.vd) * 4, m_bytes = std::size_t(rows) * 4;
+  ref.target_p = static_cast<float*>(c.alloc(p_bytes));
+  ref.position_mask = static_cast<std::int32_t*>(c.alloc(m_bytes));
+  launch_production(ref);
+  SB_CUDA(cudaDeviceSynchronize());
+  const double copy = d2d_us(std::size_t(c.bytes / 2));
+  std::printf("== %s: %lld rows, %.1f MB; d2d %.1f us (%.0f GB/s)\n", label, static_cast<long long>(rows), c.bytes / 1e6, copy,
+              c.bytes / copy / 1e3);
+  for (const variant& v : vs) {
+    SB_CUDA(cudaMemset(c.d.target_p, 0xff, p_bytes));
+    SB_CUDA(cudaMemset(c.d.position_mask, 0xff, m_bytes));
+    v.launch(c.d);
+    SB_CUDA(cudaDeviceSynchronize());
+    const unsigned long long bad = differing_words(c.d.target_p, ref.target_p, p_bytes) +
+                                   differing_words(c.d.position_mask, ref.position_mask, m_bytes);
+    const double us = median_us([&](int) { v.launch(c.d); }, 9);
+    std::printf("  %-30s %9.1f us  %6.0f GB/s  %.3f of d2d  %s\n", v.name, us, c.bytes / us / 1e3, copy / us,
+                bad ? ("DIFFERENT (" + std::to_string(bad) + " words)").c_str() : "identical");
+  }
+}
+
+}  // namespace
+}  // namespace sb::kernels
+
+int main(int argc, char** argv) {
+  using namespace sb;
+  using namespace sb::kernels;
+  cudaDeviceProp p{};
+  SB_CUDA(cudaGetDeviceProperties(&p, 0));
+  std::printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
+  const std::string which = argc > 1 ? argv[1] : "all";
+  const std::vector<variant> pruned = {
+      {"production", launch_production},
+      {"lanes U1", launch_lanes<consumer_source::pruned, dtype::bf16, 1>},
+      {"lanes U2", launch_lanes<consumer_source::pruned, dtype::bf16, 2>},
+      {"lanes U4", launch_lanes<consumer_source::pruned, dtype::bf16, 4>},
+      {"lanes U8", launch_lanes<consumer_source::pruned, dtype::bf16, 8>},
+  };
+  const std::vector<variant> memory = {
+      {"production", launch_production},
+      {"lanes U1", launch_lanes<consumer_source::memory, dtype::fp32, 1>},
+      {"lanes U2", launch_lanes<consumer_source::memory, dtype::fp32, 2>},
+      {"lanes U4", launch_lanes<consumer_source::memory, dtype::fp32, 4>},
+      {"lanes U8", launch_lanes<consumer_source::memory, dtype::fp32, 8>},
+      {"scan+push U4", launch_scan_push<4, false>},
+      {"scan+push U8", launch_scan_push<8, false>},
+      {"scan+push U4, stash", launch_scan_push<4, true>},
+      {"scan+push U8, stash", launch_scan_push<8, true>},
+  };
+  for (bool skewed : {false, true}) {
+    const auto d2t = draft_columns(kV, kVd, skewed);
+    for (std::int64_t rows : {std::int64_t(4096), std::int64_t(32768)}) {
+      const std::string shape = std::to_string(rows / 1024) + "K " + (skewed ? "skewed" : "uniform");
+      if (which == "all" || which == "pruned") {
+        device_case c;
+        pruned_case(c, rows, d2t);
+        run(("pruned bf16 " + shape).c_str(), c, pruned);
+      }
+      if (which == "all" || which == "memory") {
+        device_case c;
+        memory_case(c, rows, d2t);
+        run(("full rows fp32 " + shape).c_str(), c, memory);
+      }
+    }
+  }
+  return 0;
+}
