@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <numeric>
 #include <random>
 #include <string>
@@ -35,6 +36,22 @@ __device__ __forceinline__ auto reader_of(const consumer_desc& d, std::int64_t i
   } else {
     return full_row_reader<T>{static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), d.d2t};
   }
+}
+
+// Row totals from every lane: production's tree over the softmax states, and the argmax.
+struct row_totals {
+  softmax_state total;
+  std::int64_t best;
+};
+__device__ __forceinline__ row_totals block_totals(row_shared& sh, softmax_state st, arg_max a) {
+  const int l = int(threadIdx.x);
+  sh.m[l] = st.m;
+  sh.s[l] = st.s;
+  sh.v[l] = a.v;
+  sh.idx[l] = a.i;
+  __syncthreads();
+  reduce_lanes(sh);
+  return {{sh.m[0], sh.s[0]}, sh.idx[0]};
 }
 
 // consumer_kernel (Compare = false) with its two draft loops through the lane helpers: the same
@@ -57,14 +74,7 @@ __global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ c
       auto value = reader_of<Src, T>(d, i);
       softmax_lane<U>(st, value, l, d.vd, kLanes);
     }
-    sh.m[l] = st.m;
-    sh.s[l] = st.s;
-    sh.v[l] = a.v;
-    sh.idx[l] = a.i;
-    __syncthreads();
-    reduce_lanes(sh);
-    const softmax_state total{sh.m[0], sh.s[0]};
-    const std::int64_t best = sh.idx[0];
+    const auto [total, best] = block_totals(sh, st, a);
     {
       auto value = reader_of<Src, T>(d, i);
       float* out = d.target_p + i * d.vd;
@@ -164,14 +174,7 @@ __global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant
     if (nchunks == 0) push(0, vd);
     s.tail(bytes, cols);
     const arg_max a = s.result(0);
-    sh.m[l] = st.m;
-    sh.s[l] = st.s;
-    sh.v[l] = a.v;
-    sh.idx[l] = a.i;
-    __syncthreads();
-    reduce_lanes(sh);
-    const softmax_state total{sh.m[0], sh.s[0]};
-    const std::int64_t best = sh.idx[0];
+    const auto [total, best] = block_totals(sh, st, a);
     auto store = [&](std::int64_t k, float p) { __stcs(out + k, p); };
     if constexpr (Stash) {
       stash_reader again{out};
@@ -363,9 +366,7 @@ void run(const char* label, device_case& c, const std::vector<variant>& vs) {
 int main(int argc, char** argv) {
   using namespace sb;
   using namespace sb::kernels;
-  cudaDeviceProp p{};
-  SB_CUDA(cudaGetDeviceProperties(&p, 0));
-  std::printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
+  experiments::print_device();
   const std::string which = argc > 1 ? argv[1] : "all";
   const std::vector<variant> pruned = {
       {"production", launch_production},
@@ -385,21 +386,26 @@ int main(int argc, char** argv) {
       {"scan+push U4, stash", launch_scan_push<4, true>},
       {"scan+push U8, stash", launch_scan_push<8, true>},
   };
-  for (bool skewed : {false, true}) {
-    const auto d2t = draft_columns(kV, kVd, skewed);
-    for (std::int64_t rows : {std::int64_t(4096), std::int64_t(32768)}) {
-      const std::string shape = std::to_string(rows / 1024) + "K " + (skewed ? "skewed" : "uniform");
-      if (which == "all" || which == "pruned") {
-        device_case c;
-        pruned_case(c, rows, d2t);
-        run(("pruned bf16 " + shape).c_str(), c, pruned);
-      }
-      if (which == "all" || which == "memory") {
-        device_case c;
-        memory_case(c, rows, d2t);
-        run(("full rows fp32 " + shape).c_str(), c, memory);
+  try {
+    for (bool skewed : {false, true}) {
+      const auto d2t = draft_columns(kV, kVd, skewed);
+      for (std::int64_t rows : {std::int64_t(4096), std::int64_t(32768)}) {
+        const std::string shape = std::to_string(rows / 1024) + "K " + (skewed ? "skewed" : "uniform");
+        if (which == "all" || which == "pruned") {
+          device_case c;
+          pruned_case(c, rows, d2t);
+          run(("pruned bf16 " + shape).c_str(), c, pruned);
+        }
+        if (which == "all" || which == "memory") {
+          device_case c;
+          memory_case(c, rows, d2t);
+          run(("full rows fp32 " + shape).c_str(), c, memory);
+        }
       }
     }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "consumer_variants: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

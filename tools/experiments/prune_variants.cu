@@ -864,9 +864,7 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
 int main(int argc, char** argv) {
   using namespace sb;
   using namespace sb::kernels;
-  cudaDeviceProp p{};
-  SB_CUDA(cudaGetDeviceProperties(&p, 0));
-  std::printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
+  experiments::print_device();
   // Each round of docs/kernel-notes.md's H200 section: `prune_variants ROUND` (default: all).
   const std::string round = argc > 1 ? argv[1] : "all";
   const std::vector<variant> round1 = {

@@ -65,9 +65,7 @@ int main() {
   using namespace sb;
   using namespace sb::kernels;
   try {
-    cudaDeviceProp p{};
-    SB_CUDA(cudaGetDeviceProperties(&p, 0));
-    std::printf("device: %s, %d SMs\n", p.name, p.multiProcessorCount);
+    experiments::print_device();
     std::printf("D2D copy rate (read + written) by size of one copy:\n");
     for (double mb : {12.5, 25.0, 50.0, 100.0, 200.0, 800.0, 3200.0}) {
       const std::size_t b = std::size_t(mb * 1e6 / 2);

@@ -3,6 +3,7 @@
 // size, rotating over buffer pairs so that no copy's source is in L2.
 #pragma once
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 #include "harness/cuda_check.h"
@@ -48,6 +49,13 @@ inline double d2d_us(std::size_t bytes) {
     SB_CUDA(cudaFree(dst[p]));
   }
   return us;
+}
+
+// The first line of every experiment's output: which card ran it.
+inline void print_device() {
+  cudaDeviceProp p{};
+  SB_CUDA(cudaGetDeviceProperties(&p, 0));
+  std::printf("device: %s, %d SMs, L2 %d MB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
 }
 
 }  // namespace sb::experiments
