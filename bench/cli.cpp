@@ -373,8 +373,12 @@ int cmd_run(const cli_flags& f, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
   std::vector<point> pts = resolve_points(c, f, o);
+  if (!f.trace.empty()) require_output_file(f.trace, "--trace");
   if (!f.dump.empty()) {
-    std::filesystem::create_directories(f.dump);
+    std::error_code ec;
+    std::filesystem::create_directories(f.dump, ec);
+    if (ec) throw_config("--dump " + f.dump + ": cannot create the folder (" + ec.message() + ")");
+    if (!std::filesystem::is_directory(f.dump)) throw_config("--dump " + f.dump + ": exists and is not a folder");
     o.dump_dir = f.dump;
   }
   std::unique_ptr<cupti_session> cupti;  // before the first NVTX call: CUPTI hooks into NVTX at its start
@@ -448,6 +452,7 @@ int cmd_frontier(const cli_flags& f) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
   std::vector<point> pts = resolve_points(c, f, o);
+  if (!f.out.empty()) require_output_file(f.out, "--out");
   // The seq axis is what the search varies: one point per path/variant/other axes.
   std::vector<point> uniq;
   for (const auto& p : pts) {
@@ -498,9 +503,7 @@ int cmd_frontier(const cli_flags& f) {
   }
   fmt::print("(+: still fits at --max-seq)\n");
   if (!f.out.empty()) {
-    std::ofstream of(f.out);
-    if (!of) throw runtime_error("cannot write " + f.out);
-    of << j.dump(1) << '\n';
+    write_file_atomically(f.out, j.dump(1) + '\n');
     fmt::print("frontier: {}\n", f.out);
   }
   return kExitOk;

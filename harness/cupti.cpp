@@ -9,12 +9,12 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 
 #include "harness/error.h"
+#include "harness/results.h"
 
 namespace sb {
 
@@ -301,13 +301,7 @@ std::vector<kernel_stat> cupti_session::end_point(const std::string& label, int 
 void cupti_session::write_trace(const std::string& path) const {
   nlohmann::json doc{{"traceEvents", m->events}, {"displayTimeUnit", "ns"},
                      {"otherData", {{"generator", "shardbench --cupti --trace"}}}};
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) throw_runtime("cannot write " + tmp);
-    f << doc.dump() << '\n';
-  }
-  std::rename(tmp.c_str(), path.c_str());
+  write_file_atomically(path, doc.dump() + '\n');
 }
 
 }  // namespace sb

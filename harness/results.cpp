@@ -137,13 +137,52 @@ std::string jsonl_path_for(const std::string& final_path) {
   return (p.parent_path() / (p.stem().string() + ".jsonl")).string();
 }
 
+namespace {
+// "" when path's folder exists or was made, else why not.
+std::string make_parent_folder(const std::string& path) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  return ec ? "cannot create the folder of " + path + ": " + ec.message() : std::string();
+}
+}  // namespace
+
+void require_output_file(const std::string& path, const std::string& flag) {
+  const std::filesystem::path p(path);
+  std::error_code ec;
+  if (!p.has_filename() || std::filesystem::is_directory(p, ec))
+    throw_config(flag + " " + path + ": names a folder; give a file name");
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  if (const std::string why = make_parent_folder(path); !why.empty()) throw_runtime(why);
+  const std::string tmp = path + ".tmp";
+  std::error_code ec;
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (f) f << content;
+    if (!f || !f.flush()) {
+      f.close();
+      std::filesystem::remove(tmp, ec);
+      throw_runtime("cannot write " + path);
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);  // atomic on one filesystem: readers see all or nothing
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw_runtime("cannot write " + path + ": " + ec.message());
+  }
+}
+
 result_sink::result_sink(std::string final_path) : m_final(std::move(final_path)) {
   if (m_final.empty()) return;
-  std::filesystem::path dir = std::filesystem::path(m_final).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
+  // Before the sweep: a path that cannot be written is a usage error, not a failed run.
+  require_output_file(m_final, "--out");
+  if (const std::string why = make_parent_folder(m_final); !why.empty()) throw_config("--out: " + why);
   m_jsonl_path = jsonl_path_for(m_final);
   m_jsonl.open(m_jsonl_path, std::ios::trunc);
-  if (!m_jsonl) throw_runtime("cannot write " + m_jsonl_path);
+  if (!m_jsonl) throw_config("--out: cannot write " + m_jsonl_path);
 }
 
 void result_sink::append(const point_result& r) {
@@ -156,14 +195,7 @@ void result_sink::finalize(const json& env, const json& config, const std::vecto
   if (m_final.empty()) return;
   json doc{{"schema", kResultSchema}, {"env", env}, {"config", config}, {"points", json::array()}};
   for (const auto& p : points) doc["points"].push_back(to_json(p));
-  const std::string tmp = m_final + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) throw_runtime("cannot write " + tmp);
-    f << doc.dump(1) << '\n';
-    if (!f.flush()) throw_runtime("write failed: " + tmp);
-  }
-  std::filesystem::rename(tmp, m_final);  // atomic on one filesystem: readers see all or nothing
+  write_file_atomically(m_final, doc.dump(1) + '\n');
 }
 
 }  // namespace sb

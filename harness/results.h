@@ -34,4 +34,13 @@ class result_sink {
 
 std::string jsonl_path_for(const std::string& final_path);  // results/x.json -> results/x.jsonl
 
+// Writes content to path (its folder created) through path.tmp and a rename, so the file is either
+// complete or absent: the results, the frontier and the trace JSON. Throws runtime_error naming the
+// path, leaving no .tmp behind.
+void write_file_atomically(const std::string& path, const std::string& content);
+
+// A config error unless path can name an output file (not an existing folder, not ending in a
+// separator): checked before a sweep, so that a bad --out fails at once, not after the run.
+void require_output_file(const std::string& path, const std::string& flag);
+
 }  // namespace sb

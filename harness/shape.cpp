@@ -1,5 +1,7 @@
 #include "harness/shape.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "harness/error.h"
@@ -65,6 +67,24 @@ namespace {
 void require_positive(std::int64_t v, const char* name) {
   if (v <= 0) throw_config(fmt::format("{} must be positive (got {})", name, v));
 }
+
+// Bounds checked before anything multiplies the sizes: column ids are int32 (t2d, the pruned
+// pairs, the kernels' column indices), and the byte count of the largest tensors must fit an
+// int64: [B, S + ttt, Vp] (usp's windows are at most S + ttt rows; SpecForge's send buffer holds
+// B of them) and [B, S + ttt, hidden], counted at 8 bytes an element. Past them a sweep would
+// allocate wrapped sizes and fail far from the cause.
+void require_representable(const shape& s) {
+  constexpr std::int64_t max_cols = std::numeric_limits<std::int32_t>::max();
+  if (s.vocab > max_cols || s.vocab_pad > max_cols || s.vocab_padded() > max_cols)
+    throw_config(fmt::format("vocab padded to vocab_pad must be below 2^31 (vocab={}, vocab_pad={})", s.vocab, s.vocab_pad));
+  std::int64_t rows = 0, tokens = 0, logits = 0, hidden = 0;
+  if (__builtin_add_overflow(s.seq, s.ttt, &rows) || __builtin_mul_overflow(s.batch, rows, &tokens) ||
+      __builtin_mul_overflow(tokens, s.vocab_padded(), &logits) || __builtin_mul_overflow(logits, std::int64_t(8), &logits) ||
+      __builtin_mul_overflow(tokens, s.hidden, &hidden) || __builtin_mul_overflow(hidden, std::int64_t(8), &hidden))
+    throw_config(fmt::format("shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
+                             "(B={}, S={}, ttt={}, Vp={}, hidden={})",
+                             s.batch, s.seq, s.ttt, s.vocab_padded(), s.hidden));
+}
 }  // namespace
 
 void validate(const shape& s, path_kind p, variant_kind v) {
@@ -77,6 +97,7 @@ void validate(const shape& s, path_kind p, variant_kind v) {
   require_positive(s.vocab_pad, "vocab_pad");
   require_positive(s.hidden, "hidden");
   if (s.ttt < 0) throw_config(fmt::format("ttt must be non-negative (got {})", s.ttt));
+  require_representable(s);
   if (!is_float(s.type)) throw_config("dtype must be bf16, fp16 or fp32");
   if (s.vocab_padded() % s.tp != 0)
     throw_config(fmt::format("padded vocab must divide by tp: Vp % P != 0 (Vp={}, P={})", s.vocab_padded(), s.tp));

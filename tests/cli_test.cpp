@@ -117,6 +117,45 @@ TEST(cli, bad_shapes_exit_2_with_the_rule) {
   expect_config_error({"run", "--backend", "cpu", "--batch", "-3"}, "batch must be positive (got -3)");
 }
 
+// Sizes past what the int32 column ids and 64-bit byte counts hold are rules too, not a crash or a
+// run on wrapped sizes.
+TEST(cli, sizes_past_the_representable_exit_2) {
+  expect_config_error({"run", "--backend", "cpu", "--vocab", "99999999999999999999"},
+                      "vocab padded to vocab_pad must be below 2^31 (vocab=9223372036854775807, vocab_pad=64)");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--batch", "4611686018427387904", "--seq", "64",
+                       "--vocab", "100"},
+                      "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
+                      "(B=4611686018427387904, S=64, ttt=7, Vp=128, hidden=4096)");
+  expect_usage_error({"plan", "--paths", "batch", "--tp", "2", "--seq", "9223372036854775807", "--vocab", "1000"},
+                     "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
+                     "(B=1, S=9223372036854775807, ttt=7, Vp=1024, hidden=4096)");
+}
+
+// An output path that cannot be a file fails before the sweep (exit 2), leaving nothing behind.
+TEST(cli, an_out_path_that_names_a_folder_exits_2_before_the_run) {
+  const std::string dir = ::testing::TempDir() + "/cli_outdir";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> one = {"run", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--seq", "16", "--vocab", "100"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = one;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  expect_usage_error(with({"--out", dir}), "--out " + dir + ": names a folder; give a file name");
+  expect_usage_error(with({"--out", dir + "/sub/"}), "--out " + dir + "/sub/: names a folder; give a file name");
+  expect_usage_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--out", dir},
+                     "--out " + dir + ": names a folder; give a file name");
+  std::ofstream(dir + "/file") << "x";
+  expect_usage_error(with({"--dump", dir + "/file"}), "--dump " + dir + "/file: cannot create the folder (Not a directory)");
+  expect_usage_error(with({"--out", dir + "/file/r.json"}), "--out: cannot create the folder of " + dir + "/file/r.json: Not a directory");
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(::testing::TempDir() + "/cli_outdir")) left.push_back(e.path().string());
+  EXPECT_EQ(left, std::vector<std::string>{dir + "/file"});
+  EXPECT_FALSE(std::filesystem::exists(dir + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir + ".jsonl"));
+}
+
 TEST(cli, unknown_names_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--paths", "ring"}, "unknown path 'ring' (expected one of: baseline, batch, usp)");
   expect_config_error({"run", "--backend", "cpu", "--variants", "fast"},

@@ -4,6 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
+
+#include "harness/error.h"
 
 namespace sb {
 
@@ -86,6 +90,26 @@ TEST(results, jsonl_survives_a_crash_and_final_file_is_all_or_nothing) {
   nlohmann::json doc = nlohmann::json::parse(f);
   EXPECT_EQ(doc["schema"], kResultSchema);
   EXPECT_EQ(doc["points"].size(), 1u);
+}
+
+// Every output file (results, frontier, trace) goes through one writer: complete or absent, its
+// folder made, no .tmp left when it fails.
+TEST(results, files_are_written_whole_or_not_at_all) {
+  const std::string dir = ::testing::TempDir() + "/atomic";
+  std::filesystem::remove_all(dir);
+  write_file_atomically(dir + "/a/b.json", "{}\n");
+  std::ifstream in(dir + "/a/b.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "{}\n");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/a/b.json.tmp"));
+  EXPECT_THROW(write_file_atomically(dir + "/a/b.json/c.json", "{}"), runtime_error);  // under a file
+  std::filesystem::create_directories(dir + "/d");
+  EXPECT_THROW(write_file_atomically(dir + "/d", "{}"), runtime_error);  // over a folder: the rename fails
+  EXPECT_FALSE(std::filesystem::exists(dir + "/d.tmp"));
+  EXPECT_THROW(require_output_file(dir + "/d", "--out"), config_error);
+  EXPECT_THROW(require_output_file(dir + "/e/", "--out"), config_error);
+  EXPECT_NO_THROW(require_output_file(dir + "/e/f.json", "--out"));
+  EXPECT_THROW(result_sink{dir + "/d"}, config_error);
 }
 
 TEST(results, jsonl_path_sits_beside_the_final_file) {
