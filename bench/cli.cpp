@@ -121,8 +121,10 @@ run_config resolve_config(const cli_flags& f) {
   if (f.iters) c.iters = *f.iters;
   if (f.warmup) c.warmup = *f.warmup;
   if (f.warmup_ms) c.warmup_ms = *f.warmup_ms;
-  if (c.iters <= 0) throw_config(fmt::format("iters must be positive (got {})", c.iters));
-  if (c.warmup < 0) throw_config(fmt::format("warmup must be non-negative (got {})", c.warmup));
+  if (c.iters <= 0 || c.iters > kMaxIterations)
+    throw_config(fmt::format("iters must be between 1 and {} (got {})", kMaxIterations, c.iters));
+  if (c.warmup < 0 || c.warmup > kMaxIterations)
+    throw_config(fmt::format("warmup must be between 0 and {} (got {})", kMaxIterations, c.warmup));
   if (!valid_warmup_ms(c.warmup_ms))
     throw_config(fmt::format("warmup-ms must be between 0 and {} (got {})", kMaxWarmupMs, c.warmup_ms));
   if (!f.paths.empty()) {
@@ -143,6 +145,13 @@ run_config resolve_config(const cli_flags& f) {
     c.sweep.dtypes.clear();
     for (const auto& d : split_list(f.dtypes)) c.sweep.dtypes.push_back(parse_dtype(d));
   }
+  auto distinct = [](const auto& list, const char* flag) {
+    if (first_repeat(list)) throw_config(fmt::format("{} lists the same value twice", flag));
+  };
+  distinct(c.paths, "--paths");
+  distinct(c.variants, "--variants");
+  distinct(c.sweep.t2d, "--t2d");
+  distinct(c.sweep.dtypes, "--dtype");
   if (single_point(f)) {
     sweep_axes& a = c.sweep;
     auto pick = [](auto& axis, const auto& flag) {

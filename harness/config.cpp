@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -50,26 +51,31 @@ std::vector<T> list_of(const std::string& origin, const YAML::Node& n, const std
     out.push_back(convert(n));
   }
   if (out.empty()) fail(origin, n, fmt::format("{} must list at least one value", what));
+  if (const auto k = first_repeat(out)) fail(origin, n[*k], fmt::format("{} lists the same value twice", what));
   return out;
 }
 
 std::vector<std::int64_t> positive_list(const std::string& origin, const YAML::Node& n, const std::string& what,
-                                        bool allow_zero = false) {
+                                        bool allow_zero = false,
+                                        std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
   return list_of<std::int64_t>(origin, n, what, [&](const YAML::Node& e) {
     auto v = scalar<std::int64_t>(origin, e, what);
     if (v < 0 || (v == 0 && !allow_zero))
       fail(origin, e, fmt::format("{} must be {} (got {})", what, allow_zero ? "non-negative" : "positive", v));
+    if (v > max) fail(origin, e, fmt::format("{} must be at most {} (got {})", what, max, v));
     return v;
   });
 }
 
+constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields held as int: tp, sp, iters
+
 sp_layout parse_sp(const std::string& origin, const YAML::Node& n) {
   reject_unknown_keys(origin, n, {"ulysses", "ring"}, "sweep.sp");
-  sp_layout s;
-  if (n["ulysses"]) s.ulysses = int(scalar<std::int64_t>(origin, n["ulysses"], "sp.ulysses"));
-  if (n["ring"]) s.ring = int(scalar<std::int64_t>(origin, n["ring"], "sp.ring"));
-  if (s.ulysses <= 0 || s.ring <= 0) fail(origin, n, "sp.ulysses and sp.ring must be positive");
-  return s;
+  std::int64_t u = 1, r = 1;
+  if (n["ulysses"]) u = scalar<std::int64_t>(origin, n["ulysses"], "sp.ulysses");
+  if (n["ring"]) r = scalar<std::int64_t>(origin, n["ring"], "sp.ring");
+  if (u <= 0 || r <= 0 || u > kMaxInt || r > kMaxInt) fail(origin, n, "sp.ulysses and sp.ring must be positive ints");
+  return {int(u), int(r)};
 }
 
 }  // namespace
@@ -95,8 +101,8 @@ run_config parse_config(const std::string& text, const std::string& origin) {
       fail(origin, root["emulate"], fmt::format("unknown emulate '{}' (expected all or one)", c.emulate));
   }
   if (root["seed"]) c.seed = scalar<std::uint64_t>(origin, root["seed"], "seed");
-  if (root["iters"]) c.iters = int(positive_list(origin, root["iters"], "iters").at(0));
-  if (root["warmup"]) c.warmup = int(positive_list(origin, root["warmup"], "warmup", true).at(0));
+  if (root["iters"]) c.iters = int(positive_list(origin, root["iters"], "iters", false, kMaxIterations).at(0));
+  if (root["warmup"]) c.warmup = int(positive_list(origin, root["warmup"], "warmup", true, kMaxIterations).at(0));
   if (root["warmup_ms"]) {
     c.warmup_ms = scalar<double>(origin, root["warmup_ms"], "warmup_ms");
     if (!valid_warmup_ms(c.warmup_ms))
@@ -140,7 +146,7 @@ run_config parse_config(const std::string& text, const std::string& origin) {
       });
     if (sw["tp"]) {
       a.tp.clear();
-      for (auto v : positive_list(origin, sw["tp"], "tp")) a.tp.push_back(int(v));
+      for (auto v : positive_list(origin, sw["tp"], "tp", false, kMaxInt)) a.tp.push_back(int(v));
     }
     if (sw["sp"]) a.sp = list_of<sp_layout>(origin, sw["sp"], "sp", [&](const YAML::Node& e) { return parse_sp(origin, e); });
     if (sw["batch"]) a.batch = positive_list(origin, sw["batch"], "batch");

@@ -12,6 +12,7 @@ namespace sb {
 struct sp_layout {
   int ulysses = 1;
   int ring = 1;
+  bool operator==(const sp_layout&) const = default;
 };
 
 struct sweep_axes {
@@ -30,6 +31,20 @@ struct sweep_axes {
 // warmup_ms's range, for the config file and the --warmup-ms flag alike.
 inline constexpr double kMaxWarmupMs = 60000;
 inline bool valid_warmup_ms(double ms) { return ms >= 0 && ms <= kMaxWarmupMs; }  // NaN is not
+
+// iters' and warmup's upper bound (config and flags): a typo's extra digits fail at once instead of
+// holding a nightly job for hours.
+inline constexpr std::int64_t kMaxIterations = 1000000;
+
+// The index of the first entry equal to an earlier one, if any: a list axis (paths, variants,
+// dtype, a sweep axis) that names a value twice would run and record the same point twice.
+template <class T>
+std::optional<std::size_t> first_repeat(const std::vector<T>& v) {
+  for (std::size_t k = 1; k < v.size(); ++k)
+    for (std::size_t m = 0; m < k; ++m)
+      if (v[k] == v[m]) return k;
+  return std::nullopt;
+}
 
 struct run_config {
   std::string name = "cli";

@@ -156,6 +156,14 @@ TEST(cli, an_out_path_that_names_a_folder_exits_2_before_the_run) {
   EXPECT_FALSE(std::filesystem::exists(dir + ".jsonl"));
 }
 
+TEST(cli, repeated_list_values_and_counts_past_the_bound_exit_2) {
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch,usp,batch"}, "--paths lists the same value twice");
+  expect_config_error({"run", "--backend", "cpu", "--variants", "fused,fused"}, "--variants lists the same value twice");
+  expect_config_error({"run", "--backend", "cpu", "--dtype", "bf16,fp32,bf16"}, "--dtype lists the same value twice");
+  expect_config_error({"run", "--backend", "cpu", "--iters", "2000000"}, "iters must be between 1 and 1000000 (got 2000000)");
+  expect_config_error({"run", "--backend", "cpu", "--warmup", "2000000"}, "warmup must be between 0 and 1000000 (got 2000000)");
+}
+
 TEST(cli, unknown_names_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--paths", "ring"}, "unknown path 'ring' (expected one of: baseline, batch, usp)");
   expect_config_error({"run", "--backend", "cpu", "--variants", "fast"},

@@ -96,6 +96,19 @@ TEST(config, unknown_names_and_bad_values) {
   EXPECT_EQ(error_of("warmup_ms: soon\n"), "t.yaml:1: warmup_ms has the wrong type");
 }
 
+// A value named twice would run and record the same point twice; ints past what their fields
+// hold would wrap (tp 2^32 + 2 ran as tp 2).
+TEST(config, repeated_values_and_values_past_their_fields_are_errors) {
+  EXPECT_EQ(error_of("paths: [batch, usp, batch]\n"), "t.yaml:1: paths lists the same value twice");
+  EXPECT_EQ(error_of("sweep:\n  tp: [2, 4,\n    2]\n"), "t.yaml:3: tp lists the same value twice");
+  EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 2}, {ulysses: 2, ring: 1}]\n"), "t.yaml:2: sp lists the same value twice");
+  EXPECT_EQ(error_of("sweep:\n  tp: [4294967298]\n"), "t.yaml:2: tp must be at most 2147483647 (got 4294967298)");
+  EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 4294967298}]\n"), "t.yaml:2: sp.ulysses and sp.ring must be positive ints");
+  EXPECT_EQ(error_of("iters: 4294967297\n"), "t.yaml:1: iters must be at most 1000000 (got 4294967297)");
+  EXPECT_EQ(error_of("warmup: 99999999999999\n"), "t.yaml:1: warmup must be at most 1000000 (got 99999999999999)");
+  EXPECT_EQ(error_of("sweep:\n  dtype: [bf16, fp32]\n  tp: [1, 2]\n"), "");
+}
+
 TEST(config, warmup_ms_defaults_to_the_count_alone) {
   EXPECT_EQ(parse_config("iters: 2\n", "t.yaml").warmup_ms, 0.0);
   EXPECT_EQ(parse_config("warmup_ms: 250\n", "t.yaml").warmup_ms, 250.0);
