@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 import unittest
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
@@ -75,11 +75,24 @@ class compare_test(unittest.TestCase):
         _, out = run(compare.main, [A, B, "--markdown"])
         self.assertTrue(out.startswith("| point | median A (us) |"))
 
-    def test_not_a_results_file(self):
+    def test_bad_input_exits_2_never_1(self):  # 1 is the gate's failure alone
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump({"schema": "other"}, f)
-        with self.assertRaises(SystemExit):
-            compare.main([f.name, B])
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as broken:
+            broken.write("{")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as listing:
+            json.dump([1, 2], listing)
+        err = io.StringIO()
+        with redirect_stderr(err):
+            for bad in (f.name, broken.name, listing.name, "/nonexistent.json"):
+                self.assertEqual(compare.main([bad, B, "--gate"]), 2, bad)
+        self.assertIn("is not a shardbench.result/1 file", err.getvalue())
+        for flags in (["--max-slowdown", "-1"], ["--alpha", "0"], ["--noise", "nan"], ["--max-memory-growth", "-0.1"]):
+            with redirect_stderr(io.StringIO()), self.assertRaises(SystemExit) as e:
+                compare.main([A, B, "--gate"] + flags)
+            self.assertEqual(e.exception.code, 2, flags)
+        with self.assertRaises(ValueError):
+            compare.load(f.name)
 
 
 class nightly_report_test(unittest.TestCase):
@@ -119,6 +132,21 @@ class plot_test(unittest.TestCase):
         for f in files:
             with open(f, "rb") as png:
                 self.assertEqual(png.read(8), b"\x89PNG\r\n\x1a\n")
+        shutil.rmtree(out)
+
+    def test_a_file_that_is_not_a_result_or_frontier_exits_2(self):
+        from shardbench_tools import plot
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as broken:
+            broken.write("{")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as other:
+            json.dump({"schema": "other"}, other)
+        out = tempfile.mkdtemp()
+        for bad in (broken.name, other.name, "/nonexistent.json"):
+            err = io.StringIO()
+            with redirect_stderr(err):
+                self.assertEqual(plot.main([bad, "--out", out]), 2, bad)
+            self.assertTrue(err.getvalue().startswith("plot: error: "), err.getvalue())
+        self.assertEqual(os.listdir(out), [])
         shutil.rmtree(out)
 
     def test_frontier_file_is_drawn(self):

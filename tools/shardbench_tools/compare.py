@@ -18,10 +18,11 @@ SHAPE_KEYS = ("path", "variant", "backend", "dtype", "tp", "sp_ulysses", "sp_rin
 
 
 def load(path):
+    """A result file; ValueError (exit 2 in main) when it is not one. Exit 1 is the gate's alone."""
     with open(path) as f:
         doc = json.load(f)
-    if doc.get("schema") != "shardbench.result/1":
-        raise SystemExit(f"compare: {path} is not a shardbench.result/1 file")
+    if not isinstance(doc, dict) or doc.get("schema") != "shardbench.result/1":
+        raise ValueError(f"{path} is not a shardbench.result/1 file")
     return doc
 
 
@@ -124,9 +125,14 @@ def main(argv=None):
     ap.add_argument("--max-slowdown", type=float, default=0.05, help="gate: tolerated slowdown (default 0.05 = 5%%)")
     ap.add_argument("--max-memory-growth", type=float, default=0.0, help="gate: tolerated growth of tracked peak (default 0)")
     args = ap.parse_args(argv)
+    if not 0 < args.alpha < 1:
+        ap.error(f"--alpha must be between 0 and 1 (got {args.alpha})")
+    for name in ("noise", "max_slowdown", "max_memory_growth"):
+        if not getattr(args, name) >= 0:  # NaN too
+            ap.error(f"--{name.replace('_', '-')} must be non-negative (got {getattr(args, name)})")
     try:
         a, b = load(args.a), load(args.b)
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
         print(f"compare: error: {e}", file=sys.stderr)
         return 2
     rows, only_a, only_b, failures = compare(a, b, args.alpha, args.noise, args.max_slowdown, args.max_memory_growth)

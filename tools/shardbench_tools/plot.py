@@ -192,8 +192,17 @@ def main(argv=None):
     args = ap.parse_args(argv)
     frontiers, results = [], []
     for p in args.results:
-        with open(p) as f:
-            (frontiers if json.load(f).get("schema") == "shardbench.frontier/1" else results).append(p)
+        try:
+            with open(p) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
+            print(f"plot: error: {p}: {e}", file=sys.stderr)
+            return 2
+        schema = doc.get("schema") if isinstance(doc, dict) else None
+        if schema not in ("shardbench.result/1", "shardbench.frontier/1"):
+            print(f"plot: error: {p} is neither a shardbench.result/1 nor a shardbench.frontier/1 file", file=sys.stderr)
+            return 2
+        (frontiers if schema == "shardbench.frontier/1" else results).append(p)
     for p in frontiers:
         print(plot_frontier(p, args.out))
     if results:
