@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <iostream>
@@ -232,8 +233,18 @@ std::vector<point_result> load_results(const std::string& file) {
 
 // plan --calibrate: predicted times from measured bandwidths, and the error on held-out points.
 int cmd_plan_calibrated(const cli_flags& f, const std::vector<point>& pts) {
+  if (!(f.link_gbps >= 0) || !(f.inter_node_gbps >= 0))
+    throw_config(fmt::format("--link-gbps and --inter-node-gbps must be non-negative (got {} and {})", f.link_gbps, f.inter_node_gbps));
+  if (f.gpus_per_node <= 0) throw_config(fmt::format("--gpus-per-node must be positive (got {})", f.gpus_per_node));
   const std::vector<point_result> measured = load_results(f.calibrate);
+  if (!f.hold_out.empty() && std::none_of(measured.begin(), measured.end(), [&](const point_result& r) {
+        return r.status == "ok" && r.pt.label().find(f.hold_out) != std::string::npos;
+      }))
+    throw_config(fmt::format("--hold-out '{}' matches no measured point of {}", f.hold_out, f.calibrate));
   calibration cal = calibrate(measured, f.hold_out);
+  if (cal.local_sources.empty())
+    throw_config(fmt::format("{} has no measured point{} to calibrate from", f.calibrate,
+                             f.hold_out.empty() ? "" : fmt::format(" outside --hold-out '{}'", f.hold_out)));
   if (f.link_gbps > 0) {
     cal.link_gbps = f.link_gbps;
     cal.link_source = "--link-gbps";
@@ -518,6 +529,20 @@ int cmd_frontier(const cli_flags& f) {
   return kExitOk;
 }
 
+// The Google Benchmark flags whose bad values it answers with its usage and exit 0 (format) or a
+// late exit 1 (an --benchmark_out it cannot open), checked here so they exit 2 like ours.
+void check_gbench_flag(const std::string& a) {
+  auto value_of = [&](const std::string& name) -> std::optional<std::string> {
+    const std::string prefix = "--" + name + "=";
+    if (a.rfind(prefix, 0) != 0) return std::nullopt;
+    return a.substr(prefix.size());
+  };
+  for (const char* name : {"benchmark_format", "benchmark_out_format"})
+    if (const auto v = value_of(name); v && *v != "console" && *v != "json" && *v != "csv")
+      throw_config(fmt::format("--{} must be console, json or csv (got '{}')", name, *v));
+  if (const auto v = value_of("benchmark_out")) require_output_file(*v, "--benchmark_out");
+}
+
 int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const char* argv0, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
@@ -525,6 +550,7 @@ int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const c
   std::vector<std::string> args{argv0};
   for (const auto& a : extra) {
     if (a.rfind("--benchmark_", 0) != 0) throw_config(fmt::format("bench: unknown argument '{}'", a));
+    check_gbench_flag(a);
     args.push_back(a);
   }
   if (f.kernels && f.collectives) throw_config("bench: --kernels and --collectives are separate runs (give one)");

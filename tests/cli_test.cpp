@@ -250,6 +250,21 @@ TEST(cli, more_bad_flags_exit_2) {
   std::string bad = ::testing::TempDir() + "/notresults.json";
   std::ofstream(bad) << "{\"schema\": \"other\"}";
   expect_usage_error({"plan", "--calibrate", bad}, bad + ": not a shardbench.result/1 file");
+
+  // A calibration with nothing left to calibrate from, and rates that cannot be.
+  const std::string nightly = std::string(SB_SOURCE_DIR) + "/tests/tools/data/h100_nightly_a.json";
+  const std::string empty = ::testing::TempDir() + "/empty_results.json";
+  std::ofstream(empty) << "{\"schema\": \"shardbench.result/1\", \"env\": {}, \"config\": {}, \"points\": []}";
+  expect_usage_error({"plan", "--calibrate", empty}, empty + " has no measured point to calibrate from");
+  expect_usage_error({"plan", "--calibrate", nightly, "--hold-out", "bf16"},
+                     nightly + " has no measured point outside --hold-out 'bf16' to calibrate from");
+  expect_usage_error({"plan", "--calibrate", nightly, "--hold-out", "s99"}, "--hold-out 's99' matches no measured point of " + nightly);
+  expect_usage_error({"plan", "--calibrate", nightly, "--link-gbps", "-5"},
+                     "--link-gbps and --inter-node-gbps must be non-negative (got -5 and 0)");
+  // Google Benchmark's flags whose bad values it would answer with exit 0 or a late exit 1.
+  expect_usage_error({"bench", "--backend", "cpu", "--benchmark_format=xml"}, "--benchmark_format must be console, json or csv (got 'xml')");
+  expect_usage_error({"bench", "--backend", "cpu", "--benchmark_out=" + ::testing::TempDir()},
+                     "--benchmark_out " + ::testing::TempDir() + ": names a folder; give a file name");
 }
 
 TEST(cli, frontier_bad_sizes_exit_2) {
