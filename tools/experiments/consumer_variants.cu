@@ -366,7 +366,6 @@ void run(const char* label, device_case& c, const std::vector<variant>& vs) {
 int main(int argc, char** argv) {
   using namespace sb;
   using namespace sb::kernels;
-  experiments::print_device();
   const std::string which = argc > 1 ? argv[1] : "all";
   const std::vector<variant> pruned = {
       {"production", launch_production},
@@ -387,6 +386,7 @@ int main(int argc, char** argv) {
       {"scan+push U8, stash", launch_scan_push<8, true>},
   };
   try {
+    experiments::print_device();
     for (bool skewed : {false, true}) {
       const auto d2t = draft_columns(kV, kVd, skewed);
       for (std::int64_t rows : {std::int64_t(4096), std::int64_t(32768)}) {
