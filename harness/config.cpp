@@ -23,6 +23,7 @@ void reject_unknown_keys(const std::string& origin, const YAML::Node& map, const
                          const std::string& where) {
   if (!map.IsMap()) fail(origin, map, where + " must be a mapping");
   for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) fail(origin, kv.first, fmt::format("a key in {} must be a name", where));
     auto key = kv.first.as<std::string>();
     if (!known.count(key)) {
       std::string list;
@@ -69,6 +70,13 @@ std::vector<std::int64_t> positive_list(const std::string& origin, const YAML::N
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields held as int: tp, sp, iters
 
+// One count (iters, warmup, draft_vocab): a list there would silently mean its first value.
+std::int64_t one_count(const std::string& origin, const YAML::Node& n, const std::string& what, bool allow_zero,
+                       std::int64_t max) {
+  if (!n.IsScalar()) fail(origin, n, fmt::format("{} must be one number", what));
+  return positive_list(origin, n, what, allow_zero, max).front();
+}
+
 sp_layout parse_sp(const std::string& origin, const YAML::Node& n) {
   reject_unknown_keys(origin, n, {"ulysses", "ring"}, "sweep.sp");
   std::int64_t u = 1, r = 1;
@@ -101,8 +109,8 @@ run_config parse_config(const std::string& text, const std::string& origin) {
       fail(origin, root["emulate"], fmt::format("unknown emulate '{}' (expected all or one)", c.emulate));
   }
   if (root["seed"]) c.seed = scalar<std::uint64_t>(origin, root["seed"], "seed");
-  if (root["iters"]) c.iters = int(positive_list(origin, root["iters"], "iters", false, kMaxIterations).at(0));
-  if (root["warmup"]) c.warmup = int(positive_list(origin, root["warmup"], "warmup", true, kMaxIterations).at(0));
+  if (root["iters"]) c.iters = int(one_count(origin, root["iters"], "iters", false, kMaxIterations));
+  if (root["warmup"]) c.warmup = int(one_count(origin, root["warmup"], "warmup", true, kMaxIterations));
   if (root["warmup_ms"]) {
     c.warmup_ms = scalar<double>(origin, root["warmup_ms"], "warmup_ms");
     if (!valid_warmup_ms(c.warmup_ms))
@@ -131,7 +139,8 @@ run_config parse_config(const std::string& text, const std::string& origin) {
       fail(origin, root["consumer"], err.what());
     }
   }
-  if (root["draft_vocab"]) c.draft_vocab = positive_list(origin, root["draft_vocab"], "draft_vocab").at(0);
+  if (root["draft_vocab"])
+    c.draft_vocab = one_count(origin, root["draft_vocab"], "draft_vocab", false, std::numeric_limits<std::int64_t>::max());
   if (const YAML::Node sw = root["sweep"]) {
     reject_unknown_keys(origin, sw, {"dtype", "tp", "sp", "batch", "seq", "vocab", "hidden", "ttt", "vocab_pad", "t2d"},
                         "sweep");

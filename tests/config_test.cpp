@@ -107,6 +107,10 @@ TEST(config, repeated_values_and_values_past_their_fields_are_errors) {
   EXPECT_EQ(error_of("iters: 4294967297\n"), "t.yaml:1: iters must be at most 1000000 (got 4294967297)");
   EXPECT_EQ(error_of("warmup: 99999999999999\n"), "t.yaml:1: warmup must be at most 1000000 (got 99999999999999)");
   EXPECT_EQ(error_of("sweep:\n  dtype: [bf16, fp32]\n  tp: [1, 2]\n"), "");
+  EXPECT_EQ(error_of("iters: [3, 4]\n"), "t.yaml:1: iters must be one number");
+  EXPECT_EQ(error_of("draft_vocab: [100]\n"), "t.yaml:1: draft_vocab must be one number");
+  EXPECT_EQ(error_of("[a]: 1\n"), "t.yaml:1: a key in the config must be a name");
+  EXPECT_EQ(error_of("sweep:\n  {tp: 1}: 2\n"), "t.yaml:2: a key in sweep must be a name");
 }
 
 TEST(config, warmup_ms_defaults_to_the_count_alone) {
