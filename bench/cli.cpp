@@ -70,7 +70,9 @@ std::size_t parse_size(const std::string& text, const char* flag) {
   const std::map<std::string, double> units{{"", 1},      {"B", 1},          {"KiB", 1024.0}, {"MiB", 1048576.0},
                                             {"GiB", 1073741824.0}, {"kB", 1e3}, {"MB", 1e6},  {"GB", 1e9}};
   auto it = units.find(unit);
-  if (it == units.end() || v < 0) throw_config(fmt::format("{} must be a size like 80GiB (got '{}')", flag, text));
+  // NaN fails the first test, inf and sizes past 2^63 bytes the second.
+  if (it == units.end() || !(v >= 0) || !(v * it->second < 9.2e18))
+    throw_config(fmt::format("{} must be a size like 80GiB (got '{}')", flag, text));
   return std::size_t(v * it->second);
 }
 
@@ -356,9 +358,11 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   if (o.world.emulate == emulate_mode::one && o.world.backend != backend_kind::local)
     throw_config("--emulate one needs the local backend");
   o.world.emulated_rank = f.emulated_rank;
-  if (f.timeout_s <= 0) throw_config(fmt::format("--timeout must be positive (got {})", f.timeout_s));
+  if (!(f.timeout_s > 0)) throw_config(fmt::format("--timeout must be positive (got {})", f.timeout_s));  // NaN too
+  if (f.timeout_s > 1e7) throw_config(fmt::format("--timeout must be at most 10000000 seconds (got {})", f.timeout_s));
   o.world.timeout_s = f.timeout_s;
-  if (f.memory_cap_gib < 0) throw_config("--memory-cap must be non-negative");
+  if (!(f.memory_cap_gib >= 0)) throw_config("--memory-cap must be non-negative");
+  if (f.memory_cap_gib > 4294967296.0) throw_config(fmt::format("--memory-cap must be at most 4294967296 GiB (got {})", f.memory_cap_gib));
   o.world.memory_cap = std::size_t(f.memory_cap_gib * double(std::size_t(1) << 30));
   o.inject_mismatch = f.inject_mismatch;
   o.cold = f.cold;

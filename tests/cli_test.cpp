@@ -242,6 +242,13 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
 
 TEST(cli, more_bad_flags_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "-1"}, "--memory-cap must be non-negative");
+  expect_config_error({"run", "--backend", "cpu", "--memory-cap", "nan"}, "--memory-cap must be non-negative");
+  expect_config_error({"run", "--backend", "cpu", "--memory-cap", "1e30"}, "--memory-cap must be at most 4294967296 GiB (got 1e+30)");
+  expect_config_error({"run", "--backend", "cpu", "--timeout", "nan"}, "--timeout must be positive (got nan)");
+  expect_config_error({"run", "--backend", "cpu", "--timeout", "1e300"}, "--timeout must be at most 10000000 seconds (got 1e+300)");
+  expect_config_error({"frontier", "--backend", "cpu", "--budget", "1e30GiB"}, "--budget must be a size like 80GiB (got '1e30GiB')");
+  expect_config_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--reserve", "nanGiB"},
+                      "--reserve must be a size like 80GiB (got 'nanGiB')");
   expect_config_error({"run", "--backend", "cpu", "--warmup-ms", "-1"}, "warmup-ms must be between 0 and 60000 (got -1)");
   expect_usage_error({"bench", "--backend", "cpu", "--kernels"}, "bench --kernels needs a GPU backend (local)");
   expect_usage_error({"bench", "--backend", "cpu", "--kernels", "--collectives"},
