@@ -7,7 +7,11 @@ phase time, the same ratio as their busbw at equal op_bytes).
 usage: tools/collectives_report.py COLLECTIVES.json [--min-mib 256] [--bound 0.9]"""
 import argparse
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shardbench_tools.inputs import load_json  # noqa: E402
 
 MIB = 1 << 20
 
@@ -34,7 +38,7 @@ def main(argv):
     ap.add_argument('--min-mib', type=float, default=256.0, help='bytes a rank sends, from which the bound applies')
     ap.add_argument('--bound', type=float, default=0.9, help='least comm_of_raw of a fused sharded path')
     a = ap.parse_args(argv[1:])
-    doc = json.load(open(a.file))
+    doc = load_json(a.file, "collectives_report")
     print(f"{'point':<64} {'collective':<10} {'MiB/rank':>9} {'path GB/s':>9} {'raw GB/s':>9} {'of raw':>6}")
     checked, failed = 0, []
     rows = list(pairs(doc))

@@ -4,12 +4,15 @@ reach >= 90 % of the D2D copy rate measured in the same run, and each phase belo
 several launches, also its kernels against as many copies of one launch's share of the bytes.
 
 usage: tools/kernels_report.py KERNELS.json [MORE.json ...]"""
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shardbench_tools.inputs import fail, load_json  # noqa: E402
 
 
 def report(path):
-    b = [x for x in json.load(open(path))['benchmarks'] if not x.get('error_occurred')]
+    b = [x for x in load_json(path, 'kernels_report', member='benchmarks') if not x.get('error_occurred')]
     low = [x for x in b if x.get('kernels_of_d2d', 0) < 0.9]
     ph = sum(x['of_d2d'] >= 0.9 for x in b)
     name = path.rsplit('/', 1)[-1].removesuffix('.json')
@@ -29,5 +32,5 @@ def report(path):
 
 if __name__ == '__main__':
     if len(sys.argv) < 2:
-        sys.exit(__doc__)
+        fail('kernels_report', 'usage: tools/kernels_report.py KERNELS.json [MORE.json ...]')
     sys.exit(0 if all([report(p) for p in sys.argv[1:]]) else 1)

@@ -2,13 +2,15 @@
 """Prints, per point of a shardbench results file, the tracked per-rank peak next to plan's
 prediction and their ratio, and checks the bounds gpu-check asserts (ratio within 5 %, baseline
 peak at least 4x the fused usp peak)."""
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shardbench_tools.inputs import fail, load_json  # noqa: E402
 
 
 def main(path):
-    doc = json.load(open(path))
-    pts = [p for p in doc["points"] if p["status"] != "skipped"]
+    pts = [p for p in load_json(path, "peak_report", "shardbench.result/1", "points") if p["status"] != "skipped"]
     print(f"{'path/variant':<20} {'status':<8} {'median_us':>12} {'predicted':>12} {'tracked':>12} {'device':>12} {'ratio':>7}")
     ok = True
     for p in pts:
@@ -30,4 +32,6 @@ def main(path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        fail("peak_report", "usage: tools/peak_report.py RESULTS.json")
     sys.exit(main(sys.argv[1]))

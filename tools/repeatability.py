@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Compares the per-point medians of two runs of the same config on the same GPU: prints each
 point's relative difference and the share of points within the tolerance (default 3 %)."""
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shardbench_tools.inputs import fail, load_json  # noqa: E402
 
 
 def key(p):
@@ -10,9 +13,12 @@ def key(p):
             p["seq"], p["vocab"], p["hidden"], p["ttt"])
 
 
+def ok_points(path):
+    return {key(p): p for p in load_json(path, "repeatability", "shardbench.result/1", "points") if p["status"] == "ok"}
+
+
 def main(a_path, b_path, tol=0.03):
-    a = {key(p): p for p in json.load(open(a_path))["points"] if p["status"] == "ok"}
-    b = {key(p): p for p in json.load(open(b_path))["points"] if p["status"] == "ok"}
+    a, b = ok_points(a_path), ok_points(b_path)
     common = sorted(set(a) & set(b))
     within = 0
     for k in common:
@@ -27,8 +33,7 @@ def main(a_path, b_path, tol=0.03):
 
 def overhead(a_path, b_path):
     """Median of per-point (b - a) / a: the cost of what b adds (e.g. --cupti)."""
-    a = {key(p): p for p in json.load(open(a_path))["points"] if p["status"] == "ok"}
-    b = {key(p): p for p in json.load(open(b_path))["points"] if p["status"] == "ok"}
+    a, b = ok_points(a_path), ok_points(b_path)
     d = sorted((b[k]["time_us"]["median"] - a[k]["time_us"]["median"]) / a[k]["time_us"]["median"] for k in set(a) & set(b))
     if d:
         print(f"overhead of the second run on the median time: median {100 * d[len(d) // 2]:.2f} %, "
@@ -37,6 +42,8 @@ def overhead(a_path, b_path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 3 and not (len(sys.argv) == 4 and sys.argv[1] == "--overhead"):
+        fail("repeatability", "usage: tools/repeatability.py [--overhead] A.json B.json")
     if sys.argv[1] == "--overhead":
         sys.exit(overhead(sys.argv[2], sys.argv[3]))
     sys.exit(main(sys.argv[1], sys.argv[2]))

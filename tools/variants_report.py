@@ -9,11 +9,15 @@ fewer bytes), peer_pull's tracked peak against its inputs + outputs, pruned's by
 and specforge for each draft vocabulary, and the fused usp local work (unpack + align) against the
 time its bytes take at the D2D copy rate of the same run. Exits 1 when a checked bound fails."""
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shardbench_tools.inputs import load_json  # noqa: E402
 
 
 def load(path):
-    return [p for p in json.load(open(path))["points"] if p["status"] != "skipped"]
+    return [p for p in load_json(path, "variants_report", "shardbench.result/1", "points") if p["status"] != "skipped"]
 
 
 def key(p):
@@ -33,7 +37,7 @@ def find(pts, path, variant, sp, batch, t2d="uniform"):
 
 def main(argv):
     plain, consumer = load(argv[1]), load(argv[2])
-    kernels = json.load(open(argv[3]))["benchmarks"] if len(argv) > 3 else []
+    kernels = load_json(argv[3], "variants_report", member="benchmarks") if len(argv) > 3 else []
     ok = True
     tp = plain[0]["tp"]
     print(f"DeepSeek-V3 seq {plain[0]['seq']} tp {tp} {plain[0]['dtype']}, backend {plain[0]['backend']}")

@@ -95,6 +95,23 @@ class compare_test(unittest.TestCase):
             compare.load(f.name)
 
 
+class inputs_test(unittest.TestCase):
+    def test_a_bad_input_ends_the_tool_with_one_line_and_exit_2(self):
+        from shardbench_tools.inputs import load_json
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as broken:
+            broken.write("{")
+        for args, message in (((broken.name, "t"), "t: error: " + broken.name + ": Expecting"),
+                              (("/nonexistent.json", "t"), "t: error: /nonexistent.json: [Errno 2]"),
+                              ((A, "t", "shardbench.frontier/1"), "t: error: " + A + " is not a shardbench.frontier/1 file"),
+                              ((A, "t", None, "benchmarks"), "t: error: " + A + " has no 'benchmarks'")):
+            err = io.StringIO()
+            with redirect_stderr(err), self.assertRaises(SystemExit) as e:
+                load_json(*args)
+            self.assertEqual(e.exception.code, 2)
+            self.assertTrue(err.getvalue().startswith(message), err.getvalue())
+        self.assertEqual(len(load_json(A, "t", "shardbench.result/1", "points")), 8)
+
+
 class nightly_report_test(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp()
