@@ -38,7 +38,7 @@ struct cli_flags {
   std::optional<double> warmup_ms;
   std::optional<std::int64_t> batch, seq, vocab, vocab_pad, hidden, ttt;
   std::optional<std::uint64_t> seed;
-  int emulated_rank = 0;
+  std::optional<int> emulated_rank;  // local --emulate one only; 0 when not given
   double timeout_s = 300;
   double memory_cap_gib = 0;
   bool inject_mismatch = false;
@@ -357,7 +357,8 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
     throw_config(fmt::format("unknown --emulate '{}' (expected all or one)", c.emulate));
   if (o.world.emulate == emulate_mode::one && o.world.backend != backend_kind::local)
     throw_config("--emulate one needs the local backend");
-  o.world.emulated_rank = f.emulated_rank;
+  if (f.emulated_rank && o.world.emulate != emulate_mode::one) throw_config("--emulated-rank needs --emulate one");
+  o.world.emulated_rank = f.emulated_rank.value_or(0);
   if (!(f.timeout_s > 0)) throw_config(fmt::format("--timeout must be positive (got {})", f.timeout_s));  // NaN too
   if (f.timeout_s > 1e7) throw_config(fmt::format("--timeout must be at most 10000000 seconds (got {})", f.timeout_s));
   o.world.timeout_s = f.timeout_s;
@@ -379,8 +380,8 @@ std::vector<point> resolve_points(const run_config& c, const cli_flags& f, const
   std::vector<point> pts = to_points(expand(c));
   if (single_point(f)) validate_single_point(pts);
   for (const auto& p : pts)
-    if (o.world.emulate == emulate_mode::one && (f.emulated_rank < 0 || f.emulated_rank >= p.shp.tp))
-      throw_config(fmt::format("--emulated-rank must be in [0, tp) (got {}, tp={})", f.emulated_rank, p.shp.tp));
+    if (o.world.emulate == emulate_mode::one && (o.world.emulated_rank < 0 || o.world.emulated_rank >= p.shp.tp))
+      throw_config(fmt::format("--emulated-rank must be in [0, tp) (got {}, tp={})", o.world.emulated_rank, p.shp.tp));
   return pts;
 }
 

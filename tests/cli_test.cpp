@@ -243,6 +243,7 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
 TEST(cli, more_bad_flags_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "-1"}, "--memory-cap must be non-negative");
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "nan"}, "--memory-cap must be non-negative");
+  expect_config_error({"run", "--backend", "cpu", "--emulated-rank", "3"}, "--emulated-rank needs --emulate one");
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "1e30"}, "--memory-cap must be at most 4294967296 GiB (got 1e+30)");
   expect_config_error({"run", "--backend", "cpu", "--timeout", "nan"}, "--timeout must be positive (got nan)");
   expect_config_error({"run", "--backend", "cpu", "--timeout", "1e300"}, "--timeout must be at most 10000000 seconds (got 1e+300)");
