@@ -164,6 +164,12 @@ class plot_test(unittest.TestCase):
                 self.assertEqual(plot.main([bad, "--out", out]), 2, bad)
             self.assertTrue(err.getvalue().startswith("plot: error: "), err.getvalue())
         self.assertEqual(os.listdir(out), [])
+        with redirect_stderr(io.StringIO()) as err:
+            self.assertEqual(plot.main([A, "--out", A]), 2)  # --out names a file
+        self.assertIn("plot: error: --out " + A, err.getvalue())
+        with redirect_stderr(io.StringIO()), self.assertRaises(SystemExit) as e:
+            plot.main([A, "--out", out, "--capacity-gib", "-5"])
+        self.assertEqual(e.exception.code, 2)
         shutil.rmtree(out)
 
     def test_frontier_file_is_drawn(self):

@@ -190,6 +190,16 @@ def main(argv=None):
     ap.add_argument("--out", default="plots", help="output folder (default plots/)")
     ap.add_argument("--capacity-gib", type=float, help="GPU memory line (default: from the GPU named in the results)")
     args = ap.parse_args(argv)
+    if args.capacity_gib is not None and not args.capacity_gib > 0:  # NaN too
+        ap.error(f"--capacity-gib must be positive (got {args.capacity_gib})")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        print(f"plot: error: --out {args.out} names a file; give a folder", file=sys.stderr)
+        return 2
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        print(f"plot: error: --out {args.out}: {e.strerror}", file=sys.stderr)
+        return 2
     frontiers, results = [], []
     for p in args.results:
         try:
