@@ -48,10 +48,14 @@ SB_HD float add_rn(float a, float b) {
 SB_HD float pow2i(int n) { return bits_to_float(std::uint32_t(n + 127) << 23); }
 
 // exp(x) with a fixed sequence of correctly rounded operations (Cephes' expf polynomial, about
-// 1 ulp): identical bits on every IEEE-754 host and on the GPU.
-SB_HD float sb_exp(float x) {
+// 1 ulp): identical bits on every IEEE-754 host and on the GPU. Overflow = false drops the two
+// branches that only x > 0 can take (x > 88.5; e > 127, where n = rint(x·log2 e) <= 0 for x <= 0):
+// the same bits for x <= 0 and NaN, which is all the softmax passes (x - m, m at least x).
+template <bool Overflow>
+SB_HD float exp_fixed(float x) {
   if (!(x > -104.0f)) return 0.0f;  // below the smallest subnormal result; also -inf and NaN
-  if (x > 88.5f) return bits_to_float(0x7f800000u);
+  if constexpr (Overflow)
+    if (x > 88.5f) return bits_to_float(0x7f800000u);
   const float n = rintf(mul_rn(x, 1.44269504088896341f));
   float r = fmaf(n, -0.693359375f, x);  // x - n·ln2 in two exact-ish steps (Cody-Waite)
   r = fmaf(n, 2.12194440e-4f, r);
@@ -67,12 +71,16 @@ SB_HD float sb_exp(float x) {
     y = mul_rn(y, pow2i(-64));
     e += 64;
   }
-  if (e > 127) {
-    y = mul_rn(y, 2.0f);
-    e -= 1;
-  }
+  if constexpr (Overflow)
+    if (e > 127) {
+      y = mul_rn(y, 2.0f);
+      e -= 1;
+    }
   return mul_rn(y, pow2i(e));
 }
+
+SB_HD float sb_exp(float x) { return exp_fixed<true>(x); }
+SB_HD float sb_exp_nonpos(float x) { return exp_fixed<false>(x); }  // x <= 0 or NaN
 
 // One lane's running softmax state: max and sum of exp(x - max) so far.
 struct softmax_state {
@@ -305,7 +313,7 @@ SB_UNROLL
     if (below) {
 SB_UNROLL
       for (int u = 0; u < U; ++u)
-        if (k + u * stride < end) st.s = add_rn(st.s, sb_exp(x[u] - st.m));
+        if (k + u * stride < end) st.s = add_rn(st.s, sb_exp_nonpos(x[u] - st.m));  // x <= m or NaN
     } else {
 SB_UNROLL
       for (int u = 0; u < U; ++u)
@@ -315,7 +323,7 @@ SB_UNROLL
 }
 
 // The same lane's probabilities: emit(k, softmax_prob(total, value(k))), U loads ahead of the
-// arithmetic and the stores.
+// arithmetic and the stores. total must be the row's (its m at least every value pushed).
 template <int U, typename Reader, typename Emit>
 SB_HD void softmax_probs_lane(const softmax_state& total, Reader& value, std::int64_t first, std::int64_t end,
                               std::int64_t stride, Emit&& emit) {
@@ -324,8 +332,8 @@ SB_HD void softmax_probs_lane(const softmax_state& total, Reader& value, std::in
 SB_UNROLL
     for (int u = 0; u < U; ++u) x[u] = k + u * stride < end ? value(k + u * stride) : 0.0f;
 SB_UNROLL
-    for (int u = 0; u < U; ++u)
-      if (k + u * stride < end) emit(k + u * stride, softmax_prob(total, x[u]));
+    for (int u = 0; u < U; ++u)  // softmax_prob's bits: total.m is at least every value of the row
+      if (k + u * stride < end) emit(k + u * stride, sb_exp_nonpos(x[u] - total.m) / total.s);
   }
 }
 

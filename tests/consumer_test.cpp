@@ -119,8 +119,8 @@ TEST(consumer_softmax, a_lane_batched_u_at_a_time_has_the_bits_of_one_push_at_a_
         softmax_lane<8>(s8, value, first, end, stride);
         check(s1, 1), check(s2, 2), check(s3, 3), check(s4, 4), check(s8, 8);
 
-        softmax_state total;
-        for (std::int64_t k = 0; k < n; ++k) softmax_push(total, x[std::size_t(k)] > 1e30f ? 0.0f : x[std::size_t(k)]);
+        softmax_state total;  // the row's: its maximum is at least every value (+inf here)
+        for (std::int64_t k = 0; k < n; ++k) softmax_push(total, x[std::size_t(k)]);
         std::vector<std::int64_t> seen;
         softmax_probs_lane<3>(total, value, first, end, stride, [&](std::int64_t k, float p) {
           seen.push_back(k);
@@ -132,6 +132,21 @@ TEST(consumer_softmax, a_lane_batched_u_at_a_time_has_the_bits_of_one_push_at_a_
       }
     }
   }
+}
+
+// The softmax passes exp only x - m with m at least x (or NaN): there exp_fixed<false>, without the
+// overflow branches, must give sb_exp's bits. Every 61st non-positive float, all of [-128, -64)
+// (the underflow edge at -104 and the subnormal results) at a step of 3, and the special values.
+TEST(consumer_exp, the_non_positive_exp_has_the_bits_of_sb_exp) {
+  auto same = [](float x) { return float_to_bits(sb_exp_nonpos(x)) == float_to_bits(sb_exp(x)); };
+  std::int64_t checked = 0;
+  for (std::uint64_t b = 0x80000000u; b <= 0xff800000u; b += 61, ++checked)
+    ASSERT_TRUE(same(bits_to_float(std::uint32_t(b)))) << std::hex << b;
+  for (std::uint32_t b = float_to_bits(-64.0f); b < float_to_bits(-128.0f); b += 3, ++checked)
+    ASSERT_TRUE(same(bits_to_float(b))) << std::hex << b;
+  for (float x : {-0.0f, 0.0f, -INFINITY, NAN, -104.0f, std::nextafter(-104.0f, 0.0f), -87.33655f, -1e-45f})
+    EXPECT_TRUE(same(x)) << x;
+  EXPECT_GT(checked, 37000000);
 }
 
 // The pruned reader walks the peer blocks as k grows (blocks of uneven size, an empty one among
