@@ -1,5 +1,6 @@
 #include "bench/frontier.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "harness/error.h"
@@ -22,11 +23,14 @@ bool predicted_fits(point pt, std::int64_t seq, std::size_t cap) {
   return plan_point(pt).peak_bytes <= cap;
 }
 
-// Largest multiple of g in [0, max] for which fits() holds, assuming it is monotone in seq.
+// Largest multiple of g in [0, max] for which fits() holds, assuming it is monotone in seq. The
+// doubling ends at the largest multiple of g itself, so "capped" means it fits at that size (it
+// used to stop at the last power-of-two multiple below max and call that capped).
 template <class Fits>
 std::int64_t search(std::int64_t g, std::int64_t max, bool* capped, Fits fits) {
+  const std::int64_t top = max / g * g;
   std::int64_t ok = 0, bad = 0;
-  for (std::int64_t s = g; s <= max; s *= 2) {  // grow until it no longer fits
+  for (std::int64_t s = std::min(g, top); s > ok; s = s > top / 2 ? top : 2 * s) {  // grow until it no longer fits
     if (!fits(s)) {
       bad = s;
       break;

@@ -240,6 +240,20 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
   EXPECT_GE(seq["baseline/fused"], seq["baseline/specforge"]);
 }
 
+// With room to spare the search reaches --max-seq itself (its largest multiple of lcm(step, sp)),
+// not the last power-of-two multiple below it, before it calls the point capped.
+TEST(cli, frontier_that_never_runs_out_reaches_max_seq) {
+  const std::string out = ::testing::TempDir() + "/frontier_capped.json";
+  cli_run r = run_cli({"frontier", "--backend", "cpu", "--paths", "usp", "--variants", "fused", "--tp", "4", "--sp-ulysses", "4",
+                       "--vocab", "1000", "--hidden", "4", "--budget", "64MiB", "--seq-step", "3", "--max-seq", "310", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream f(out);
+  const nlohmann::json p = nlohmann::json::parse(f)["frontier"].at(0);
+  EXPECT_EQ(p["measured_seq"], 300);  // 12·25: the largest multiple of lcm(3, 4) <= 310; 192 before
+  EXPECT_EQ(p["predicted_seq"], 300);
+  EXPECT_TRUE(p["capped_at_max_seq"].get<bool>());
+}
+
 TEST(cli, more_bad_flags_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "-1"}, "--memory-cap must be non-negative");
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "nan"}, "--memory-cap must be non-negative");
