@@ -68,7 +68,7 @@ std::vector<std::int64_t> positive_list(const std::string& origin, const YAML::N
   });
 }
 
-constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields held as int: tp, sp, iters
+constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields held as int: tp, sp
 
 // One count (iters, warmup, draft_vocab): a list there would silently mean its first value.
 std::int64_t one_count(const std::string& origin, const YAML::Node& n, const std::string& what, bool allow_zero,

@@ -107,8 +107,12 @@ constexpr int kHostLaneLoads = 4;
 // The kernel's block, lane by lane: lane l's online softmax over k ≡ l (mod kLanes), then the tree.
 row_totals consumer_row(const consumer_desc& d, std::int64_t i) {
   softmax_state lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l)
-    with_draft_reader(d, i, [&](auto& value) { softmax_lane<kHostLaneLoads>(lanes[l], value, l, d.vd, kLanes); });
+  with_draft_reader(d, i, [&](const auto& row) {  // one type dispatch per row; each lane its own reader
+    for (int l = 0; l < kLanes; ++l) {
+      auto value = row;
+      softmax_lane<kHostLaneLoads>(lanes[l], value, l, d.vd, kLanes);
+    }
+  });
   for (int s = kLanes / 2; s > 0; s >>= 1)
     for (int l = 0; l < s; ++l) lanes[l] = softmax_combine(lanes[l], lanes[l + s]);
   arg_max a;  // exact: any order gives the same answer
