@@ -6,7 +6,6 @@ phase time, the same ratio as their busbw at equal op_bytes).
 
 usage: tools/collectives_report.py COLLECTIVES.json [--min-mib 256] [--bound 0.9]"""
 import argparse
-import json
 import os
 import sys
 
@@ -23,9 +22,9 @@ def fields(name):
     return parts[0], parts[1], tp
 
 
-def pairs(doc):
+def pairs(benchmarks):
     """(point entry or None, raw entry) for every raw collective in the file."""
-    by_name = {b['name'].split('/iterations')[0]: b for b in doc['benchmarks'] if not b.get('error_occurred')}
+    by_name = {b['name'].split('/iterations')[0]: b for b in benchmarks if not b.get('error_occurred')}
     for name, raw in by_name.items():
         point, _, last = name.rpartition('/')
         if last.startswith('raw_'):
@@ -38,10 +37,10 @@ def main(argv):
     ap.add_argument('--min-mib', type=float, default=256.0, help='bytes a rank sends, from which the bound applies')
     ap.add_argument('--bound', type=float, default=0.9, help='least comm_of_raw of a fused sharded path')
     a = ap.parse_args(argv[1:])
-    doc = load_json(a.file, "collectives_report")
+    benchmarks = load_json(a.file, "collectives_report", member="benchmarks")
     print(f"{'point':<64} {'collective':<10} {'MiB/rank':>9} {'path GB/s':>9} {'raw GB/s':>9} {'of raw':>6}")
     checked, failed = 0, []
-    rows = list(pairs(doc))
+    rows = list(pairs(benchmarks))
     for point, p, raw, coll in rows:
         path, variant, tp = fields(point)
         per_rank = raw['op_bytes'] / (tp if coll == 'all_gather' else 1) / MIB

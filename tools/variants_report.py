@@ -8,7 +8,6 @@ Prints, per sp layout: usp fused vs specforge bytes and time (fused should send 
 fewer bytes), peer_pull's tracked peak against its inputs + outputs, pruned's bytes against fused
 and specforge for each draft vocabulary, and the fused usp local work (unpack + align) against the
 time its bytes take at the D2D copy rate of the same run. Exits 1 when a checked bound fails."""
-import json
 import os
 import sys
 
