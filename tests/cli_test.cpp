@@ -146,6 +146,7 @@ TEST(cli, an_out_path_that_names_a_folder_exits_2_before_the_run) {
   expect_usage_error(with({"--out", dir + "/sub/"}), "--out " + dir + "/sub/: names a folder; give a file name");
   expect_usage_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--out", dir},
                      "--out " + dir + ": names a folder; give a file name");
+  expect_usage_error(with({"--trace", dir}), "--trace " + dir + ": names a folder; give a file name");
   std::ofstream(dir + "/file") << "x";
   expect_usage_error(with({"--dump", dir + "/file"}), "--dump " + dir + "/file: cannot create the folder (Not a directory)");
   expect_usage_error(with({"--out", dir + "/file/r.json"}), "--out: cannot create the folder of " + dir + "/file/r.json: Not a directory");
@@ -283,6 +284,8 @@ TEST(cli, more_bad_flags_exit_2) {
   expect_usage_error({"plan", "--calibrate", nightly, "--hold-out", "s99"}, "--hold-out 's99' matches no measured point of " + nightly);
   expect_usage_error({"plan", "--calibrate", nightly, "--link-gbps", "-5"},
                      "--link-gbps and --inter-node-gbps must be non-negative (got -5 and 0)");
+  expect_usage_error({"plan", "--calibrate", nightly, "--gpus-per-node", "0"}, "--gpus-per-node must be positive (got 0)");
+  expect_config_error({"run", "--backend", "cpu", "--t2d", "uniform,uniform"}, "--t2d lists the same value twice");
   // Google Benchmark's flags whose bad values it would answer with exit 0 or a late exit 1.
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_format=xml"}, "--benchmark_format must be console, json or csv (got 'xml')");
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_out=" + ::testing::TempDir()},

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "harness/error.h"
 
 namespace sb {
@@ -92,6 +94,26 @@ TEST(shape, non_positive_sizes) {
   s = usp_shape();
   s.ttt = -1;
   EXPECT_EQ(error_of(s, path_kind::usp), "ttt must be non-negative (got -1)");
+}
+
+// Each bound of require_representable: the padded vocab's int32 ids, and the 64-bit byte counts of
+// [B, S+ttt, Vp] and [B, S+ttt, hidden] (ttt alone can overflow S+ttt).
+TEST(shape, sizes_past_the_representable) {
+  shape s = usp_shape();
+  s.vocab_pad = std::int64_t(1) << 40;
+  EXPECT_EQ(error_of(s, path_kind::baseline), "vocab padded to vocab_pad must be below 2^31 (vocab=1000, vocab_pad=1099511627776)");
+  s = usp_shape();
+  s.vocab = (std::int64_t(1) << 31) - 10;  // itself below 2^31, padded to 64 above it
+  EXPECT_EQ(error_of(s, path_kind::baseline), "vocab padded to vocab_pad must be below 2^31 (vocab=2147483638, vocab_pad=64)");
+  s = usp_shape();
+  s.ttt = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(error_of(s, path_kind::usp), "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
+                                         "(B=1, S=64, ttt=9223372036854775807, Vp=1024, hidden=4096)");
+  s = usp_shape();
+  s.vocab = 64;
+  s.hidden = std::int64_t(1) << 60;  // the logits fit, the hidden states do not
+  EXPECT_EQ(error_of(s, path_kind::usp), "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
+                                         "(B=1, S=64, ttt=7, Vp=64, hidden=1152921504606846976)");
 }
 
 TEST(shape, sp_only_for_usp) {

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -110,6 +111,17 @@ class inputs_test(unittest.TestCase):
             self.assertEqual(e.exception.code, 2)
             self.assertTrue(err.getvalue().startswith(message), err.getvalue())
         self.assertEqual(len(load_json(A, "t", "shardbench.result/1", "points")), 8)
+
+
+class nightly_script_test(unittest.TestCase):
+    def test_bad_arguments_exit_2_before_building(self):
+        script = os.path.join(HERE, "..", "..", "tools", "nightly")
+        for args, message in ((["--preset"], "nightly: --preset needs a value"),
+                              (["--config", "/nonexistent.yaml"], "nightly: cannot read the config /nonexistent.yaml"),
+                              (["--bogus"], "nightly: unknown argument '--bogus'")):
+            r = subprocess.run(["bash", script] + args, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(r.stderr.strip(), message)
 
 
 class nightly_report_test(unittest.TestCase):
