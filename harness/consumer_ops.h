@@ -300,13 +300,22 @@ void with_draft_reader(const consumer_desc& d, std::int64_t i, F&& f) {
 // s += exp(x - m) with m fixed: the U exponentials are independent and only the adds are chained.
 // Every value is pushed in the same order with the same operations for any U, so the state's bits
 // do not depend on U (tests/consumer_test.cpp checks U = 1, 2, 3, 4, 8 against softmax_push).
-template <int U, typename Reader>
-SB_HD void softmax_lane(softmax_state& st, Reader& value, std::int64_t first, std::int64_t end, std::int64_t stride) {
+// keep(k, x) sees every value once, after the step's U loads (so no load waits behind a store
+// that might alias it): the GPU's full-row consumer keeps them in target_p for its second pass.
+struct keep_none {
+  SB_HD void operator()(std::int64_t, float) const {}
+};
+template <int U, typename Reader, typename Keep = keep_none>
+SB_HD void softmax_lane(softmax_state& st, Reader& value, std::int64_t first, std::int64_t end, std::int64_t stride,
+                        Keep&& keep = Keep{}) {
   for (std::int64_t k = first; k < end; k += U * stride) {
     float x[U];
     bool below = true;
 SB_UNROLL
     for (int u = 0; u < U; ++u) x[u] = k + u * stride < end ? value(k + u * stride) : 0.0f;
+SB_UNROLL
+    for (int u = 0; u < U; ++u)
+      if (k + u * stride < end) keep(k + u * stride, x[u]);
 SB_UNROLL
     for (int u = 0; u < U; ++u)
       if (k + u * stride < end) below = below && !(x[u] > st.m);

@@ -130,6 +130,132 @@ __device__ __forceinline__ arg_max scan_row(const char* row, int cols, std::int6
   return s.result(col_base);
 }
 
+// Row totals from every lane's softmax state and argmax: the fixed tree, read by every lane.
+struct row_totals {
+  softmax_state total;
+  std::int64_t best;
+};
+__device__ __forceinline__ row_totals block_totals(row_shared& sh, softmax_state st, arg_max a) {
+  const int l = int(threadIdx.x);
+  sh.m[l] = st.m;
+  sh.s[l] = st.s;
+  sh.v[l] = a.v;
+  sh.idx[l] = a.i;
+  __syncthreads();
+  reduce_lanes(sh);
+  return {{sh.m[0], sh.s[0]}, sh.idx[0]};
+}
+
+// Row i's draft values with the stored type fixed at compile time (no type switch per load).
+template <consumer_source Src, dtype T>
+__device__ __forceinline__ auto reader_of(const consumer_desc& d, std::int64_t i) {
+  if constexpr (Src == consumer_source::pruned) {
+    return pruned_reader<T>{&d, i};
+  } else {
+    return full_row_reader<T>{static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), d.d2t};
+  }
+}
+
+// The consumer after pruned: the lanes of consumer_kernel (same pushes in the same order, same
+// tree, so the same bits) through harness/consumer_ops.h's typed readers and lane helpers. On the
+// H200 U = 1 beat production's draft_value_from loop by 1.33x and U = 2, 4, 8 (more registers
+// for the peer-block reader) by less (docs/kernel-notes.md, round 11).
+template <consumer_source Src, dtype T, int U>
+__global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ consumer_desc d) {
+  __shared__ row_shared sh;
+  const int l = int(threadIdx.x);
+  const std::int64_t rows = d.rows();
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    arg_max a;
+    if constexpr (Src == consumer_source::pruned) {
+      if (l < d.n_peers) a = pruned_argmax(d, i, l);
+    } else {  // aligned rows (launch_consume checks)
+      a = scan_row<T, kLanes>(static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), int(d.vocab), 0);
+    }
+    softmax_state st;
+    {
+      auto value = reader_of<Src, T>(d, i);
+      softmax_lane<U>(st, value, l, d.vd, kLanes);
+    }
+    const auto [total, best] = block_totals(sh, st, a);
+    {
+      auto value = reader_of<Src, T>(d, i);
+      float* out = d.target_p + i * d.vd;
+      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
+    }
+    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
+    __syncthreads();  // lane 0's totals are read before the next row overwrites them
+  }
+}
+
+// First index k with d2t[k] >= c (d2t is sorted).
+__device__ __forceinline__ int first_draft_at(const std::int32_t* d2t, int vd, int c) {
+  int lo = 0, hi = vd;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (d2t[mid] < c) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+struct stash_reader {  // the second pass's values, from where the first pass kept them
+  const float* out;
+  __device__ __forceinline__ float operator()(std::int64_t k) const { return out[k]; }
+};
+
+constexpr int kScanChunkCols = row_scan<dtype::fp32, kLanes>::chunk_vecs * row_scan<dtype::fp32, kLanes>::per;
+constexpr int kMaxScanChunks = 64;  // fp32 rows up to 262 144 columns take scan_push_kernel
+
+// The consumer after a full path (fp32 rows): one pass over the row for both the argmax and the
+// softmax sums. Each chunk of the row scan is followed by the lanes' pushes of the draft columns
+// inside it (k in [chunk_k[j], chunk_k[j + 1]), lane l taking k = l mod kLanes; across the chunks
+// each lane still pushes its k in increasing order, so the bits are consumer_kernel's), read while
+// the chunk is in L1/L2 instead of from DRAM a second time. With Stash the first pass also keeps
+// the draft values in target_p, and the probabilities read them back from there (each lane its
+// own k, so no barrier) instead of gathering them from the row a third time. On the H200 the
+// stash at U = 4 went from 0.43-0.47 of a D2D copy to 0.79-0.82 (round 11).
+template <int U, bool Stash>
+__global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant__ consumer_desc d) {
+  using scan = row_scan<dtype::fp32, kLanes>;
+  __shared__ row_shared sh;
+  __shared__ int chunk_k[kMaxScanChunks + 1];
+  const int l = int(threadIdx.x), cols = int(d.vocab), vd = int(d.vd), nvec = cols / scan::per;
+  const int nchunks = (nvec + scan::chunk_vecs - 1) / scan::chunk_vecs;
+  for (int j = l; j <= nchunks; j += kLanes) chunk_k[j] = j == nchunks ? vd : first_draft_at(d.d2t, vd, j * kScanChunkCols);
+  __syncthreads();
+  const std::int64_t rows = d.rows();
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    const float* row = static_cast<const float*>(d.src) + i * d.src_ld;
+    const char* bytes = reinterpret_cast<const char*>(row);
+    float* out = d.target_p + i * d.vd;
+    full_row_reader<dtype::fp32> value{row, d.d2t};
+    scan s;
+    softmax_state st;
+    auto push = [&](int ka, int kb) {
+      const int first = ka + ((l - ka) % kLanes + kLanes) % kLanes;  // this lane's first k >= ka
+      if constexpr (Stash) softmax_lane<U>(st, value, first, kb, kLanes, [out](std::int64_t k, float x) { out[k] = x; });
+      else softmax_lane<U>(st, value, first, kb, kLanes);
+    };
+    for (int j = 0; j < nchunks; ++j) {
+      s.chunk(bytes, j * scan::chunk_vecs, nvec);
+      push(chunk_k[j], chunk_k[j + 1]);
+    }
+    if (nchunks == 0) push(0, vd);
+    s.tail(bytes, cols);
+    const auto [total, best] = block_totals(sh, st, s.result(0));
+    auto store = [&](std::int64_t k, float p) { __stcs(out + k, p); };
+    if constexpr (Stash) {
+      stash_reader again{out};
+      softmax_probs_lane<U>(total, again, l, d.vd, kLanes, store);
+    } else {
+      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, store);
+    }
+    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
+    __syncthreads();  // lane 0's totals are read before the next row overwrites them
+  }
+}
+
 template <consumer_source Src, bool Compare>
 __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant__ consumer_desc d, verify_scratch* s,
                                                           bool vec) {
@@ -192,12 +318,18 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
   }
 }
 
+int row_blocks(const consumer_desc& d) { return int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks)); }
+
+// fp32 rows in memory that the 16-byte row scan can read.
+bool vector_rows(const consumer_desc& d) {
+  return d.source == consumer_source::memory && d.src_type == dtype::fp32 &&
+         (reinterpret_cast<std::uintptr_t>(d.src) & 15u) == 0 && d.src_ld % 4 == 0 && d.vocab < (std::int64_t(1) << 31);
+}
+
 template <bool Compare>
 void launch_consumer_kernel(const consumer_desc& d, verify_scratch* s, cudaStream_t stream) {
-  const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
-  const bool vec = d.source == consumer_source::memory && d.src_type == dtype::fp32 &&
-                   (reinterpret_cast<std::uintptr_t>(d.src) & 15u) == 0 && d.src_ld % 4 == 0 &&
-                   d.vocab < (std::int64_t(1) << 31);
+  const int blocks = row_blocks(d);
+  const bool vec = vector_rows(d);
   switch (d.source) {
     case consumer_source::memory: consumer_kernel<consumer_source::memory, Compare><<<blocks, kLanes, 0, stream>>>(d, s, vec); break;
     case consumer_source::generated: consumer_kernel<consumer_source::generated, Compare><<<blocks, kLanes, 0, stream>>>(d, s, vec); break;
@@ -219,6 +351,9 @@ void check(const consumer_desc& d) {
   need(d.source != consumer_source::memory || d.src_ld >= d.vocab, "src_ld=" + str(d.src_ld) + " < vocab=" + str(d.vocab));
   need(d.source != consumer_source::pruned || (d.n_peers > 0 && d.n_peers <= kMaxPrunedPeers),
        "n_peers=" + str(d.n_peers) + " out of range");
+  need(d.source == consumer_source::generated || d.src_type == dtype::bf16 || d.src_type == dtype::fp16 ||
+           d.src_type == dtype::fp32,
+       "values of type " + std::string(to_string(d.src_type)) + " (bf16, fp16 or fp32)");
 }
 
 constexpr int kPackThreads = 256;  // the generic sender's block, and the 2-byte types' vectorised one
@@ -432,12 +567,30 @@ __global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_consta
   }
 }
 
+void launch_pruned_lanes(const consumer_desc& d, cudaStream_t stream) {
+  constexpr auto pruned = consumer_source::pruned;
+  switch (d.src_type) {
+    case dtype::bf16: lanes_kernel<pruned, dtype::bf16, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
+    case dtype::fp16: lanes_kernel<pruned, dtype::fp16, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
+    case dtype::fp32: lanes_kernel<pruned, dtype::fp32, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
+    default: throw_runtime("consumer: pruned values must be bf16, fp16 or fp32");  // check() said so
+  }
+  SB_CUDA_LAUNCH();
+}
+
 }  // namespace
 
 void launch_consume(const consumer_desc& d, cudaStream_t stream) {
   check(d);
   if (d.rows() == 0) return;
-  launch_consumer_kernel<false>(d, nullptr, stream);
+  if (d.source == consumer_source::pruned) {
+    launch_pruned_lanes(d, stream);
+  } else if (vector_rows(d) && d.vocab <= std::int64_t(kMaxScanChunks) * kScanChunkCols) {
+    scan_push_kernel<4, true><<<row_blocks(d), kLanes, 0, stream>>>(d);
+    SB_CUDA_LAUNCH();
+  } else {  // generated rows (tests), unaligned or longer rows: the verifier's kernel, writing
+    launch_consumer_kernel<false>(d, nullptr, stream);
+  }
 }
 
 void launch_verify_consumer(const consumer_desc& d, verify_scratch* scratch, cudaStream_t stream) {

@@ -119,6 +119,16 @@ TEST(consumer_softmax, a_lane_batched_u_at_a_time_has_the_bits_of_one_push_at_a_
         softmax_lane<8>(s8, value, first, end, stride);
         check(s1, 1), check(s2, 2), check(s3, 3), check(s4, 4), check(s8, 8);
 
+        // keep (the GPU's stash of the values for the second pass) sees each k once, in order,
+        // with its value, and does not change the state's bits.
+        softmax_state sk;
+        std::vector<std::int64_t> kept;
+        softmax_lane<4>(sk, value, first, end, stride, [&](std::int64_t k, float v) {
+          kept.push_back(k);
+          EXPECT_EQ(bits(v), bits(x[std::size_t(k)])) << k;
+        });
+        check(sk, 4);
+
         softmax_state total;  // the row's: its maximum is at least every value (+inf here)
         for (std::int64_t k = 0; k < n; ++k) softmax_push(total, x[std::size_t(k)]);
         std::vector<std::int64_t> seen;
@@ -129,6 +139,7 @@ TEST(consumer_softmax, a_lane_batched_u_at_a_time_has_the_bits_of_one_push_at_a_
         std::vector<std::int64_t> expected;
         for (std::int64_t k = first; k < end; k += stride) expected.push_back(k);
         EXPECT_EQ(seen, expected);
+        EXPECT_EQ(kept, expected);
       }
     }
   }

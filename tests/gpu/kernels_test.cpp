@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "harness/gpu_handles.h"
@@ -415,6 +416,68 @@ TEST(kernels_gpu, consumer_matches_the_host_bit_for_bit) {
   vs = reinterpret_cast<const kernels::verify_scratch*>(sc.data());
   EXPECT_EQ(vs[0].count, 1u);
   EXPECT_EQ(vs[0].first_index, 123u);
+}
+
+// The full-row consumer's one-pass kernel pushes each scan chunk's (4096 columns) draft columns
+// right after the chunk: rows of several chunks, draft columns on both sides of the chunk edges,
+// a chunk with none, columns in the scalar tail (V not a multiple of 4), and rows longer than its
+// chunk table (the fallback kernel), all with the host's bits.
+TEST(kernels_gpu, consumer_one_pass_rows_match_the_host_bit_for_bit) {
+  SB_REQUIRE_GPU();
+  struct shape {
+    std::int64_t V, ld;
+  };
+  for (const shape sh : {shape{10003, 10004}, shape{8192, 8192}, shape{4100, 4100}, shape{262147, 262148}}) {
+    const std::int64_t V = sh.V, ld = sh.ld, rows = 6;
+    std::set<std::int32_t> cols;  // sorted, once each
+    for (std::int64_t c : {0, 1, 4095, 4096, 4097, 8191, 8192}) cols.insert(std::int32_t(c));
+    for (std::int64_t c = 4098; c < V; c += 1 + (c * 13) % 29) cols.insert(std::int32_t(c));
+    for (std::int64_t c = V - 3; c < V; ++c) cols.insert(std::int32_t(c));  // the tail
+    std::vector<std::int32_t> d2t;
+    for (std::int32_t c : cols)  // V = 10003: chunk 1 (columns 4096-8191) has none
+      if (c < V && (V != 10003 || c / 4096 != 1)) d2t.push_back(c);
+    const auto vd = std::int64_t(d2t.size());
+    std::mt19937 rng{std::uint32_t(V)};
+    std::vector<float> logits(std::size_t(rows * ld), 0.0f);
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t c = 0; c < V; ++c)  // ties (a small range), and the maximum in the tail for row 2
+        logits[std::size_t(i * ld + c)] = i == 2 && c == V - 1 ? 99.0f : float(int(rng() % 64)) / 8.0f - (c % 7 == 0 ? 40.0f : 0.0f);
+    std::vector<std::int32_t> lm(std::size_t(rows), 1);
+
+    device_tensor dl(logits.size() * 4), dd(d2t.size() * 4), dm(lm.size() * 4), dp(std::size_t(rows * vd) * 4), dpm(std::size_t(rows) * 4);
+    SB_CUDA(cudaMemcpy(dl.data(), logits.data(), logits.size() * 4, cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemcpy(dd.data(), d2t.data(), d2t.size() * 4, cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemcpy(dm.data(), lm.data(), lm.size() * 4, cudaMemcpyHostToDevice));
+    std::vector<float> hp(static_cast<std::size_t>(rows * vd));
+    std::vector<std::int32_t> hpm(static_cast<std::size_t>(rows));
+    consumer_desc h;
+    h.source = consumer_source::memory;
+    h.src = logits.data();
+    h.src_ld = ld;
+    h.def.windows = 1;
+    h.def.win_len = rows;
+    h.def.win_tok_stride = rows;
+    h.def.valid_len = rows - 1;  // the last row's loss mask is 0
+    h.vocab = V;
+    h.d2t = d2t.data();
+    h.vd = vd;
+    h.loss_mask = lm.data();
+    h.target_p = hp.data();
+    h.position_mask = hpm.data();
+    consume_host(h);
+
+    consumer_desc g = h;
+    g.src = dl.data();
+    g.d2t = static_cast<const std::int32_t*>(dd.data());
+    g.loss_mask = static_cast<const std::int32_t*>(dm.data());
+    g.target_p = static_cast<float*>(dp.data());
+    g.position_mask = static_cast<std::int32_t*>(dpm.data());
+    kernels::launch_consume(g, nullptr);
+    EXPECT_EQ(to_host(dp.data(), hp.size() * 4), std::vector<char>(reinterpret_cast<char*>(hp.data()), reinterpret_cast<char*>(hp.data() + hp.size())))
+        << "V=" << V;
+    EXPECT_EQ(to_host(dpm.data(), hpm.size() * 4), std::vector<char>(reinterpret_cast<char*>(hpm.data()), reinterpret_cast<char*>(hpm.data() + hpm.size())))
+        << "V=" << V;
+  }
 }
 
 TEST(kernels_gpu, prune_pack_matches_the_host) {

@@ -4,14 +4,17 @@
 // compile time, a step whose values stay at or below the lane's maximum as independent exps), at
 // DeepSeek-V3's shapes, timed on one GPU beside a D2D copy of the same bytes (bench/traffic.cpp's
 // count: the full row once, the draft values twice, target_p and position_mask written). Every
-// variant's target_p and position_mask are compared bit for bit with production's. Build and run on a
+// variant's target_p and position_mask are compared bit for bit with round 10's kernel (one
+// draft_value_from and one softmax_push after another). Build and run on a
 // GPU machine from the repository root:
 //   nvcc -O3 -std=c++20 -arch=sm_90 --expt-relaxed-constexpr -I. tools/experiments/consumer_variants.cu \
 //        harness/error.cpp harness/cuda_check.cpp harness/dtype.cpp -o /tmp/consumer_variants && /tmp/consumer_variants
 // Why: on the H200 the consumer kernels read 0.18 (after pruned) and 0.41-0.42 (after fused) of the
 // copy and set the pruned variant's time. Each production lane loads one value, waits for it, then
 // pushes it (a branch, an exp and a chained add): one load in flight per thread, and after pruned
-// (no full-row scan) nothing else to overlap it with.
+// (no full-row scan) nothing else to overlap it with. Round 11 (H200, 2026-12-04,
+// docs/data/h200_experiments/consumer_round11.txt) moved lanes U1 and scan+push U4 with the stash
+// into production.
 #include "kernels/consumer.cu"  // the production kernels, internals included
 #include "tools/experiments/timing.cuh"
 
@@ -29,171 +32,25 @@ namespace {
 using experiments::d2d_us;
 using experiments::median_us;
 
-template <consumer_source Src, dtype T>
-__device__ __forceinline__ auto reader_of(const consumer_desc& d, std::int64_t i) {
-  if constexpr (Src == consumer_source::pruned) {
-    return pruned_reader<T>{&d, i};
-  } else {
-    return full_row_reader<T>{static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), d.d2t};
-  }
-}
-
-// Row totals from every lane: production's tree over the softmax states, and the argmax.
-struct row_totals {
-  softmax_state total;
-  std::int64_t best;
-};
-__device__ __forceinline__ row_totals block_totals(row_shared& sh, softmax_state st, arg_max a) {
-  const int l = int(threadIdx.x);
-  sh.m[l] = st.m;
-  sh.s[l] = st.s;
-  sh.v[l] = a.v;
-  sh.idx[l] = a.i;
-  __syncthreads();
-  reduce_lanes(sh);
-  return {{sh.m[0], sh.s[0]}, sh.idx[0]};
-}
-
-// consumer_kernel (Compare = false) with its two draft loops through the lane helpers: the same
-// lanes, the same order of pushes, the same tree, so the same bits. Memory rows: aligned fp32 (the
-// only memory source the paths feed it), scanned by production's scan_row.
-template <consumer_source Src, dtype T, int U>
-__global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ consumer_desc d) {
-  __shared__ row_shared sh;
-  const int l = int(threadIdx.x);
-  const std::int64_t rows = d.rows();
-  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
-    arg_max a;
-    if constexpr (Src == consumer_source::pruned) {
-      if (l < d.n_peers) a = pruned_argmax(d, i, l);
-    } else {
-      a = scan_row<T, kLanes>(reinterpret_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), int(d.vocab), 0);
-    }
-    softmax_state st;
-    {
-      auto value = reader_of<Src, T>(d, i);
-      softmax_lane<U>(st, value, l, d.vd, kLanes);
-    }
-    const auto [total, best] = block_totals(sh, st, a);
-    {
-      auto value = reader_of<Src, T>(d, i);
-      float* out = d.target_p + i * d.vd;
-      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
-    }
-    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
-    __syncthreads();  // lane 0's totals are read before the next row overwrites them
-  }
-}
-
+// The kernels of round 11 now live in kernels/consumer.cu (lanes_kernel, scan_push_kernel);
+// production launches lanes U1 after pruned and scan+push U4 with the stash after full rows. The
+// other instantiations stay here so the round can be run again on another card.
 template <consumer_source Src, dtype T, int U>
 void launch_lanes(const consumer_desc& d) {
-  const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
-  lanes_kernel<Src, T, U><<<blocks, kLanes>>>(d);
+  lanes_kernel<Src, T, U><<<row_blocks(d), kLanes>>>(d);
   SB_CUDA_LAUNCH();
-}
-
-// First index k with d2t[k] >= c.
-__device__ __forceinline__ int first_draft_at(const std::int32_t* d2t, int vd, int c) {
-  int lo = 0, hi = vd;
-  while (lo < hi) {
-    const int mid = (lo + hi) / 2;
-    if (d2t[mid] < c) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-// softmax_lane with each loaded value also stored at out[k] (the stash for the second pass): the
-// stores after all U loads, so no load waits behind a store it might alias.
-template <int U, typename Reader>
-__device__ __forceinline__ void softmax_lane_stash(softmax_state& st, Reader& value, std::int64_t first, std::int64_t end,
-                                                   std::int64_t stride, float* out) {
-  for (std::int64_t k = first; k < end; k += U * stride) {
-    float x[U];
-    bool below = true;
-#pragma unroll
-    for (int u = 0; u < U; ++u) x[u] = k + u * stride < end ? value(k + u * stride) : 0.0f;
-#pragma unroll
-    for (int u = 0; u < U; ++u)
-      if (k + u * stride < end) out[k + u * stride] = x[u];
-#pragma unroll
-    for (int u = 0; u < U; ++u)
-      if (k + u * stride < end) below = below && !(x[u] > st.m);
-    if (below) {
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-        if (k + u * stride < end) st.s = add_rn(st.s, sb_exp(x[u] - st.m));
-    } else {
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-        if (k + u * stride < end) softmax_push(st, x[u]);
-    }
-  }
-}
-
-struct stash_reader {  // the second pass's values from the stash
-  const float* out;
-  __device__ __forceinline__ float operator()(std::int64_t k) const { return out[k]; }
-};
-
-constexpr int kMaxChunks = 64;  // fp32 rows of up to 64 chunks of 4096 columns
-
-// After a full path, one pass over the row for both the argmax and the softmax sums: each chunk of
-// production's row_scan is followed by the lanes' pushes of the draft columns inside it (k in
-// [chunk_k[j], chunk_k[j + 1]), lane l taking k ≡ l mod kLanes: across the chunks each lane still
-// pushes its k in increasing order, so the bits are production's), read while the chunk is in
-// L1/L2 instead of from DRAM again after the whole row. The probabilities then read the draft
-// columns from the row again (Stash false) or from target_p, where the first pass stored them.
-template <int U, bool Stash>
-__global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant__ consumer_desc d) {
-  using scan = row_scan<dtype::fp32, kLanes>;
-  constexpr int cc = scan::chunk_vecs * scan::per;  // columns per chunk
-  __shared__ row_shared sh;
-  __shared__ int chunk_k[kMaxChunks + 1];
-  const int l = int(threadIdx.x), cols = int(d.vocab), vd = int(d.vd), nvec = cols / scan::per;
-  const int nchunks = (nvec + scan::chunk_vecs - 1) / scan::chunk_vecs;
-  for (int j = l; j <= nchunks; j += kLanes) chunk_k[j] = j == nchunks ? vd : first_draft_at(d.d2t, vd, j * cc);
-  __syncthreads();
-  const std::int64_t rows = d.rows();
-  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
-    const float* row = static_cast<const float*>(d.src) + i * d.src_ld;
-    const char* bytes = reinterpret_cast<const char*>(row);
-    float* out = d.target_p + i * d.vd;
-    full_row_reader<dtype::fp32> value{row, d.d2t};
-    scan s;
-    softmax_state st;
-    auto push = [&](int ka, int kb) {
-      const int first = ka + ((l - ka) % kLanes + kLanes) % kLanes;  // this lane's first k >= ka
-      if constexpr (Stash) softmax_lane_stash<U>(st, value, first, kb, kLanes, out);
-      else softmax_lane<U>(st, value, first, kb, kLanes);
-    };
-    for (int j = 0; j < nchunks; ++j) {
-      s.chunk(bytes, j * scan::chunk_vecs, nvec);
-      push(chunk_k[j], chunk_k[j + 1]);
-    }
-    if (nchunks == 0) push(0, vd);
-    s.tail(bytes, cols);
-    const arg_max a = s.result(0);
-    const auto [total, best] = block_totals(sh, st, a);
-    auto store = [&](std::int64_t k, float p) { __stcs(out + k, p); };
-    if constexpr (Stash) {
-      stash_reader again{out};
-      softmax_probs_lane<U>(total, again, l, d.vd, kLanes, store);
-    } else {
-      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, store);
-    }
-    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
-    __syncthreads();
-  }
 }
 
 template <int U, bool Stash>
 void launch_scan_push(const consumer_desc& d) {
-  if (d.vocab / 4 > std::int64_t(kMaxChunks) * 4096 / 4) throw_runtime("scan_push: rows longer than the chunk table");
-  const int blocks = int(std::min<std::int64_t>(d.rows(), kMaxRowBlocks));
-  scan_push_kernel<U, Stash><<<blocks, kLanes>>>(d);
+  if (d.vocab > std::int64_t(kMaxScanChunks) * kScanChunkCols) throw_runtime("scan_push: rows longer than the chunk table");
+  scan_push_kernel<U, Stash><<<row_blocks(d), kLanes>>>(d);
   SB_CUDA_LAUNCH();
 }
+
+// Round 10's production: consumer_kernel's own draft loops (draft_value_from, one load at a
+// time), still the verifier's kernel and the fallback for generated or unaligned rows.
+void launch_round10(const consumer_desc& d) { launch_consumer_kernel<false>(d, nullptr, nullptr); }
 
 void launch_production(const consumer_desc& d) { launch_consume(d, nullptr); }
 
@@ -342,7 +199,7 @@ void run(const char* label, device_case& c, const std::vector<variant>& vs) {
   const std::size_t p_bytes = std::size_t(rows * c.d.vd) * 4, m_bytes = std::size_t(rows) * 4;
   ref.target_p = static_cast<float*>(c.alloc(p_bytes));
   ref.position_mask = static_cast<std::int32_t*>(c.alloc(m_bytes));
-  launch_production(ref);
+  launch_round10(ref);  // the reference: round 10's kernel, one push after another
   SB_CUDA(cudaDeviceSynchronize());
   // The copy of half the bytes (read + written = the bytes), measured on at most 2 GB and scaled:
   // copies that large run at the card's asymptotic rate, and 32K's 15 GB halves in rotating pairs
@@ -359,7 +216,7 @@ void run(const char* label, device_case& c, const std::vector<variant>& vs) {
     const unsigned long long bad = differing_words(c.d.target_p, ref.target_p, p_bytes) +
                                    differing_words(c.d.position_mask, ref.position_mask, m_bytes);
     const double us = median_us([&](int) { v.launch(c.d); }, 9);
-    std::printf("  %-30s %9.1f us  %6.0f GB/s  %.3f of d2d  %s\n", v.name, us, c.bytes / us / 1e3, copy / us,
+    std::printf("  %-34s %9.1f us  %6.0f GB/s  %.3f of d2d  %s\n", v.name, us, c.bytes / us / 1e3, copy / us,
                 bad ? ("DIFFERENT (" + std::to_string(bad) + " words)").c_str() : "identical");
   }
 }
@@ -372,21 +229,21 @@ int main(int argc, char** argv) {
   using namespace sb::kernels;
   const std::string which = argc > 1 ? argv[1] : "all";
   const std::vector<variant> pruned = {
-      {"production", launch_production},
-      {"lanes U1", launch_lanes<consumer_source::pruned, dtype::bf16, 1>},
+      {"round 10 production", launch_round10},
+      {"production (lanes U1)", launch_production},
       {"lanes U2", launch_lanes<consumer_source::pruned, dtype::bf16, 2>},
       {"lanes U4", launch_lanes<consumer_source::pruned, dtype::bf16, 4>},
       {"lanes U8", launch_lanes<consumer_source::pruned, dtype::bf16, 8>},
   };
   const std::vector<variant> memory = {
-      {"production", launch_production},
+      {"round 10 production", launch_round10},
+      {"production (scan+push U4, stash)", launch_production},
       {"lanes U1", launch_lanes<consumer_source::memory, dtype::fp32, 1>},
       {"lanes U2", launch_lanes<consumer_source::memory, dtype::fp32, 2>},
       {"lanes U4", launch_lanes<consumer_source::memory, dtype::fp32, 4>},
       {"lanes U8", launch_lanes<consumer_source::memory, dtype::fp32, 8>},
       {"scan+push U4", launch_scan_push<4, false>},
       {"scan+push U8", launch_scan_push<8, false>},
-      {"scan+push U4, stash", launch_scan_push<4, true>},
       {"scan+push U8, stash", launch_scan_push<8, true>},
   };
   try {
