@@ -59,15 +59,19 @@ struct variant {
   void (*launch)(const consumer_desc&);
 };
 
-// Values with ties and a spread that makes exp underflow for some: (h mod 4001 - 2000) / 64,
-// exactly representable in bf16 only where it has few significant bits, so stored rounded.
-__global__ void fill_values(void* p, std::int64_t n, dtype t, std::uint32_t seed) {
+// Values with ties in a logit-like range: (h mod 4001 - 2000) / 64, within +-31.25, exactly
+// representable in bf16 only where it has few significant bits, so stored rounded. Wide: the
+// harness generator's values instead (gen::small_exact: m / 2^e, m in [-128, 127], e in [0, 10]),
+// which bench --kernels and the sweeps feed the kernel; against a row maximum of 127 most of their
+// exps underflow to 0 or come out subnormal, so a lane's exps take three different branches.
+__global__ void fill_values(void* p, std::int64_t n, dtype t, std::uint32_t seed, bool wide) {
   for (std::int64_t e = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; e < n; e += std::int64_t(gridDim.x) * blockDim.x) {
     std::uint32_t h = std::uint32_t(e) * 2654435761u ^ seed;
     h ^= h >> 15;
     h *= 2246822519u;
     h ^= h >> 13;
-    const float v = float(int(h % 4001u) - 2000) / 64.0f;
+    const float v = wide ? gen::small_exact(std::uint64_t(h) * 0x9e3779b97f4a7c15ull ^ std::uint64_t(e) << 32)
+                         : float(int(h % 4001u) - 2000) / 64.0f;
     store_from_float(p, e, t, t == dtype::fp32 ? bf16_to_float(float_to_bf16(v)) : v);  // fp32 rows: upcast bf16 values
   }
 }
@@ -149,7 +153,7 @@ void common(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& 
 
 // After the pruned exchange: kTp peer blocks of bf16 draft values [rows][n_q] and (max, argmax)
 // pairs, laid out one after another as the receive buffer holds them.
-void pruned_case(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& d2t) {
+void pruned_case(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& d2t, bool wide) {
   common(c, rows, d2t);
   consumer_desc& d = c.d;
   d.source = consumer_source::pruned;
@@ -168,7 +172,7 @@ void pruned_case(device_case& c, std::int64_t rows, const std::vector<std::int32
   std::vector<pruned_pair> pairs(static_cast<std::size_t>(rows));
   std::mt19937 rng(5);
   for (int q = 0; q < d.n_peers; ++q) {
-    fill_values<<<1024, 256>>>(buf + d.peers[q].values_offset, rows * d.peers[q].n, dtype::bf16, 77u + unsigned(q));
+    fill_values<<<1024, 256>>>(buf + d.peers[q].values_offset, rows * d.peers[q].n, dtype::bf16, 77u + unsigned(q), wide);
     SB_CUDA_LAUNCH();
     for (auto& p : pairs) {  // maxima with ties across peers (the lowest column must win)
       p.max = float(int(rng() % 8)) + 31.0f;
@@ -180,14 +184,14 @@ void pruned_case(device_case& c, std::int64_t rows, const std::vector<std::int32
 }
 
 // After a full path (fused, specforge, peer_pull): fp32 rows of the whole vocabulary.
-void memory_case(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& d2t) {
+void memory_case(device_case& c, std::int64_t rows, const std::vector<std::int32_t>& d2t, bool wide) {
   common(c, rows, d2t);
   consumer_desc& d = c.d;
   d.source = consumer_source::memory;
   d.src_type = dtype::fp32;
   d.src_ld = kV;
   void* src = c.alloc(std::size_t(rows * kV) * 4);
-  fill_values<<<4096, 256>>>(src, rows * kV, dtype::fp32, 99u);
+  fill_values<<<4096, 256>>>(src, rows * kV, dtype::fp32, 99u, wide);
   SB_CUDA_LAUNCH();
   d.src = src;
   c.bytes = double(rows) * (double(kV) * 4.0 + 2.0 * double(d.vd) * 4.0 + double(d.vd) * 4.0 + 4.0);
@@ -227,7 +231,8 @@ void run(const char* label, device_case& c, const std::vector<variant>& vs) {
 int main(int argc, char** argv) {
   using namespace sb;
   using namespace sb::kernels;
-  const std::string which = argc > 1 ? argv[1] : "all";
+  const std::string which = argc > 1 ? argv[1] : "all";  // all, pruned or memory
+  const bool wide = argc > 2 && std::string(argv[2]) == "wide";  // the harness generator's values
   const std::vector<variant> pruned = {
       {"round 10 production", launch_round10},
       {"production (lanes U1)", launch_production},
@@ -251,15 +256,15 @@ int main(int argc, char** argv) {
     for (bool skewed : {false, true}) {
       const auto d2t = draft_columns(kV, kVd, skewed);
       for (std::int64_t rows : {std::int64_t(4096), std::int64_t(32768)}) {
-        const std::string shape = std::to_string(rows / 1024) + "K " + (skewed ? "skewed" : "uniform");
+        const std::string shape = std::to_string(rows / 1024) + "K " + (skewed ? "skewed" : "uniform") + (wide ? " wide" : "");
         if (which == "all" || which == "pruned") {
           device_case c;
-          pruned_case(c, rows, d2t);
+          pruned_case(c, rows, d2t, wide);
           run(("pruned bf16 " + shape).c_str(), c, pruned);
         }
         if (which == "all" || which == "memory") {
           device_case c;
-          memory_case(c, rows, d2t);
+          memory_case(c, rows, d2t, wide);
           run(("full rows fp32 " + shape).c_str(), c, memory);
         }
       }
