@@ -5,12 +5,14 @@
 #include <fmt/ostream.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <iostream>
 #include <optional>
+#include <type_traits>
 
 #include "bench/engine.h"
 #include "bench/frontier.h"
@@ -76,24 +78,39 @@ std::size_t parse_size(const std::string& text, const char* flag) {
   return std::size_t(v * it->second);
 }
 
+// A decimal integer past its option's type: CLI11 2.1 (Debian 12) saturates a 64-bit one to the
+// type's maximum and runs on that, later versions refuse it in their own words. One rule, one
+// message, on every version.
+template <typename T>
+CLI::Validator fits() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        T v{};
+        if (std::from_chars(s.data(), s.data() + s.size(), v).ec != std::errc::result_out_of_range) return {};
+        return fmt::format("{} does not fit in {} {}-bit integer", s, std::is_signed_v<T> ? "a signed" : "an unsigned",
+                           8 * sizeof(T));
+      },
+      "");
+}
+
 void add_shape_flags(CLI::App* app, cli_flags& f) {
   app->add_option("--config", f.config, "YAML sweep config (configs/*.yaml)");
   app->add_option("--paths", f.paths, "comma list of baseline,batch,usp");
   app->add_option("--variants", f.variants, "comma list of specforge,fused,peer_pull,pruned");
   app->add_option("--consumer", f.consumer, "stage after each path: none or target_p (softmax over the draft vocab + position_mask)");
-  app->add_option("--draft-vocab", f.draft_vocab, "Vd, draft vocabulary size for --consumer (default 32000)");
+  app->add_option("--draft-vocab", f.draft_vocab, "Vd, draft vocabulary size for --consumer (default 32000)")->check(fits<std::int64_t>());
   app->add_option("--t2d", f.t2d, "comma list of draft vocabulary draws: uniform,skewed");
   app->add_option("--dtype", f.dtypes, "comma list of bf16,fp16,fp32 (the LM head's output dtype)");
-  app->add_option("--tp", f.tp, "TP size P");
-  app->add_option("--sp-ulysses", f.sp_ulysses, "Ulysses size U (usp)");
-  app->add_option("--sp-ring", f.sp_ring, "Ring size R (usp)");
-  app->add_option("--batch", f.batch, "samples B in the TP group");
-  app->add_option("--seq", f.seq, "sequence length S");
-  app->add_option("--vocab", f.vocab, "vocab V");
-  app->add_option("--vocab-pad", f.vocab_pad, "vocab padding multiple (SGLang: 64)");
-  app->add_option("--hidden", f.hidden, "hidden size H");
-  app->add_option("--ttt", f.ttt, "ttt_length (usp window overlap)");
-  app->add_option("--seed", f.seed, "generator seed");
+  app->add_option("--tp", f.tp, "TP size P")->check(fits<int>());
+  app->add_option("--sp-ulysses", f.sp_ulysses, "Ulysses size U (usp)")->check(fits<int>());
+  app->add_option("--sp-ring", f.sp_ring, "Ring size R (usp)")->check(fits<int>());
+  app->add_option("--batch", f.batch, "samples B in the TP group")->check(fits<std::int64_t>());
+  app->add_option("--seq", f.seq, "sequence length S")->check(fits<std::int64_t>());
+  app->add_option("--vocab", f.vocab, "vocab V")->check(fits<std::int64_t>());
+  app->add_option("--vocab-pad", f.vocab_pad, "vocab padding multiple (SGLang: 64)")->check(fits<std::int64_t>());
+  app->add_option("--hidden", f.hidden, "hidden size H")->check(fits<std::int64_t>());
+  app->add_option("--ttt", f.ttt, "ttt_length (usp window overlap)")->check(fits<std::int64_t>());
+  app->add_option("--seed", f.seed, "generator seed")->check(fits<std::uint64_t>());
 }
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -588,12 +605,12 @@ int cli_main(int argc, char** argv) {
   add_shape_flags(run, f);
   run->add_option("--backend", f.backend, "auto|cpu|local|nccl");
   run->add_option("--out", f.out, "results JSON (a .jsonl beside it grows point by point)");
-  run->add_option("--iters", f.iters, "timed iterations per point");
-  run->add_option("--warmup", f.warmup, "warm-up iterations per point");
+  run->add_option("--iters", f.iters, "timed iterations per point")->check(fits<int>());
+  run->add_option("--warmup", f.warmup, "warm-up iterations per point")->check(fits<int>());
   run->add_option("--warmup-ms", f.warmup_ms, "and warm up at least this many ms of GPU time per point (0: the count alone)");
   run->add_option("--dump", f.dump, "write every rank's input, outputs and aligned tensors as .npy into DIR");
   run->add_option("--emulate", f.emulate, "local backend: all ranks (all) or one rank with generated peers (one)");
-  run->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
+  run->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs")->check(fits<int>());
   run->add_option("--timeout", f.timeout_s, "seconds a collective may make no progress before aborting");
   run->add_option("--memory-cap", f.memory_cap_gib, "GiB per rank the allocator may hand out (0: no cap)");
   run->add_flag("--inject-mismatch", f.inject_mismatch, "test hook: corrupt one output element before verifying");
@@ -605,11 +622,11 @@ int cli_main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "every point as a Google Benchmark (accepts --benchmark_* flags)");
   add_shape_flags(bench, f);
   bench->add_option("--backend", f.backend, "auto|cpu|local|nccl");
-  bench->add_option("--iters", f.iters, "timed iterations per point (the benchmark's fixed iteration count)");
-  bench->add_option("--warmup", f.warmup, "warm-up iterations per point");
+  bench->add_option("--iters", f.iters, "timed iterations per point (the benchmark's fixed iteration count)")->check(fits<int>());
+  bench->add_option("--warmup", f.warmup, "warm-up iterations per point")->check(fits<int>());
   bench->add_option("--warmup-ms", f.warmup_ms, "and warm up at least this many ms of GPU time per point");
   bench->add_option("--emulate", f.emulate, "local backend: all or one");
-  bench->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs");
+  bench->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs")->check(fits<int>());
   bench->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
   bench->add_option("--a2a", f.a2a, "nccl all-to-all form: auto, alltoall or sendrecv");
   bench->add_flag("--kernels", f.kernels, "each local phase's kernel vs a device-to-device copy of the same bytes");
@@ -623,8 +640,8 @@ int cli_main(int argc, char** argv) {
   frontier->add_option("--emulate", f.emulate, "local backend: all or one (one: a rank's exact footprint)");
   frontier->add_option("--budget", f.budget, "per-rank memory, e.g. 80GiB (default: the GPU's total memory)");
   frontier->add_option("--reserve", f.reserve, "memory reserved for the model, e.g. 60GiB");
-  frontier->add_option("--seq-step", f.seq_step, "search granularity in tokens (default 1024)");
-  frontier->add_option("--max-seq", f.max_seq, "longest sequence tried (default 1048576)");
+  frontier->add_option("--seq-step", f.seq_step, "search granularity in tokens (default 1024)")->check(fits<std::int64_t>());
+  frontier->add_option("--max-seq", f.max_seq, "longest sequence tried (default 1048576)")->check(fits<std::int64_t>());
   frontier->add_flag("--predict-only", f.predict_only, "the plan's answer only, no allocations (e.g. a larger card than this one)");
   frontier->add_option("--out", f.out, "frontier JSON (schema shardbench.frontier/1; tools/plot draws it)");
 
@@ -635,7 +652,7 @@ int cli_main(int argc, char** argv) {
   plan->add_option("--hold-out", f.hold_out, "with --calibrate: leave points whose label contains this out, and predict them");
   plan->add_option("--link-gbps", f.link_gbps, "with --calibrate: per-rank link busbw (GB/s) when the results have no nccl points");
   plan->add_option("--inter-node-gbps", f.inter_node_gbps, "with --calibrate: per-rank bandwidth between nodes (GB/s)");
-  plan->add_option("--gpus-per-node", f.gpus_per_node, "with --calibrate: GPUs per node (default 8)");
+  plan->add_option("--gpus-per-node", f.gpus_per_node, "with --calibrate: GPUs per node (default 8)")->check(fits<int>());
 
   try {
     app.parse(argc, argv);

@@ -120,7 +120,15 @@ TEST(cli, bad_shapes_exit_2_with_the_rule) {
 // Sizes past what the int32 column ids and 64-bit byte counts hold are rules too, not a crash or a
 // run on wrapped sizes.
 TEST(cli, sizes_past_the_representable_exit_2) {
+  // Past 64 bits: refused as written (CLI11 2.1 would saturate, later versions word it their way).
   expect_config_error({"run", "--backend", "cpu", "--vocab", "99999999999999999999"},
+                      "--vocab: 99999999999999999999 does not fit in a signed 64-bit integer");
+  expect_config_error({"run", "--backend", "cpu", "--seed", "18446744073709551616"},
+                      "--seed: 18446744073709551616 does not fit in an unsigned 64-bit integer");
+  expect_usage_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--max-seq", "-9223372036854775809"},
+                     "--max-seq: -9223372036854775809 does not fit in a signed 64-bit integer");
+  expect_config_error({"run", "--backend", "cpu", "--tp", "4294967296"}, "--tp: 4294967296 does not fit in a signed 32-bit integer");
+  expect_config_error({"run", "--backend", "cpu", "--vocab", "9223372036854775807"},
                       "vocab padded to vocab_pad must be below 2^31 (vocab=9223372036854775807, vocab_pad=64)");
   expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--batch", "4611686018427387904", "--seq", "64",
                        "--vocab", "100"},
