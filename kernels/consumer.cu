@@ -278,14 +278,7 @@ __global__ void __launch_bounds__(kLanes) consumer_kernel(const __grid_constant_
     softmax_state st;
     int q = 0;
     for (std::int64_t k = l; k < d.vd; k += kLanes) softmax_push(st, draft_value_from<Src>(d, i, k, q));
-    sh.m[l] = st.m;
-    sh.s[l] = st.s;
-    sh.v[l] = a.v;
-    sh.idx[l] = a.i;
-    __syncthreads();
-    reduce_lanes(sh);
-    const softmax_state total{sh.m[0], sh.s[0]};
-    const std::int64_t best = sh.idx[0];
+    const auto [total, best] = block_totals(sh, st, a);
     q = 0;
     for (std::int64_t k = l; k < d.vd; k += kLanes) {
       const float p = softmax_prob(total, draft_value_from<Src>(d, i, k, q));

@@ -344,6 +344,52 @@ TEST(gpu_handles, are_move_only) {
   SUCCEED();
 }
 
+// A host consumer descriptor over fp32 memory rows of ld floats, writing into hp and hpm.
+consumer_desc memory_rows(const std::vector<float>& logits, std::int64_t ld, std::int64_t vocab, const std::vector<std::int32_t>& d2t,
+                          const std::vector<std::int32_t>& lm, std::vector<float>& hp, std::vector<std::int32_t>& hpm) {
+  consumer_desc h;
+  h.source = consumer_source::memory;
+  h.src = logits.data();
+  h.src_ld = ld;
+  h.vocab = vocab;
+  h.d2t = d2t.data();
+  h.vd = std::int64_t(d2t.size());
+  h.loss_mask = lm.data();
+  h.target_p = hp.data();
+  h.position_mask = hpm.data();
+  return h;
+}
+
+// The device side of a consumer comparison: host descriptor h's memory rows, draft columns and
+// loss mask copied to the device, with device outputs. expect_host_bits runs the kernel and
+// compares with h's outputs, which consume_host has filled.
+struct device_consumer {
+  device_tensor rows, d2t, mask, p, pm;
+  consumer_desc g;
+  device_consumer(const consumer_desc& h, const std::vector<float>& logits, const std::vector<std::int32_t>& d2t_h,
+                  const std::vector<std::int32_t>& lm)
+      : rows(logits.size() * 4), d2t(d2t_h.size() * 4), mask(lm.size() * 4), p(std::size_t(h.rows() * h.vd) * 4),
+        pm(std::size_t(h.rows()) * 4), g(h) {
+    SB_CUDA(cudaMemcpy(rows.data(), logits.data(), logits.size() * 4, cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemcpy(d2t.data(), d2t_h.data(), d2t_h.size() * 4, cudaMemcpyHostToDevice));
+    SB_CUDA(cudaMemcpy(mask.data(), lm.data(), lm.size() * 4, cudaMemcpyHostToDevice));
+    g.src = rows.data();
+    g.d2t = static_cast<const std::int32_t*>(d2t.data());
+    g.loss_mask = static_cast<const std::int32_t*>(mask.data());
+    g.target_p = static_cast<float*>(p.data());
+    g.position_mask = static_cast<std::int32_t*>(pm.data());
+  }
+  void expect_host_bits(const consumer_desc& h, const std::string& what) {
+    kernels::launch_consume(g, nullptr);
+    const auto bytes = [](const void* q, std::size_t n) {
+      return std::vector<char>(static_cast<const char*>(q), static_cast<const char*>(q) + n);
+    };
+    const auto np = std::size_t(h.rows() * h.vd) * 4, nm = std::size_t(h.rows()) * 4;
+    EXPECT_EQ(to_host(p.data(), np), bytes(h.target_p, np)) << what;
+    EXPECT_EQ(to_host(pm.data(), nm), bytes(h.position_mask, nm)) << what;
+  }
+};
+
 // The consumer stage: the kernel's block and the host's lanes give the same bits, from memory rows
 // (fp32 and bf16, ties and zero rows included), from the generator, and from pruned blocks.
 TEST(kernels_gpu, consumer_matches_the_host_bit_for_bit) {
@@ -369,39 +415,18 @@ TEST(kernels_gpu, consumer_matches_the_host_bit_for_bit) {
   std::vector<std::int32_t> lm(64);
   for (std::size_t t = 0; t < lm.size(); ++t) lm[t] = std::int32_t(gen::int_value(gen::source::loss_mask, def.gen, std::int64_t(t)));
 
-  device_tensor dl(logits.size() * 4), dd(d2t.size() * 4), dm(lm.size() * 4), dp(std::size_t(rows * vd) * 4), dpm(std::size_t(rows) * 4);
-  SB_CUDA(cudaMemcpy(dl.data(), logits.data(), logits.size() * 4, cudaMemcpyHostToDevice));
-  SB_CUDA(cudaMemcpy(dd.data(), d2t.data(), d2t.size() * 4, cudaMemcpyHostToDevice));
-  SB_CUDA(cudaMemcpy(dm.data(), lm.data(), lm.size() * 4, cudaMemcpyHostToDevice));
-
   std::vector<float> hp(static_cast<std::size_t>(rows * vd));
   std::vector<std::int32_t> hpm(static_cast<std::size_t>(rows));
-  consumer_desc h;
-  h.source = consumer_source::memory;
-  h.src = logits.data();
-  h.src_ld = ld;
+  consumer_desc h = memory_rows(logits, ld, V, d2t, lm, hp, hpm);
   h.def = def;
-  h.vocab = V;
-  h.d2t = d2t.data();
-  h.vd = vd;
-  h.loss_mask = lm.data();
-  h.target_p = hp.data();
-  h.position_mask = hpm.data();
   consume_host(h);
 
-  consumer_desc g = h;
-  g.src = dl.data();
-  g.d2t = static_cast<const std::int32_t*>(dd.data());
-  g.loss_mask = static_cast<const std::int32_t*>(dm.data());
-  g.target_p = static_cast<float*>(dp.data());
-  g.position_mask = static_cast<std::int32_t*>(dpm.data());
-  kernels::launch_consume(g, nullptr);
-  EXPECT_EQ(to_host(dp.data(), hp.size() * 4), std::vector<char>(reinterpret_cast<char*>(hp.data()), reinterpret_cast<char*>(hp.data() + hp.size())));
-  EXPECT_EQ(to_host(dpm.data(), hpm.size() * 4), std::vector<char>(reinterpret_cast<char*>(hpm.data()), reinterpret_cast<char*>(hpm.data() + hpm.size())));
+  device_consumer dev(h, logits, d2t, lm);
+  dev.expect_host_bits(h, "V=3000");
 
   // The device verifier, from the generator, accepts these outputs and finds a flipped one.
   device_tensor scratch(2 * sizeof(kernels::verify_scratch));
-  consumer_desc v = g;
+  consumer_desc v = dev.g;
   v.source = consumer_source::generated;
   v.loss_mask = nullptr;
   kernels::launch_verify_consumer(v, static_cast<kernels::verify_scratch*>(scratch.data()), nullptr);
@@ -410,7 +435,7 @@ TEST(kernels_gpu, consumer_matches_the_host_bit_for_bit) {
   EXPECT_EQ(vs[0].count, 0u);
   EXPECT_EQ(vs[1].count, 0u);
   float bumped = std::nextafter(hp[123], 1.0f);
-  SB_CUDA(cudaMemcpy(static_cast<float*>(dp.data()) + 123, &bumped, 4, cudaMemcpyHostToDevice));
+  SB_CUDA(cudaMemcpy(static_cast<float*>(dev.p.data()) + 123, &bumped, 4, cudaMemcpyHostToDevice));
   kernels::launch_verify_consumer(v, static_cast<kernels::verify_scratch*>(scratch.data()), nullptr);
   sc = to_host(scratch.data(), 2 * sizeof(kernels::verify_scratch));
   vs = reinterpret_cast<const kernels::verify_scratch*>(sc.data());
@@ -444,39 +469,17 @@ TEST(kernels_gpu, consumer_one_pass_rows_match_the_host_bit_for_bit) {
         logits[std::size_t(i * ld + c)] = i == 2 && c == V - 1 ? 99.0f : float(int(rng() % 64)) / 8.0f - (c % 7 == 0 ? 40.0f : 0.0f);
     std::vector<std::int32_t> lm(std::size_t(rows), 1);
 
-    device_tensor dl(logits.size() * 4), dd(d2t.size() * 4), dm(lm.size() * 4), dp(std::size_t(rows * vd) * 4), dpm(std::size_t(rows) * 4);
-    SB_CUDA(cudaMemcpy(dl.data(), logits.data(), logits.size() * 4, cudaMemcpyHostToDevice));
-    SB_CUDA(cudaMemcpy(dd.data(), d2t.data(), d2t.size() * 4, cudaMemcpyHostToDevice));
-    SB_CUDA(cudaMemcpy(dm.data(), lm.data(), lm.size() * 4, cudaMemcpyHostToDevice));
     std::vector<float> hp(static_cast<std::size_t>(rows * vd));
     std::vector<std::int32_t> hpm(static_cast<std::size_t>(rows));
-    consumer_desc h;
-    h.source = consumer_source::memory;
-    h.src = logits.data();
-    h.src_ld = ld;
+    consumer_desc h = memory_rows(logits, ld, V, d2t, lm, hp, hpm);
     h.def.windows = 1;
     h.def.win_len = rows;
     h.def.win_tok_stride = rows;
     h.def.valid_len = rows - 1;  // the last row's loss mask is 0
-    h.vocab = V;
-    h.d2t = d2t.data();
-    h.vd = vd;
-    h.loss_mask = lm.data();
-    h.target_p = hp.data();
-    h.position_mask = hpm.data();
     consume_host(h);
 
-    consumer_desc g = h;
-    g.src = dl.data();
-    g.d2t = static_cast<const std::int32_t*>(dd.data());
-    g.loss_mask = static_cast<const std::int32_t*>(dm.data());
-    g.target_p = static_cast<float*>(dp.data());
-    g.position_mask = static_cast<std::int32_t*>(dpm.data());
-    kernels::launch_consume(g, nullptr);
-    EXPECT_EQ(to_host(dp.data(), hp.size() * 4), std::vector<char>(reinterpret_cast<char*>(hp.data()), reinterpret_cast<char*>(hp.data() + hp.size())))
-        << "V=" << V;
-    EXPECT_EQ(to_host(dpm.data(), hpm.size() * 4), std::vector<char>(reinterpret_cast<char*>(hpm.data()), reinterpret_cast<char*>(hpm.data() + hpm.size())))
-        << "V=" << V;
+    device_consumer dev(h, logits, d2t, lm);
+    dev.expect_host_bits(h, "V=" + std::to_string(V));
   }
 }
 
