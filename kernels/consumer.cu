@@ -156,10 +156,11 @@ __device__ __forceinline__ auto reader_of(const consumer_desc& d, std::int64_t i
   }
 }
 
-// The consumer after pruned: the lanes of consumer_kernel (same pushes in the same order, same
-// tree, so the same bits) through harness/consumer_ops.h's typed readers and lane helpers. On the
-// H200 U = 1 beat production's draft_value_from loop by 1.33x and U = 2, 4, 8 (more registers
-// for the peer-block reader) by less (docs/kernel-notes.md, round 11).
+// The consumer through harness/consumer_ops.h's typed readers and lane helpers: the lanes of
+// consumer_kernel (same pushes in the same order, same tree, so the same bits). After pruned, on
+// the H200, U = 1 beat consumer_kernel's draft_value_from loop by 1.33x and U = 2, 4, 8 (more
+// registers for the peer-block reader) by less (docs/kernel-notes.md, round 11);
+// pruned_blocks_kernel, below, replaced it there in round 12. tools/experiments times the rest.
 template <consumer_source Src, dtype T, int U>
 __global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ consumer_desc d) {
   __shared__ row_shared sh;
@@ -183,6 +184,51 @@ __global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ c
       float* out = d.target_p + i * d.vd;
       softmax_probs_lane<U>(total, value, l, d.vd, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
     }
+    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
+    __syncthreads();  // lane 0's totals are read before the next row overwrites them
+  }
+}
+
+template <dtype T>
+struct block_reader {  // one pruned peer block of row i: value(k) at base + k
+  const char* base;
+  __device__ __forceinline__ float operator()(std::int64_t k) const { return load_as_float(base, k, T); }
+};
+
+// each(value, first, end) for every pruned peer block of row i, in block order: this lane's k in
+// [k0, k0 + n), first the lowest k = l mod kLanes in it. The blocks tile [0, vd) in order
+// (check() says so), so a lane still meets its k in increasing order, with no block test per value.
+template <dtype T, typename Each>
+__device__ __forceinline__ void for_each_pruned_block(const consumer_desc& d, std::int64_t i, int l, Each&& each) {
+  for (int q = 0; q < d.n_peers; ++q) {
+    const pruned_block& b = d.peers[q];
+    const std::int64_t first = b.k0 + ((l - b.k0) % kLanes + kLanes) % kLanes;
+    block_reader<T> value{static_cast<const char*>(d.src) + b.values_offset + (i * b.n - b.k0) * std::int64_t(dtype_size(T))};
+    each(value, first, b.k0 + b.n);
+  }
+}
+
+// lanes_kernel after pruned, walking the peer blocks one after another (for_each_pruned_block)
+// instead of testing for the next block at every value: the same pushes in the same order, and
+// 1.11-1.12x faster than lanes_kernel on the H200 (round 12, docs/kernel-notes.md). Production
+// takes U = 1; U = 2 and 4 were no faster.
+template <dtype T, int U>
+__global__ void __launch_bounds__(kLanes) pruned_blocks_kernel(const __grid_constant__ consumer_desc d) {
+  __shared__ row_shared sh;
+  const int l = int(threadIdx.x);
+  const std::int64_t rows = d.rows();
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    arg_max a;
+    if (l < d.n_peers) a = pruned_argmax(d, i, l);
+    softmax_state st;
+    for_each_pruned_block<T>(d, i, l, [&](auto& value, std::int64_t first, std::int64_t end) {
+      softmax_lane<U>(st, value, first, end, kLanes);
+    });
+    const auto [total, best] = block_totals(sh, st, a);
+    float* out = d.target_p + i * d.vd;
+    for_each_pruned_block<T>(d, i, l, [&](auto& value, std::int64_t first, std::int64_t end) {
+      softmax_probs_lane<U>(total, value, first, end, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
+    });
     if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
     __syncthreads();  // lane 0's totals are read before the next row overwrites them
   }
@@ -344,6 +390,15 @@ void check(const consumer_desc& d) {
   need(d.source != consumer_source::memory || d.src_ld >= d.vocab, "src_ld=" + str(d.src_ld) + " < vocab=" + str(d.vocab));
   need(d.source != consumer_source::pruned || (d.n_peers > 0 && d.n_peers <= kMaxPrunedPeers),
        "n_peers=" + str(d.n_peers) + " out of range");
+  if (d.source == consumer_source::pruned) {
+    std::int64_t k = 0;
+    for (int q = 0; q < d.n_peers; ++q) {
+      need(d.peers[q].k0 == k && d.peers[q].n >= 0,
+           "pruned block " + std::to_string(q) + " holds [" + str(d.peers[q].k0) + ", +" + str(d.peers[q].n) + ") where " + str(k) + " was next");
+      k += d.peers[q].n;
+    }
+    need(k == d.vd, "pruned blocks hold " + str(k) + " draft columns, not vd=" + str(d.vd));
+  }
   need(d.source == consumer_source::generated || d.src_type == dtype::bf16 || d.src_type == dtype::fp16 ||
            d.src_type == dtype::fp32,
        "values of type " + std::string(to_string(d.src_type)) + " (bf16, fp16 or fp32)");
@@ -560,12 +615,11 @@ __global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_consta
   }
 }
 
-void launch_pruned_lanes(const consumer_desc& d, cudaStream_t stream) {
-  constexpr auto pruned = consumer_source::pruned;
+void launch_pruned_blocks(const consumer_desc& d, cudaStream_t stream) {
   switch (d.src_type) {
-    case dtype::bf16: lanes_kernel<pruned, dtype::bf16, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
-    case dtype::fp16: lanes_kernel<pruned, dtype::fp16, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
-    case dtype::fp32: lanes_kernel<pruned, dtype::fp32, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
+    case dtype::bf16: pruned_blocks_kernel<dtype::bf16, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
+    case dtype::fp16: pruned_blocks_kernel<dtype::fp16, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
+    case dtype::fp32: pruned_blocks_kernel<dtype::fp32, 1><<<row_blocks(d), kLanes, 0, stream>>>(d); break;
     default: throw_runtime("consumer: pruned values must be bf16, fp16 or fp32");  // check() said so
   }
   SB_CUDA_LAUNCH();
@@ -577,7 +631,7 @@ void launch_consume(const consumer_desc& d, cudaStream_t stream) {
   check(d);
   if (d.rows() == 0) return;
   if (d.source == consumer_source::pruned) {
-    launch_pruned_lanes(d, stream);
+    launch_pruned_blocks(d, stream);
   } else if (vector_rows(d) && d.vocab <= std::int64_t(kMaxScanChunks) * kScanChunkCols) {
     scan_push_kernel<4, true><<<row_blocks(d), kLanes, 0, stream>>>(d);
     SB_CUDA_LAUNCH();

@@ -286,6 +286,43 @@ TEST(kernels_gpu, launchers_reject_bad_descriptors_with_the_value) {
   }
 }
 
+// The consumer after pruned walks the peer blocks in order: blocks that do not tile [0, vd) are
+// refused on the host, before any launch (the pointers are never dereferenced).
+TEST(kernels_gpu, consumer_rejects_pruned_blocks_that_do_not_tile_the_draft_vocabulary) {
+  auto fake = [](std::uintptr_t a) { return reinterpret_cast<void*>(a); };
+  consumer_desc good;
+  good.source = consumer_source::pruned;
+  good.src = fake(0x10000);
+  good.src_type = dtype::bf16;
+  good.def.windows = 1;
+  good.def.win_len = 4;
+  good.vocab = 100;
+  good.vd = 10;
+  good.d2t = static_cast<const std::int32_t*>(fake(0x20000));
+  good.target_p = static_cast<float*>(fake(0x30000));
+  good.position_mask = static_cast<std::int32_t*>(fake(0x40000));
+  good.n_peers = 2;
+  good.peers[0] = {0, 0, 0, 6};
+  good.peers[1] = {0, 0, 6, 4};
+  auto message = [](const consumer_desc& d) -> std::string {
+    try {
+      kernels::launch_consume(d, nullptr);
+    } catch (const runtime_error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  consumer_desc d = good;
+  d.peers[1].k0 = 7;
+  EXPECT_EQ(message(d), "consumer: pruned block 1 holds [7, +4) where 6 was next");
+  d = good;
+  d.peers[1].n = 3;
+  EXPECT_EQ(message(d), "consumer: pruned blocks hold 9 draft columns, not vd=10");
+  d = good;
+  d.src_type = dtype::i32;
+  EXPECT_EQ(message(d), "consumer: values of type i32 (bf16, fp16 or fp32)");
+}
+
 // The pruned sender's preconditions are checked on the host before anything reaches the device (so
 // this runs without a GPU too); the pointers are never dereferenced.
 TEST(kernels_gpu, prune_pack_rejects_bad_descriptors) {

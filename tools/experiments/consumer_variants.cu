@@ -14,7 +14,8 @@
 // pushes it (a branch, an exp and a chained add): one load in flight per thread, and after pruned
 // (no full-row scan) nothing else to overlap it with. Round 11 (H200, 2026-12-04,
 // docs/data/h200_experiments/consumer_round11.txt) moved lanes U1 and scan+push U4 with the stash
-// into production.
+// into production; round 12 (consumer_round12.txt) replaced lanes U1 after pruned with blocks U1
+// (one peer block after another, no block test per value).
 #include "kernels/consumer.cu"  // the production kernels, internals included
 #include "tools/experiments/timing.cuh"
 
@@ -38,6 +39,12 @@ using experiments::median_us;
 template <consumer_source Src, dtype T, int U>
 void launch_lanes(const consumer_desc& d) {
   lanes_kernel<Src, T, U><<<row_blocks(d), kLanes>>>(d);
+  SB_CUDA_LAUNCH();
+}
+
+template <int U>
+void launch_blocks(const consumer_desc& d) {
+  pruned_blocks_kernel<dtype::bf16, U><<<row_blocks(d), kLanes>>>(d);
   SB_CUDA_LAUNCH();
 }
 
@@ -235,10 +242,13 @@ int main(int argc, char** argv) {
   const bool wide = argc > 2 && std::string(argv[2]) == "wide";  // the harness generator's values
   const std::vector<variant> pruned = {
       {"round 10 production", launch_round10},
-      {"production (lanes U1)", launch_production},
+      {"production (blocks U1)", launch_production},
+      {"lanes U1 (round 11)", launch_lanes<consumer_source::pruned, dtype::bf16, 1>},
       {"lanes U2", launch_lanes<consumer_source::pruned, dtype::bf16, 2>},
       {"lanes U4", launch_lanes<consumer_source::pruned, dtype::bf16, 4>},
       {"lanes U8", launch_lanes<consumer_source::pruned, dtype::bf16, 8>},
+      {"blocks U2", launch_blocks<2>},
+      {"blocks U4", launch_blocks<4>},
   };
   const std::vector<variant> memory = {
       {"round 10 production", launch_round10},
