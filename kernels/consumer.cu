@@ -146,47 +146,16 @@ __device__ __forceinline__ row_totals block_totals(row_shared& sh, softmax_state
   return {{sh.m[0], sh.s[0]}, sh.idx[0]};
 }
 
-// Row i's draft values with the stored type fixed at compile time (no type switch per load).
-template <consumer_source Src, dtype T>
-__device__ __forceinline__ auto reader_of(const consumer_desc& d, std::int64_t i) {
-  if constexpr (Src == consumer_source::pruned) {
-    return pruned_reader<T>{&d, i};
-  } else {
-    return full_row_reader<T>{static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), d.d2t};
-  }
+// This lane's first k >= k0 among its k = l (mod kLanes).
+__device__ __forceinline__ std::int64_t first_lane_k(int l, std::int64_t k0) {
+  return k0 + ((l - k0) % kLanes + kLanes) % kLanes;
 }
 
-// The consumer through harness/consumer_ops.h's typed readers and lane helpers: the lanes of
-// consumer_kernel (same pushes in the same order, same tree, so the same bits). After pruned, on
-// the H200, U = 1 beat consumer_kernel's draft_value_from loop by 1.33x and U = 2, 4, 8 (more
-// registers for the peer-block reader) by less (docs/kernel-notes.md, round 11);
-// pruned_blocks_kernel, below, replaced it there in round 12. tools/experiments times the rest.
-template <consumer_source Src, dtype T, int U>
-__global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ consumer_desc d) {
-  __shared__ row_shared sh;
-  const int l = int(threadIdx.x);
-  const std::int64_t rows = d.rows();
-  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
-    arg_max a;
-    if constexpr (Src == consumer_source::pruned) {
-      if (l < d.n_peers) a = pruned_argmax(d, i, l);
-    } else {  // aligned rows (launch_consume checks)
-      a = scan_row<T, kLanes>(static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), int(d.vocab), 0);
-    }
-    softmax_state st;
-    {
-      auto value = reader_of<Src, T>(d, i);
-      softmax_lane<U>(st, value, l, d.vd, kLanes);
-    }
-    const auto [total, best] = block_totals(sh, st, a);
-    {
-      auto value = reader_of<Src, T>(d, i);
-      float* out = d.target_p + i * d.vd;
-      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
-    }
-    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
-    __syncthreads();  // lane 0's totals are read before the next row overwrites them
-  }
+// Lane 0 writes row i's position_mask from the row's argmax; the barrier keeps the shared totals
+// (read by every lane) from being overwritten by the next row before all lanes have read them.
+__device__ __forceinline__ void finish_row(const consumer_desc& d, std::int64_t i, std::int64_t best) {
+  if (threadIdx.x == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
+  __syncthreads();
 }
 
 template <dtype T>
@@ -202,15 +171,16 @@ template <dtype T, typename Each>
 __device__ __forceinline__ void for_each_pruned_block(const consumer_desc& d, std::int64_t i, int l, Each&& each) {
   for (int q = 0; q < d.n_peers; ++q) {
     const pruned_block& b = d.peers[q];
-    const std::int64_t first = b.k0 + ((l - b.k0) % kLanes + kLanes) % kLanes;
     block_reader<T> value{static_cast<const char*>(d.src) + b.values_offset + (i * b.n - b.k0) * std::int64_t(dtype_size(T))};
-    each(value, first, b.k0 + b.n);
+    each(value, first_lane_k(l, b.k0), b.k0 + b.n);
   }
 }
 
-// lanes_kernel after pruned, walking the peer blocks one after another (for_each_pruned_block)
-// instead of testing for the next block at every value: the same pushes in the same order, and
-// 1.11-1.12x faster than lanes_kernel on the H200 (round 12, docs/kernel-notes.md). Production
+// The consumer after pruned: consumer_kernel's lanes (same pushes in the same order, same tree, so
+// the same bits) through harness/consumer_ops.h's lane helpers, walking the peer blocks one after
+// another (for_each_pruned_block) instead of finding the block of every value. On the H200 1.49x
+// over consumer_kernel at 32K, and 1.11-1.12x over the typed per-value reader of round 11
+// (docs/kernel-notes.md, rounds 11-12; that kernel is tools/experiments' lanes_kernel). Production
 // takes U = 1; U = 2 and 4 were no faster.
 template <dtype T, int U>
 __global__ void __launch_bounds__(kLanes) pruned_blocks_kernel(const __grid_constant__ consumer_desc d) {
@@ -229,8 +199,7 @@ __global__ void __launch_bounds__(kLanes) pruned_blocks_kernel(const __grid_cons
     for_each_pruned_block<T>(d, i, l, [&](auto& value, std::int64_t first, std::int64_t end) {
       softmax_probs_lane<U>(total, value, first, end, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
     });
-    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
-    __syncthreads();  // lane 0's totals are read before the next row overwrites them
+    finish_row(d, i, best);
   }
 }
 
@@ -279,7 +248,7 @@ __global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant
     scan s;
     softmax_state st;
     auto push = [&](int ka, int kb) {
-      const int first = ka + ((l - ka) % kLanes + kLanes) % kLanes;  // this lane's first k >= ka
+      const std::int64_t first = first_lane_k(l, ka);
       if constexpr (Stash) softmax_lane<U>(st, value, first, kb, kLanes, [out](std::int64_t k, float x) { out[k] = x; });
       else softmax_lane<U>(st, value, first, kb, kLanes);
     };
@@ -297,8 +266,7 @@ __global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant
     } else {
       softmax_probs_lane<U>(total, value, l, d.vd, kLanes, store);
     }
-    if (l == 0) d.position_mask[i] = in_draft(d.d2t, d.vd, best) ? consumer_loss_mask(d, i) : 0;
-    __syncthreads();  // lane 0's totals are read before the next row overwrites them
+    finish_row(d, i, best);
   }
 }
 
@@ -394,7 +362,7 @@ void check(const consumer_desc& d) {
     std::int64_t k = 0;
     for (int q = 0; q < d.n_peers; ++q) {
       need(d.peers[q].k0 == k && d.peers[q].n >= 0,
-           "pruned block " + std::to_string(q) + " holds [" + str(d.peers[q].k0) + ", +" + str(d.peers[q].n) + ") where " + str(k) + " was next");
+           "pruned block " + str(q) + " holds [" + str(d.peers[q].k0) + ", +" + str(d.peers[q].n) + ") where " + str(k) + " was next");
       k += d.peers[q].n;
     }
     need(k == d.vd, "pruned blocks hold " + str(k) + " draft columns, not vd=" + str(d.vd));

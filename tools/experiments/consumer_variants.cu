@@ -33,9 +33,50 @@ namespace {
 using experiments::d2d_us;
 using experiments::median_us;
 
-// The kernels of round 11 now live in kernels/consumer.cu (lanes_kernel, scan_push_kernel);
-// production launches lanes U1 after pruned and scan+push U4 with the stash after full rows. The
-// other instantiations stay here so the round can be run again on another card.
+// Row i's draft values with the stored type fixed at compile time (no type switch per load).
+template <consumer_source Src, dtype T>
+__device__ __forceinline__ auto reader_of(const consumer_desc& d, std::int64_t i) {
+  if constexpr (Src == consumer_source::pruned) {
+    return pruned_reader<T>{&d, i};
+  } else {
+    return full_row_reader<T>{static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), d.d2t};
+  }
+}
+
+// Round 11's kernel: consumer_kernel's lanes (same pushes in the same order, same tree, so the same
+// bits) through harness/consumer_ops.h's typed readers and lane helpers. After pruned on the H200,
+// U = 1 beat consumer_kernel's draft_value_from loop by 1.33x and U = 2, 4, 8 (more registers for
+// the peer-block reader) by less; production kept it until round 12's pruned_blocks_kernel.
+template <consumer_source Src, dtype T, int U>
+__global__ void __launch_bounds__(kLanes) lanes_kernel(const __grid_constant__ consumer_desc d) {
+  __shared__ row_shared sh;
+  const int l = int(threadIdx.x);
+  const std::int64_t rows = d.rows();
+  for (std::int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
+    arg_max a;
+    if constexpr (Src == consumer_source::pruned) {
+      if (l < d.n_peers) a = pruned_argmax(d, i, l);
+    } else {  // aligned rows (launch_consume checks)
+      a = scan_row<T, kLanes>(static_cast<const char*>(d.src) + i * d.src_ld * std::int64_t(dtype_size(T)), int(d.vocab), 0);
+    }
+    softmax_state st;
+    {
+      auto value = reader_of<Src, T>(d, i);
+      softmax_lane<U>(st, value, l, d.vd, kLanes);
+    }
+    const auto [total, best] = block_totals(sh, st, a);
+    {
+      auto value = reader_of<Src, T>(d, i);
+      float* out = d.target_p + i * d.vd;
+      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
+    }
+    finish_row(d, i, best);
+  }
+}
+
+// Production (kernels/consumer.cu) launches pruned_blocks_kernel U1 after pruned and
+// scan_push_kernel U4 with the stash after full rows; the other instantiations run here so the
+// rounds can be repeated on another card.
 template <consumer_source Src, dtype T, int U>
 void launch_lanes(const consumer_desc& d) {
   lanes_kernel<Src, T, U><<<row_blocks(d), kLanes>>>(d);
