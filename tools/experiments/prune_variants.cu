@@ -702,6 +702,107 @@ void launch_split(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA_LAUNCH();
 }
 
+
+// Round 13: a row in P parts, one block each (scanners + gatherers as in prune_split_kernel), so a
+// block's unit of work is 1/P of a row and the grid's fill and drain shrink by P. The parts' argmaxes
+// meet in the row's pair: the launch first sets every pair to a sentinel (argmax -1, bytes 0xff), and
+// each part's thread 0 merges its (max, argmax) with a 64-bit compare-and-swap. The grid is a
+// multiple of P, so a block's part (and its draft ids' range, found once) never changes.
+__device__ __forceinline__ unsigned long long pair_bits(pruned_pair p) {
+  return (static_cast<unsigned long long>(static_cast<std::uint32_t>(p.argmax)) << 32) | __float_as_uint(p.max);
+}
+__device__ __forceinline__ void merge_pair(pruned_pair* at, arg_max a) {
+  auto* word = reinterpret_cast<unsigned long long*>(at);
+  unsigned long long old = *reinterpret_cast<volatile unsigned long long*>(word);
+  for (;;) {
+    const pruned_pair o{__uint_as_float(std::uint32_t(old)), std::int32_t(old >> 32)};
+    if (o.argmax >= 0 && !arg_better(a, arg_max{o.max, o.argmax})) return;  // the pair already holds a better one
+    const unsigned long long seen = atomicCAS(word, old, pair_bits(pruned_pair{a.v, std::int32_t(a.i)}));
+    if (seen == old) return;
+    old = seen;
+  }
+}
+
+// The parts' ranges of draft ids: part p gathers ids k[p] .. k[p+1). The same for every row, so the
+// launcher finds them once (here from a host copy of the ids, cached per ids pointer: the first call
+// is the untimed correctness run). A first version searched the ids in every block (two binary
+// searches, ~24 dependent loads before the first gather): 0.65 of the copy with P = 1.
+struct id_split {
+  int k[5];
+};
+template <int P>
+id_split split_ids(const prune_batch& b) {
+  static std::vector<std::pair<const std::int32_t*, id_split>> cache;
+  for (const auto& [ids, sp] : cache)
+    if (ids == b.d.ids) return sp;
+  std::vector<std::int32_t> h(std::size_t(b.d.n_ids));
+  SB_CUDA(cudaMemcpy(h.data(), b.d.ids, h.size() * 4, cudaMemcpyDeviceToHost));
+  const int per = b.d.rows.src_type == dtype::fp32 ? 4 : 8, cols = int(b.d.valid_cols), nvec = cols / per;
+  id_split sp{};
+  for (int p = 0; p <= P; ++p) {
+    const int c = p == P ? cols : nvec * p / P * per;
+    sp.k[p] = int(std::lower_bound(h.begin(), h.end(), std::int32_t(b.d.col_base + c)) - h.begin());
+  }
+  cache.push_back({b.d.ids, sp});
+  return sp;
+}
+
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, int P>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_parts_kernel(const __grid_constant__ prune_batch b, id_split sp) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int NG = NT - S, per = T == dtype::fp32 ? 4 : 8;
+  const prune_desc& d = b.d;
+  const bool scanner = int(threadIdx.x) < S;
+  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, cols = int(d.valid_cols);
+  const int p = int(blockIdx.x % P), nvec = cols / per;
+  const int v_lo = nvec * p / P, v_hi = nvec * (p + 1) / P;  // this part's whole vectors
+  const int c_lo = v_lo * per, c_hi = p + 1 == P ? cols : v_hi * per;  // the last part takes the tail
+  const int k_lo = sp.k[p], k_hi = sp.k[p + 1];
+  const std::int64_t units = b.rows * P;
+  for (std::int64_t u = blockIdx.x; u < units; u += gridDim.x) {
+    const auto [pr, i, r] = locate(b, u / P);
+    if (scanner) {
+      arg_max a;
+      if (r >= 0) a = scan_row<T, S, U>(reinterpret_cast<const char*>(shard_row<word>(d, r) + c_lo), c_hi - c_lo, d.col_base + c_lo);
+      else if (l == 0 && p == 0 && cols > 0) a = {0.0f, d.col_base};  // a zero row: its first column is its argmax
+      a = block_argmax<S>(a);
+      if (l == 0 && a.i >= 0) merge_pair(pr.pairs + i, a);
+    } else {
+      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+      if (r >= 0) {  // this part's draft columns, G in flight per thread
+        const word* row = shard_row<word>(d, r);
+        for (int k0 = k_lo + l; k0 < k_hi; k0 += NG * G) {
+          int c[G];
+#pragma unroll
+          for (int g = 0; g < G; ++g) c[g] = k0 + g * NG < k_hi ? __ldg(d.ids + k0 + g * NG) - int(d.col_base) : -1;
+          word v[G];
+#pragma unroll
+          for (int g = 0; g < G; ++g)
+            if (c[g] >= 0) v[g] = row[c[g]];
+#pragma unroll
+          for (int g = 0; g < G; ++g)
+            if (c[g] >= 0) out[k0 + g * NG] = v[g];
+        }
+      } else {
+        for (int k = k_lo + l; k < k_hi; k += NG) out[k] = 0;
+      }
+    }
+  }
+}
+
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, int P, bool Memset = true>
+void launch_parts(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  if (Memset) SB_CUDA(cudaMemsetAsync(b.dst[0].pairs, 0xff, std::size_t(b.rows) * sizeof(pruned_pair), stream));
+  const std::int64_t units = b.rows * P;
+  const unsigned blocks = unsigned(std::min<std::int64_t>(units, kMaxPackBlocks / P * P));
+  prune_parts_kernel<T, NT, S, U, G, MinBlocks, P><<<blocks, NT, 0, stream>>>(b, split_ids<P>(b));
+  SB_CUDA_LAUNCH();
+}
+
+void launch_pairs_memset(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  SB_CUDA(cudaMemsetAsync(b.dst[0].pairs, 0xff, std::size_t(b.rows) * sizeof(pruned_pair), stream));
+}
+
 bool g_profile_only = false;  // ncu: launch each variant once, time nothing
 
 struct variant {
@@ -1012,13 +1113,36 @@ int main(int argc, char** argv) {
       {"split 128+128 4blk (skewed)", launch_split<256, 4, 0, 1, 16, 128, 4>},
       {"split 96+160 4blk (skewed)", launch_split<256, 4, 0, 1, 16, 96, 4>},
   };
+  const std::vector<variant> round13 = {  // a row in P blocks; pairs merged by CAS after a memset
+      {"production", launch_production},
+      {"parts P2 64+64 8blk", launch_parts<dtype::bf16, 128, 64, 4, 16, 8, 2>},
+      {"parts P2 64+64 8blk G8", launch_parts<dtype::bf16, 128, 64, 4, 8, 8, 2>},
+      {"parts P2 64+64 8blk G12", launch_parts<dtype::bf16, 128, 64, 4, 12, 8, 2>},
+      {"parts P4 64+64 8blk", launch_parts<dtype::bf16, 128, 64, 4, 16, 8, 4>},
+      {"parts P4 64+64 8blk G8", launch_parts<dtype::bf16, 128, 64, 4, 8, 8, 4>},
+      {"parts P2 32+32 16blk", launch_parts<dtype::bf16, 64, 32, 4, 16, 16, 2>},
+      {"parts P2 32+32 16blk G8", launch_parts<dtype::bf16, 64, 32, 4, 8, 16, 2>},
+      {"parts P2 128+128 4blk", launch_parts<dtype::bf16, 256, 128, 4, 16, 4, 2>},
+      {"parts P4 128+128 4blk", launch_parts<dtype::bf16, 256, 128, 4, 16, 4, 4>},
+      {"parts P2 64+64 8blk, no memset (timing only)", launch_parts<dtype::bf16, 128, 64, 4, 16, 8, 2, false>},
+      {"parts P1 64+64 8blk (CAS, memset)", launch_parts<dtype::bf16, 128, 64, 4, 16, 8, 1>},
+      {"parts P1 64+64 8blk G8", launch_parts<dtype::bf16, 128, 64, 4, 8, 8, 1>},
+      {"parts P1 64+64 8blk, no memset (timing only)", launch_parts<dtype::bf16, 128, 64, 4, 16, 8, 1, false>},
+      {"pairs memset alone (timing only)", launch_pairs_memset},
+  };
+  const std::vector<variant> round13_f32 = {
+      {"production", launch_production},
+      {"parts P2 64+64 8blk U8", launch_parts<dtype::fp32, 128, 64, 8, 16, 8, 2>},
+      {"parts P4 64+64 8blk U8", launch_parts<dtype::fp32, 128, 64, 8, 16, 8, 4>},
+      {"parts P2 32+32 16blk U8", launch_parts<dtype::fp32, 64, 32, 8, 16, 16, 2>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
              {"round1", round1}, {"round2", round2}, {"round3", round3}, {"decomp", decomp}, {"round4", round4},
              {"round5", round5}, {"round6", round6}, {"round7", round7},
              {"round8", round8}, {"round9", round9},
-             {"round10", round10}}) {
+             {"round10", round10}, {"round13", round13}}) {
       if (round != "all" && round != name) continue;
       std::printf("== %s\n", name.c_str());
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", vs);
@@ -1053,6 +1177,15 @@ int main(int argc, char** argv) {
       run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round9_f32);
       run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round9_f32);
       run_shape<dtype::fp32>(4096, 16160, skewed, "fp32 tp8 4K skewed", round9_f32);
+    }
+    if (round == "all" || round == "round13") {
+      std::printf("== round13 fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round13_f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round13_f32);
+      std::printf("== round13 bf16 tp4 (long rows), usp 4K (8 x 519 rows)\n");
+      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round13);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round13);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round13, 16168);
     }
     if (round == "ncu4") {
       g_profile_only = true;
