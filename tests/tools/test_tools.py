@@ -31,6 +31,21 @@ def run(main, argv):
     return code, out.getvalue()
 
 
+def cut_down(path, edit):
+    """A temporary copy of the result file at path, edited by edit(doc): a file cut short or written
+    by hand."""
+    with open(path) as f:
+        doc = json.load(f)
+    edit(doc)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
+        json.dump(doc, out)
+    return out.name
+
+
+def first_ok(doc):
+    return next(p for p in doc["points"] if p["status"] == "ok")
+
+
 class stats_test(unittest.TestCase):
     def test_mann_whitney_matches_the_asymptotic_formula(self):
         # Hand-computed: U=0, mu=4.5, var=5.25, z=(4.5-0.5)/sqrt(5.25), p=erfc(z/sqrt2)=0.08085.
@@ -94,6 +109,24 @@ class compare_test(unittest.TestCase):
             self.assertEqual(e.exception.code, 2, flags)
         with self.assertRaises(ValueError):
             compare.load(f.name)
+
+    def test_a_result_file_lacking_what_the_gate_reads_exits_2(self):
+        cases = {
+            "time_us.median": lambda d: first_ok(d)["time_us"].pop("median"),
+            "time_us.samples": lambda d: first_ok(d)["time_us"].update(samples=[]),
+            "memory.tracked_peak_bytes": lambda d: first_ok(d).pop("memory"),
+            "'points' list": lambda d: d.pop("points"),
+            "has no status": lambda d: d["points"][0].pop("status"),
+            "seq": lambda d: d["points"][-1].update(seq="long"),
+        }
+        for what, edit in cases.items():
+            bad = cut_down(A, edit)
+            err = io.StringIO()
+            with redirect_stderr(err), redirect_stdout(io.StringIO()):
+                self.assertEqual(compare.main([A, bad, "--gate"]), 2, what)
+            self.assertTrue(err.getvalue().startswith("compare: error: " + bad), err.getvalue())
+            self.assertIn(what, err.getvalue())
+            self.assertEqual(len(err.getvalue().splitlines()), 1)
 
 
 class inputs_test(unittest.TestCase):
@@ -184,6 +217,27 @@ class plot_test(unittest.TestCase):
         self.assertEqual(e.exception.code, 2)
         shutil.rmtree(out)
 
+    def test_a_file_lacking_what_a_plot_reads_exits_2_and_draws_nothing(self):
+        from shardbench_tools import plot
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as frontier:
+            json.dump({"schema": "shardbench.frontier/1", "frontier": []}, frontier)
+        # The good file first where there is one: nothing is drawn until every file has been checked.
+        cases = {
+            "effective_gbps": [A, cut_down(A, lambda d: first_ok(d).pop("effective_gbps"))],
+            "no measured points": [cut_down(A, lambda d: [p.update(status="skipped") for p in d["points"]])],
+            "'frontier' rows": [A, frontier.name],
+        }
+        for what, files in cases.items():
+            out = tempfile.mkdtemp()
+            err = io.StringIO()
+            with redirect_stderr(err), redirect_stdout(io.StringIO()):
+                self.assertEqual(plot.main(files + ["--out", out]), 2, what)
+            self.assertTrue(err.getvalue().startswith("plot: error: "), err.getvalue())
+            self.assertIn(what, err.getvalue())
+            self.assertEqual(len(err.getvalue().splitlines()), 1)
+            self.assertEqual(os.listdir(out), [])
+            shutil.rmtree(out)
+
     def test_frontier_file_is_drawn(self):
         from shardbench_tools import plot
         out = tempfile.mkdtemp()
@@ -221,7 +275,8 @@ class variants_report_test(unittest.TestCase):
                 p["memory"]["tracked_peak_bytes"] = int(p["memory"]["predicted_peak_bytes"] * 1.2)
         tmp = tempfile.mkdtemp()
         bad = os.path.join(tmp, "v.json")
-        json.dump(doc, open(bad, "w"))
+        with open(bad, "w") as f:
+            json.dump(doc, f)
         code, out = run(self.report.main, ["variants_report.py", bad] + self.files[1:])
         self.assertEqual(code, 1)
         self.assertIn("variants check: FAIL", out)
@@ -258,7 +313,8 @@ class collectives_report_test(unittest.TestCase):
             point(spec, 100e9), raw(spec + "/raw_all_to_all", 1024 << 20, 0.3),  # not held to the bound
             point(small, 50e9), raw(small + "/raw_all_to_all", 16 << 20, 0.2)]}  # below 256 MiB
         path = os.path.join(self.tmp, "c.json")
-        json.dump(doc, open(path, "w"))
+        with open(path, "w") as f:
+            json.dump(doc, f)
         return path
 
     def test_fused_paths_at_the_raw_rate_pass(self):
@@ -289,7 +345,8 @@ class kernels_report_test(unittest.TestCase):
              "kernels_of_d2d_launch": 1.07}]}
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "kernels.json")
-            json.dump(doc, open(path, "w"))
+            with open(path, "w") as f:
+                json.dump(doc, f)
             out = io.StringIO()
             with redirect_stdout(out):
                 self.assertTrue(kernels_report.report(path))

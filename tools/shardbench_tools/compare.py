@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from .inputs import check_result
 from .stats import mann_whitney_u, median
 
 SHAPE_KEYS = ("path", "variant", "backend", "dtype", "tp", "sp_ulysses", "sp_ring", "batch", "seq", "vocab",
@@ -20,10 +21,7 @@ SHAPE_KEYS = ("path", "variant", "backend", "dtype", "tp", "sp_ulysses", "sp_rin
 def load(path):
     """A result file; ValueError (exit 2 in main) when it is not one. Exit 1 is the gate's alone."""
     with open(path) as f:
-        doc = json.load(f)
-    if not isinstance(doc, dict) or doc.get("schema") != "shardbench.result/1":
-        raise ValueError(f"{path} is not a shardbench.result/1 file")
-    return doc
+        return check_result(json.load(f), path)
 
 
 def key(p):

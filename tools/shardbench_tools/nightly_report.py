@@ -48,6 +48,8 @@ def main(argv):
         lines += ["", "## Plots", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in pngs]
     except ImportError:
         lines += ["", "(plots skipped: matplotlib is not installed)"]
+    except ValueError as e:  # no measured point to draw (the failures are listed above)
+        lines += ["", f"(plots skipped: {e})"]
     with open(os.path.join(folder, "report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     if update:

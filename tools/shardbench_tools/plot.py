@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+from .inputs import check_frontier, check_result
+
 # Memory a GPU reports (MiB), for the capacity line when the results name the GPU.
 CAPACITY_MIB = {"H100 80GB": 81559, "H200": 143771, "A100-SXM4-80GB": 81920, "A100-SXM4-40GB": 40960}
 
@@ -18,8 +20,9 @@ def load_points(paths):
     pts, gpu = [], None
     for p in paths:
         with open(p) as f:
-            doc = json.load(f)
-        gpu = gpu or doc.get("env", {}).get("gpu")
+            doc = check_result(json.load(f), p)
+        env = doc.get("env")
+        gpu = gpu or (env.get("gpu") if isinstance(env, dict) else None)
         pts += [q for q in doc["points"] if q["status"] == "ok"]
     return pts, gpu
 
@@ -58,6 +61,19 @@ def series(pts, value):
     return {k: sorted(v) for k, v in sorted(out.items())}
 
 
+def save(plt, fig, path):
+    """fig as the PNG at path, written beside it first: a run stopped half-way leaves the old file or
+    none, never a truncated one."""
+    tmp = f"{path}.partial"
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def plot_lines(plt, data, title, ylabel, path, hline=None, hlabel=None):
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, xy in data.items():
@@ -72,8 +88,7 @@ def plot_lines(plt, data, title, ylabel, path, hline=None, hlabel=None):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7 if len(data) < 12 else 5, ncol=1 if len(data) < 12 else 2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(plt, fig, path)
 
 
 def plot_all(paths, out_dir, capacity_gib=None):
@@ -83,7 +98,7 @@ def plot_all(paths, out_dir, capacity_gib=None):
 
     pts, gpu = load_points(paths)
     if not pts:
-        raise SystemExit("plot: no measured points in the given files")
+        raise ValueError("no measured points (status ok) in " + ", ".join(paths))
     os.makedirs(out_dir, exist_ok=True)
     where = f"{gpu or 'cpu'}; {describe(pts)}"
     written = []
@@ -113,8 +128,7 @@ def plot_all(paths, out_dir, capacity_gib=None):
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(f, dpi=110)
-    plt.close(fig)
+    save(plt, fig, f)
     written.append(f)
 
     f = os.path.join(out_dir, "speedup_heatmap.png")
@@ -147,8 +161,7 @@ def plot_all(paths, out_dir, capacity_gib=None):
     ax.set_title(f"speed-up of the best sharded variant over baseline/fused\n({gpu or 'cpu'}; {g_backend}, "
                  f"{g_dtype}, batch {g_batch}, vocab {g_vocab})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(f, dpi=110)
-    plt.close(fig)
+    save(plt, fig, f)
     written.append(f)
     return written
 
@@ -160,7 +173,7 @@ def plot_frontier(path, out_dir):
     import matplotlib.pyplot as plt
 
     with open(path) as f:
-        doc = json.load(f)
+        doc = check_frontier(json.load(f), path)
     rows = doc["frontier"]
     names = [f"{r['path']}/{r['variant']}" + (f" sp{r['sp_ulysses']}x{r['sp_ring']}" if r["path"] == "usp" else "")
              for r in rows]
@@ -171,15 +184,14 @@ def plot_frontier(path, out_dir):
         ax.text(r["measured_seq"], i, f" {r['measured_seq']:,}", va="center", fontsize=8)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("longest sequence that fits (tokens)")
-    gpu = doc.get("env", {}).get("gpu")
+    gpu = doc["env"].get("gpu") if isinstance(doc.get("env"), dict) else None
     ax.set_title(f"OOM frontier on {gpu}: budget {doc['budget_bytes'] / 2**30:.0f} GiB - reserve "
                  f"{doc['reserve_bytes'] / 2**30:.0f} GiB per rank", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     os.makedirs(out_dir, exist_ok=True)
     f = os.path.join(out_dir, "frontier.png")
-    fig.savefig(f, dpi=110)
-    plt.close(fig)
+    save(plt, fig, f)
     return f
 
 
@@ -201,23 +213,40 @@ def main(argv=None):
         print(f"plot: error: --out {args.out}: {e.strerror}", file=sys.stderr)
         return 2
     frontiers, results = [], []
-    for p in args.results:
+    for p in args.results:  # every file is read and checked before anything is drawn
         try:
             with open(p) as f:
                 doc = json.load(f)
+            schema = doc.get("schema") if isinstance(doc, dict) else None
+            if schema == "shardbench.frontier/1":
+                check_frontier(doc, p)
+                frontiers.append(p)
+            elif schema == "shardbench.result/1":
+                check_result(doc, p)
+                results.append(p)
+            else:
+                raise ValueError(f"{p} is neither a shardbench.result/1 nor a shardbench.frontier/1 file")
         except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
-            print(f"plot: error: {p}: {e}", file=sys.stderr)
+            print(f"plot: error: {e if str(p) in str(e) else f'{p}: {e}'}", file=sys.stderr)
             return 2
-        schema = doc.get("schema") if isinstance(doc, dict) else None
-        if schema not in ("shardbench.result/1", "shardbench.frontier/1"):
-            print(f"plot: error: {p} is neither a shardbench.result/1 nor a shardbench.frontier/1 file", file=sys.stderr)
-            return 2
-        (frontiers if schema == "shardbench.frontier/1" else results).append(p)
-    for p in frontiers:
-        print(plot_frontier(p, args.out))
-    if results:
-        for f in plot_all(results, args.out, args.capacity_gib):
-            print(f)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("plot: error: needs matplotlib (tools/deps installs it; or python3 -m pip install matplotlib)",
+              file=sys.stderr)
+        return 2
+    try:
+        if results:
+            if not load_points(results)[0]:  # no measured point at all: refused before any plot is drawn
+                raise ValueError("no measured points (status ok) in " + ", ".join(results))
+        for p in frontiers:
+            print(plot_frontier(p, args.out))
+        if results:
+            for f in plot_all(results, args.out, args.capacity_gib):
+                print(f)
+    except (OSError, ValueError) as e:
+        print(f"plot: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
