@@ -45,6 +45,10 @@ void launch_prune_pack(const prune_desc& d, cudaStream_t stream);
 // launch for those that read the same aligned shard with the same draft columns.
 void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream);
 
+// Which of the pruned sender's kernels launch_prune_pack takes for d's rows (for tests and reports):
+// "split 64+64", "split 128+128", "scan-then-gather" or "element by element".
+const char* prune_pack_kernel(const prune_desc& d);
+
 // Whether launch_remap takes the vectorised path for this descriptor (for tests and reports).
 bool remap_is_vectorized(const remap_desc& d);
 

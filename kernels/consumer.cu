@@ -480,9 +480,9 @@ struct draft_cursor {
   }
 };
 
-// The pruned sender for the aligned rows prune_split_kernel does not take (2-byte rows over 48 KiB,
-// fp32 rows over 64 KiB or with many draft columns per vector), every destination's rows in one
-// launch (eight launches of a 4K usp window's 519 rows ran at 0.70 of a D2D copy, one launch of all
+// The pruned sender for the aligned rows prune_split_kernel does not take (pick_pack_kernel: long
+// 2-byte rows outside 1.25-2.5 draft columns per vector, fp32 rows over 64 KiB or with many draft
+// columns per vector), every destination's rows in one launch (eight launches of a 4K usp window's 519 rows ran at 0.70 of a D2D copy, one launch of all
 // of them at about the rate of one long one): one block per row, the argmax scan a chunk at a time, and after each chunk the gather of its draft
 // columns (G in flight per thread, ids read before the scan), while the chunk is in L1/L2. Gathering
 // after the whole row instead relied on the row staying in L2 from scan to gather: true for tp 8's
@@ -525,15 +525,16 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
   }
 }
 
-// The pruned sender for aligned rows up to 48 KiB (2-byte types) or 64 KiB (fp32), its block in two
-// groups: the first S threads scan the row for the argmax (U loads in flight each) while the other
+// The pruned sender for aligned rows up to 64 KiB with few enough draft columns (pick_pack_kernel),
+// its block in two groups: the first S threads scan the row for the argmax (U loads in flight each) while the other
 // NT - S gather the row's draft columns at the same time, their loads hitting what the scan brings
 // into L2 or merging with its misses, so the row still comes from DRAM once. Each SM then always has
 // threads streaming rows, where blocks that scan and then gather (prune_vec_kernel, which had these
 // rows before) pause their rows' traffic while they gather. On an H200 at tp 8
 // (32K rows, a uniform draft vocabulary): bf16 0.86-0.88 of a D2D copy against 0.73 scan-then-
-// gather, fp32 (U 8) 0.95 against 0.81. launch_batch picks the block shape by draft columns per
-// vector; docs/kernel-notes.md has the rounds of variants.
+// gather, fp32 (U 8) 0.95 against 0.81 with 64 + 64, 0.98 with 128 + 128. pick_pack_kernel picks
+// the block shape by the row's bytes and draft columns per vector; docs/kernel-notes.md has the
+// rounds of variants.
 template <dtype T, int NT, int S, int U, int G, int MinBlocks>
 __global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
@@ -645,29 +646,46 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
          a.ids == b.ids && a.n_ids == b.n_ids && a.col_base == b.col_base && a.valid_cols == b.valid_cols;
 }
 
-// Whether a 2-byte row is long enough for prune_vec_kernel (tp 4's 64 KB DeepSeek-V3 rows: 0.776 of a
-// copy on the H200, against 0.76-0.80 for the split kernel's shapes), not tp 8's 32 KB.
-bool long_row(const prune_desc& d) { return d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)) > 48 * 1024; }
+// The sender's kernel for a batch's rows, by the row's bytes and its draft columns per 16-byte vector
+// (cpv: 2.0 for 2-byte types and 1.0 for fp32 with a uniform draft vocabulary at any tp; rank 0 of
+// the skewed one at tp 8 6.7 / 3.4, rank 1 2.9 / 1.5). Measured on the H200 (docs/kernel-notes.md,
+// round 14: every kernel at 10 cpv from 0.6 to 6.7, 4K and 32K rows, identical bytes), what each
+// range reads of a D2D copy with the kernel picked, against the next best:
+// - 2-byte rows up to 48 KiB (tp 8): 64 scanners + 64 gatherers, 8 blocks per SM, up to 3.5 cpv
+//   (0.74-0.90; at 2.5-3.5 0.72-0.85 against 0.69-0.76 for 128 + 128); above, 128 + 128, 4 blocks
+//   (0.69-0.73), where 64 gatherers fall behind (0.46-0.64 at 4-6.7).
+// - 2-byte rows up to 64 KiB (tp 4): 128 + 128 from 1.25 to 2.5 cpv (0.82 against 0.78 at 1.5 and
+//   2.0); outside, scan-then-gather (0.77-0.80 at 0.66-0.93, 0.57-0.74 at 3-4.8); longer rows
+//   (tp <= 2, not measured in this round), scan-then-gather, whose per-chunk gather keeps the row in
+//   L1/L2 (kernel-notes' third round).
+// - fp32 rows up to 64 KiB: 128 + 128 with 8 loads in flight per scanner up to 2.25 cpv (0.80-0.98
+//   against 0.66-0.96 for 64 + 64); above, the 1024-thread scan-then-gather (0.72-0.78).
+enum class pack_kernel { split_64, split_128, scan_then_gather };
 
-// Whether 64 gatherers keep up with 64 scanners (prune_split_kernel's 128-thread shape): at most 2.5
-// draft columns per 16-byte vector of the row (measured: faster at 1.0 for fp32 and 2.0 for bf16, a
-// uniform draft vocabulary at tp 8; slower at 3.3 and 6.6, rank 0 of the skewed one), on rows of at
-// most 64 KiB (fp32 at tp 8; the longer ones were not measured).
-bool split_fits(const prune_desc& d) {
-  const std::int64_t bytes = d.valid_cols * std::int64_t(dtype_size(d.rows.src_type));
-  return bytes <= 64 * 1024 && d.n_ids * 2 <= bytes / 16 * 5;
+pack_kernel pick_pack_kernel(const prune_desc& d) {
+  const std::int64_t bytes = d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)), vecs = bytes / 16;
+  auto cpv_at_most = [&](int quarters) { return d.n_ids * 4 <= vecs * quarters; };  // cpv <= quarters / 4
+  if (d.rows.src_type == dtype::fp32)
+    return bytes <= 64 * 1024 && cpv_at_most(9) ? pack_kernel::split_128 : pack_kernel::scan_then_gather;
+  if (bytes <= 48 * 1024) return cpv_at_most(14) ? pack_kernel::split_64 : pack_kernel::split_128;
+  if (bytes <= 64 * 1024 && !cpv_at_most(4) && cpv_at_most(10)) return pack_kernel::split_128;
+  return pack_kernel::scan_then_gather;
 }
 
-// The 2-byte types' kernels. Measured on the H200, bf16 tp 8 rows: with few draft columns per vector
-// (uniform vocabulary, 2.0) 64 scanners + 64 gatherers, 8 blocks per SM (64 registers), read 0.86-0.88
-// of a D2D copy against 0.80 with 32 + 32 (16 blocks) and 0.79 with 128 + 128 (4 blocks); with many
-// (rank 0 of the skewed vocabulary, 6.6) 64 + 64 falls to 0.47 and 128 + 128 reads 0.665 against
-// 0.615 for scan-then-gather.
 template <dtype T>
 void launch_two_byte(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
-  if (long_row(b.d)) prune_vec_kernel<T, kPackThreads, 8, 4><<<blocks, kPackThreads, 0, stream>>>(b);
-  else if (split_fits(b.d)) prune_split_kernel<T, 128, 64, kPackUnroll, 16, 8><<<blocks, 128, 0, stream>>>(b);
-  else prune_split_kernel<T, 256, 128, kPackUnroll, 16, 4><<<blocks, 256, 0, stream>>>(b);
+  switch (pick_pack_kernel(b.d)) {
+    case pack_kernel::split_64: prune_split_kernel<T, 128, 64, kPackUnroll, 16, 8><<<blocks, 128, 0, stream>>>(b); break;
+    case pack_kernel::split_128: prune_split_kernel<T, 256, 128, kPackUnroll, 16, 4><<<blocks, 256, 0, stream>>>(b); break;
+    case pack_kernel::scan_then_gather: prune_vec_kernel<T, kPackThreads, 8, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
+  }
+}
+
+void launch_fp32(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
+  if (pick_pack_kernel(b.d) == pack_kernel::split_128)
+    prune_split_kernel<dtype::fp32, 256, 128, 8, 16, 4><<<blocks, 256, 0, stream>>>(b);
+  else
+    prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b);
 }
 
 void launch_batch(const prune_batch& b, cudaStream_t stream) {
@@ -675,13 +693,7 @@ void launch_batch(const prune_batch& b, cudaStream_t stream) {
   switch (b.d.rows.src_type) {
     case dtype::bf16: launch_two_byte<dtype::bf16>(b, blocks, stream); break;
     case dtype::fp16: launch_two_byte<dtype::fp16>(b, blocks, stream); break;
-    default:
-      // fp32, few draft columns per vector (uniform, 1.0): 64 + 64 with 8 loads in flight per
-      // scanner, 0.95 of a copy against 0.81 with 4 and 0.81 for the 1024-thread scan-then-gather
-      // kernel; many (skewed rank 0, 3.3): that kernel, 0.73 against 0.69 for 128 + 128.
-      if (split_fits(b.d)) prune_split_kernel<dtype::fp32, 128, 64, 8, 16, 8><<<blocks, 128, 0, stream>>>(b);
-      else prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b);
-      break;
+    default: launch_fp32(b, blocks, stream); break;
   }
   SB_CUDA_LAUNCH();
 }
@@ -713,6 +725,16 @@ void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream) {
     b.rows += rows;
   }
   flush();
+}
+
+const char* prune_pack_kernel(const prune_desc& d) {
+  if (!vectorizable(d)) return "element by element";
+  switch (pick_pack_kernel(d)) {
+    case pack_kernel::split_64: return "split 64+64";
+    case pack_kernel::split_128: return "split 128+128";
+    case pack_kernel::scan_then_gather: break;
+  }
+  return "scan-then-gather";
 }
 
 }  // namespace sb::kernels

@@ -562,8 +562,10 @@ TEST(kernels_gpu, prune_pack_matches_the_host) {
   }
 }
 
-// The vectorised sender's chunk-maximum shortcut on long rows (several chunks per thread), many
-// ties (small exact values), every 2- and 4-byte type, and an unaligned pitch (the generic kernel).
+// The vectorised sender's chunk-maximum shortcut on long rows (tp 4's 64 KB of 2-byte types: several
+// chunks per thread), many ties (small exact values), every 2- and 4-byte type, and an unaligned
+// pitch (the generic kernel); one draft column in 7 (scan-then-gather) and in 4 (2-byte types:
+// 128 + 128 side by side).
 TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
   SB_REQUIRE_GPU();
   std::mt19937 rng(5);
@@ -574,17 +576,22 @@ TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
     const std::size_t es = dtype_size(t);
     std::vector<char> input(std::size_t(T * ld) * es);
     for (std::int64_t i = 0; i < T * ld; ++i) store_from_float(input.data(), i, t, gen::small_exact(rng()) * (i % 97 == 0 ? 4.0f : 1.0f));
-    std::vector<std::int32_t> ids;
-    for (std::int64_t k = base + 5; k < base + Vl; k += 7) ids.push_back(std::int32_t(k));
-    prune_case(zero_last_row(input.data(), t, ld, Vl, T, ids, base), input, ids)
-        .expect_device_equal(std::string(to_string(t)) + " case " + std::to_string(c));
+    for (int step : {7, 4}) {
+      std::vector<std::int32_t> ids;
+      for (std::int64_t k = base + 5; k < base + Vl; k += step) ids.push_back(std::int32_t(k));
+      prune_case pc(zero_last_row(input.data(), t, ld, Vl, T, ids, base), input, ids);
+      const std::string kernel = c == 3 ? "element by element" : t == dtype::fp32 || step == 7 ? "scan-then-gather" : "split 128+128";
+      const std::string what = std::string(to_string(t)) + " case " + std::to_string(c) + " step " + std::to_string(step);
+      EXPECT_EQ(kernels::prune_pack_kernel(pc.dev), kernel) << what;
+      pc.expect_device_equal(what);
+    }
   }
 }
 
 // Rows of tp 8's DeepSeek-V3 length (plus a ragged tail) with a uniform draft vocabulary (one column
-// in four: the split kernel's 64 + 64 shape, scanners and gatherers side by side) and with a dense
-// one (every column: 128 + 128 for 2-byte types, the 1024-thread kernel for fp32): every type, ties,
-// a zero row, the tail's columns, several chunks per scanner.
+// in four: scanners and gatherers side by side, 64 + 64 for 2-byte types, 128 + 128 for fp32) and
+// with a dense one (every column: 128 + 128 for 2-byte types, the 1024-thread scan-then-gather for
+// fp32): every type, ties, a zero row, the tail's columns, several chunks per scanner.
 TEST(kernels_gpu, prune_pack_split_and_dense_draft_match_the_host) {
   SB_REQUIRE_GPU();
   std::mt19937 rng(11);
@@ -596,8 +603,11 @@ TEST(kernels_gpu, prune_pack_split_and_dense_draft_match_the_host) {
     for (bool dense : {false, true}) {
       std::vector<std::int32_t> ids;
       for (std::int64_t c = dense ? 0 : 1; c < Vl - 3; c += dense ? 1 : 4) ids.push_back(std::int32_t(base + c));
-      prune_case(zero_last_row(input.data(), t, Vl, Vl, T, ids, base), input, ids)
-          .expect_device_equal(std::string(to_string(t)) + (dense ? " dense" : " uniform"));
+      prune_case pc(zero_last_row(input.data(), t, Vl, Vl, T, ids, base), input, ids);
+      const std::string what = std::string(to_string(t)) + (dense ? " dense" : " uniform");
+      const char* kernel = t == dtype::fp32 ? (dense ? "scan-then-gather" : "split 128+128") : (dense ? "split 128+128" : "split 64+64");
+      EXPECT_EQ(kernels::prune_pack_kernel(pc.dev), std::string(kernel)) << what;
+      pc.expect_device_equal(what);
     }
   }
 }

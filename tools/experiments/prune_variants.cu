@@ -803,6 +803,20 @@ void launch_pairs_memset(const prune_batch& b, const std::uint16_t*, cudaStream_
   SB_CUDA(cudaMemsetAsync(b.dst[0].pairs, 0xff, std::size_t(b.rows) * sizeof(pruned_pair), stream));
 }
 
+
+// The production kernels by name, whatever launch_batch would pick (round "thresholds": where the
+// choice between them should change with the draft columns per 16-byte vector of the row).
+template <dtype T, int NT, int S, int U, int G, int MinBlocks>
+void launch_prod_split(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  prune_split_kernel<T, NT, S, U, G, MinBlocks><<<unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks)), NT, 0, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+template <dtype T, int NT, int G, int MinBlocks>
+void launch_prod_vec(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  prune_vec_kernel<T, NT, G, MinBlocks><<<unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks)), NT, 0, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+
 bool g_profile_only = false;  // ncu: launch each variant once, time nothing
 
 struct variant {
@@ -1136,6 +1150,18 @@ int main(int argc, char** argv) {
       {"parts P4 64+64 8blk U8", launch_parts<dtype::fp32, 128, 64, 8, 16, 8, 4>},
       {"parts P2 32+32 16blk U8", launch_parts<dtype::fp32, 64, 32, 8, 16, 16, 2>},
   };
+  const std::vector<variant> thresholds_2b = {
+      {"production", launch_production},
+      {"split 64+64 8blk", launch_prod_split<dtype::bf16, 128, 64, kPackUnroll, 16, 8>},
+      {"split 128+128 4blk", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+      {"scan-then-gather 256 G8 4blk", launch_prod_vec<dtype::bf16, kPackThreads, 8, 4>},
+  };
+  const std::vector<variant> thresholds_f32 = {
+      {"production", launch_production},
+      {"split 64+64 8blk U8", launch_prod_split<dtype::fp32, 128, 64, 8, 16, 8>},
+      {"split 128+128 4blk U8", launch_prod_split<dtype::fp32, 256, 128, 8, 16, 4>},
+      {"scan-then-gather 1024 2blk", launch_prod_vec<dtype::fp32, 1024, kPackUnroll, 2>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -1186,6 +1212,40 @@ int main(int argc, char** argv) {
       run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round13);
       run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round13);
       run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round13, 16168);
+    }
+    if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
+      char label[64];
+      for (const std::int64_t rows : {4096, 32768})
+        for (const double cpv : {0.62, 1.0, 1.5, 2.0, 2.5, 2.94, 3.5, 4.0, 5.0, 6.72}) {
+          std::snprintf(label, sizeof label, "bf16 tp8 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
+          run_shape<dtype::bf16>(rows, 16160, cpv / 8, label, thresholds_2b);
+        }
+      for (const double cpv : {0.66, 0.93, 1.51, 2.0, 3.0, 4.83}) {
+        std::snprintf(label, sizeof label, "bf16 tp4 8K cpv %.2f", cpv);
+        run_shape<dtype::bf16>(8192, 32320, cpv / 8, label, thresholds_2b);
+      }
+      for (const std::int64_t rows : {4096, 32768})
+        for (const double cpv : {0.31, 0.62, 1.0, 1.47, 2.0, 2.5, 3.36}) {
+          std::snprintf(label, sizeof label, "fp32 tp8 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
+          run_shape<dtype::fp32>(rows, 16160, cpv / 4, label, thresholds_f32);
+        }
+    }
+    if (round == "thresholds_check") {  // round 14's choice, rerun: production should read as its best kernel
+      char label[64];
+      for (const std::int64_t rows : {4096, 32768})
+        for (const double cpv : {2.0, 2.94, 3.5}) {
+          std::snprintf(label, sizeof label, "bf16 tp8 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
+          run_shape<dtype::bf16>(rows, 16160, cpv / 8, label, thresholds_2b);
+        }
+      for (const double cpv : {0.93, 1.51, 2.0}) {
+        std::snprintf(label, sizeof label, "bf16 tp4 8K cpv %.2f", cpv);
+        run_shape<dtype::bf16>(8192, 32320, cpv / 8, label, thresholds_2b);
+      }
+      for (const std::int64_t rows : {4096, 32768})
+        for (const double cpv : {0.62, 1.0, 1.47, 2.0, 2.5}) {
+          std::snprintf(label, sizeof label, "fp32 tp8 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
+          run_shape<dtype::fp32>(rows, 16160, cpv / 4, label, thresholds_f32);
+        }
     }
     if (round == "ncu4") {
       g_profile_only = true;
