@@ -668,7 +668,7 @@ pack_kernel pick_pack_kernel(const prune_desc& d) {
   if (d.rows.src_type == dtype::fp32)
     return bytes <= 64 * 1024 && cpv_at_most(9) ? pack_kernel::split_128 : pack_kernel::scan_then_gather;
   if (bytes <= 48 * 1024) return cpv_at_most(14) ? pack_kernel::split_64 : pack_kernel::split_128;
-  if (bytes <= 64 * 1024 && !cpv_at_most(4) && cpv_at_most(10)) return pack_kernel::split_128;
+  if (bytes <= 64 * 1024 && !cpv_at_most(5) && cpv_at_most(10)) return pack_kernel::split_128;
   return pack_kernel::scan_then_gather;
 }
 
