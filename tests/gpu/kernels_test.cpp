@@ -588,6 +588,25 @@ TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
   }
 }
 
+// Rows of tp 2's DeepSeek-V3 length (126 KiB of bf16): one draft column in 8 (scan-then-gather), in
+// 4 (the uniform vocabulary's density: 64 + 64 side by side) and in 2 (128 + 128).
+TEST(kernels_gpu, prune_pack_tp2_rows_match_the_host) {
+  SB_REQUIRE_GPU();
+  std::mt19937 rng(17);
+  const std::int64_t T = 5, Vl = 64648, base = 64648;
+  const dtype t = dtype::bf16;
+  std::vector<char> input(std::size_t(T * Vl) * dtype_size(t));
+  for (std::int64_t i = 0; i < T * Vl; ++i) store_from_float(input.data(), i, t, gen::small_exact(rng()) * (i % 101 == 0 ? 4.0f : 1.0f));
+  for (int step : {8, 4, 2}) {
+    std::vector<std::int32_t> ids;
+    for (std::int64_t c = 1; c < Vl - 3; c += step) ids.push_back(std::int32_t(base + c));
+    prune_case pc(zero_last_row(input.data(), t, Vl, Vl, T, ids, base), input, ids);
+    const std::string what = "step " + std::to_string(step);
+    EXPECT_EQ(kernels::prune_pack_kernel(pc.dev), std::string(step == 8 ? "scan-then-gather" : step == 4 ? "split 64+64" : "split 128+128")) << what;
+    pc.expect_device_equal(what);
+  }
+}
+
 // Rows of tp 8's DeepSeek-V3 length (plus a ragged tail) with a uniform draft vocabulary (one column
 // in four: scanners and gatherers side by side, 64 + 64 for 2-byte types, 128 + 128 for fp32) and
 // with a dense one (every column: 128 + 128 for 2-byte types, the 1024-thread scan-then-gather for
