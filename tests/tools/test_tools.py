@@ -183,6 +183,27 @@ class nightly_report_test(unittest.TestCase):
         self.assertIn("**Gate: FAIL**", report)
         self.assertIn("![time_vs_seq.png](time_vs_seq.png)", report)
 
+    def test_a_broken_baseline_or_run_file_exits_2_and_update_replaces_the_baseline(self):
+        base = os.path.join(self.root, "baselines", "NVIDIA-H100-80GB-HBM3x1.json")
+        os.makedirs(os.path.dirname(base), exist_ok=True)
+        shutil.copyfile(cut_down(A, lambda d: first_ok(d).pop("time_us")), base)
+        shutil.copyfile(A, os.path.join(self.day, "results.json"))
+        err = io.StringIO()
+        with redirect_stderr(err):
+            code, _ = run(nightly_report.main, [self.day, "0"])
+        self.assertEqual(code, 2)  # not 1: nothing regressed
+        self.assertTrue(err.getvalue().startswith("nightly: error: baseline " + base), err.getvalue())
+        code, out = run(nightly_report.main, [self.day, "1"])
+        self.assertEqual(code, 0, out)
+        with open(os.path.join(self.day, "report.md")) as f:
+            self.assertIn("could not be read", f.read())
+        self.assertEqual(compare.load(base)["points"], compare.load(A)["points"])
+        shutil.copyfile(cut_down(A, lambda d: d.pop("points")), os.path.join(self.day, "results.json"))
+        with redirect_stderr(io.StringIO()) as err:
+            code, _ = run(nightly_report.main, [self.day, "0"])
+        self.assertEqual(code, 2)
+        self.assertIn("has no 'points' list", err.getvalue())
+
 
 class plot_test(unittest.TestCase):
     def test_every_plot_is_written_as_a_png(self):

@@ -1,6 +1,5 @@
 """The report half of tools/nightly: picks the baseline for this GPU, runs the gate, writes
 report.md with the comparison and plots, and optionally replaces the baseline."""
-import json
 import os
 import re
 import shutil
@@ -9,8 +8,13 @@ import sys
 from . import compare
 
 
+def env_of(doc):
+    env = doc.get("env")
+    return env if isinstance(env, dict) else {}
+
+
 def baseline_name(doc):
-    env = doc.get("env", {})
+    env = env_of(doc)
     gpu = re.sub(r"[^A-Za-z0-9]+", "-", env.get("gpu") or "cpu").strip("-")
     return f"{gpu}x{env.get('gpu_count', 0) or 1}.json"
 
@@ -18,24 +22,35 @@ def baseline_name(doc):
 def main(argv):
     folder, update = argv[0], argv[1] == "1"
     results = os.path.join(folder, "results.json")
-    with open(results) as f:
-        doc = json.load(f)
+    try:
+        doc = compare.load(results)
+    except (OSError, ValueError) as e:  # the run's own file: broken means the run broke, not a regression
+        print(f"nightly: error: {e}", file=sys.stderr)
+        return 2
     base_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(folder))), "baselines")
     base = os.path.join(base_dir, baseline_name(doc))
+    env = env_of(doc)
     lines = [f"# shardbench nightly, {os.path.basename(folder)}", "",
-             f"GPU: {doc['env'].get('gpu')} x{doc['env'].get('gpu_count')}, driver {doc['env'].get('driver')}, "
-             f"CUDA {doc['env'].get('cuda')}, NCCL {doc['env'].get('nccl')}, git {doc['env'].get('git_sha')}, "
-             f"backend: {doc['env'].get('backend')}", ""]
+             f"GPU: {env.get('gpu')} x{env.get('gpu_count')}, driver {env.get('driver')}, "
+             f"CUDA {env.get('cuda')}, NCCL {env.get('nccl')}, git {env.get('git_sha')}, "
+             f"backend: {env.get('backend')}", ""]
     code = 0
+    ref = None
     if os.path.exists(base):
-        with open(base) as f:
-            ref = json.load(f)
+        try:
+            ref = compare.load(base)
+        except (OSError, ValueError) as e:  # a broken baseline is not a regression: say so, or replace it
+            if not update:
+                print(f"nightly: error: baseline {e} (--update-baseline replaces it)", file=sys.stderr)
+                return 2
+            lines.append(f"The baseline `{os.path.relpath(base)}` could not be read ({e}); it is replaced.")
+    if ref is not None:
         rows, only_a, only_b, failures = compare.compare(ref, doc)
-        lines += [f"Compared with `{os.path.relpath(base)}` (git {ref['env'].get('git_sha')}).", "",
+        lines += [f"Compared with `{os.path.relpath(base)}` (git {env_of(ref).get('git_sha')}).", "",
                   compare.render(rows, only_a, only_b, failures, markdown=True), ""]
         lines.append("**Gate: FAIL**" if failures else "**Gate: pass**")
         code = 1 if failures else 0
-    else:
+    elif not os.path.exists(base):
         lines.append(f"No baseline for this GPU yet (`{os.path.relpath(base)}`): run with --update-baseline.")
     unverified = [p for p in doc["points"] if p["status"] not in ("ok", "skipped")]
     if unverified:
