@@ -137,7 +137,9 @@ class inputs_test(unittest.TestCase):
         for args, message in (((broken.name, "t"), "t: error: " + broken.name + ": Expecting"),
                               (("/nonexistent.json", "t"), "t: error: /nonexistent.json: [Errno 2]"),
                               ((A, "t", "shardbench.frontier/1"), "t: error: " + A + " is not a shardbench.frontier/1 file"),
-                              ((A, "t", None, "benchmarks"), "t: error: " + A + " has no 'benchmarks'")):
+                              ((A, "t", None, "benchmarks"), "t: error: " + A + " has no 'benchmarks'"),
+                              ((cut_down(A, lambda d: first_ok(d).pop("op_bytes")), "t", "shardbench.result/1", "points"),
+                               "t: error: ")):  # a result file lacking what the tools read
             err = io.StringIO()
             with redirect_stderr(err), self.assertRaises(SystemExit) as e:
                 load_json(*args)

@@ -20,6 +20,11 @@ def load_json(path, tool, schema=None, member=None):
         fail(tool, f"{path}: {e}")
     if schema and (not isinstance(doc, dict) or doc.get("schema") != schema):
         fail(tool, f"{path} is not a {schema} file")
+    if schema == "shardbench.result/1":
+        try:
+            check_result(doc, path)
+        except ValueError as e:
+            fail(tool, str(e))
     if member is not None:
         if not isinstance(doc, dict) or member not in doc:
             fail(tool, f"{path} has no '{member}'")
