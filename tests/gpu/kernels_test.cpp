@@ -372,6 +372,41 @@ TEST(kernels_gpu, prune_pack_rejects_bad_descriptors) {
   EXPECT_EQ(message(d), "accepted");
 }
 
+// The pruned sender's kernel per row length, type and draft columns per 16-byte vector (cpv), as
+// kernels/consumer.cu's pick_pack_kernel documents them from the H200 sweeps (docs/kernel-notes.md,
+// round 14): a host-side choice, so this runs without a GPU too; the pointers are never dereferenced.
+TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
+  auto pick = [](dtype t, std::int64_t cols, double cpv, std::uintptr_t src = 0x10000) {
+    prune_desc d;
+    d.rows.src = reinterpret_cast<const void*>(src);
+    d.rows.src_type = t;
+    d.rows.src_ld = cols;
+    d.valid_cols = cols;
+    d.n_ids = std::int64_t(cpv * double(cols * std::int64_t(dtype_size(t)) / 16) + 0.5);
+    return std::string(kernels::prune_pack_kernel(d));
+  };
+  struct row {
+    dtype t;
+    std::int64_t cols;  // DeepSeek-V3's shard at tp 8 / 4 / 2: 16 160, 32 320, 64 640 columns
+    double cpv;
+    const char* kernel;
+  };
+  const row table[] = {
+      {dtype::bf16, 16160, 0.62, "split 64+64"},   {dtype::bf16, 16160, 2.0, "split 64+64"},
+      {dtype::bf16, 16160, 3.5, "split 64+64"},    {dtype::bf16, 16160, 3.6, "split 128+128"},
+      {dtype::fp16, 16160, 6.7, "split 128+128"},  {dtype::bf16, 32320, 1.2, "scan-then-gather"},
+      {dtype::bf16, 32320, 1.3, "split 128+128"},  {dtype::bf16, 32320, 2.5, "split 128+128"},
+      {dtype::bf16, 32320, 2.6, "scan-then-gather"}, {dtype::bf16, 64640, 1.7, "scan-then-gather"},
+      {dtype::bf16, 64640, 1.8, "split 64+64"},    {dtype::bf16, 64640, 2.5, "split 64+64"},
+      {dtype::bf16, 64640, 3.2, "split 128+128"},  {dtype::bf16, 129280, 2.0, "scan-then-gather"},
+      {dtype::fp32, 16160, 0.3, "split 128+128"},  {dtype::fp32, 16160, 2.25, "split 128+128"},
+      {dtype::fp32, 16160, 2.3, "scan-then-gather"}, {dtype::fp32, 32320, 1.0, "scan-then-gather"},
+  };
+  for (const row& r : table)
+    EXPECT_EQ(pick(r.t, r.cols, r.cpv), r.kernel) << to_string(r.t) << " " << r.cols << " columns, cpv " << r.cpv;
+  EXPECT_EQ(pick(dtype::bf16, 16160, 2.0, 0x10008), "element by element");  // not 16-byte aligned
+}
+
 TEST(gpu_handles, are_move_only) {
   static_assert(!std::is_copy_constructible_v<cuda_stream>);
   static_assert(!std::is_copy_constructible_v<cuda_event>);
