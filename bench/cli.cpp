@@ -244,9 +244,23 @@ std::vector<point_result> load_results(const std::string& file) {
   } catch (const nlohmann::json::exception& e) {
     throw_config(fmt::format("{}: not JSON: {}", file, e.what()));
   }
-  if (doc.value("schema", "") != kResultSchema) throw_config(fmt::format("{}: not a {} file", file, kResultSchema));
+  if (!doc.is_object() || doc.value("schema", "") != kResultSchema)
+    throw_config(fmt::format("{}: not a {} file", file, kResultSchema));
+  const auto points = doc.find("points");
+  if (points == doc.end() || !points->is_array()) throw_config(fmt::format("{}: has no 'points' list", file));
   std::vector<point_result> pts;
-  for (const auto& p : doc.at("points")) pts.push_back(point_from_json(p));
+  for (std::size_t n = 0; n < points->size(); ++n) {
+    // A file cut short or edited by hand: one line naming the point, not the JSON library's words.
+    try {
+      pts.push_back(point_from_json((*points)[n]));
+    } catch (const nlohmann::json::exception& e) {
+      const std::string_view what = e.what();  // "[json.exception.out_of_range.403] key 'path' not found"
+      const std::size_t close = what.find("] ");
+      throw_config(fmt::format("{}: point {}: {}", file, n, close == std::string_view::npos ? what : what.substr(close + 2)));
+    } catch (const config_error& e) {
+      throw_config(fmt::format("{}: point {}: {}", file, n, e.what()));
+    }
+  }
   return pts;
 }
 

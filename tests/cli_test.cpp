@@ -281,6 +281,16 @@ TEST(cli, more_bad_flags_exit_2) {
   std::string bad = ::testing::TempDir() + "/notresults.json";
   std::ofstream(bad) << "{\"schema\": \"other\"}";
   expect_usage_error({"plan", "--calibrate", bad}, bad + ": not a shardbench.result/1 file");
+  // A result file cut short or edited by hand: the file and the point, in our words.
+  const std::string nopoints = ::testing::TempDir() + "/nopoints.json";
+  std::ofstream(nopoints) << "{\"schema\": \"shardbench.result/1\"}";
+  expect_usage_error({"plan", "--calibrate", nopoints}, nopoints + ": has no 'points' list");
+  const std::string nopath = ::testing::TempDir() + "/nopath.json";
+  std::ofstream(nopath) << "{\"schema\": \"shardbench.result/1\", \"points\": [{\"status\": \"ok\"}]}";
+  expect_usage_error({"plan", "--calibrate", nopath}, nopath + ": point 0: key 'path' not found");
+  const std::string baddtype = ::testing::TempDir() + "/baddtype.json";
+  std::ofstream(baddtype) << "{\"schema\": \"shardbench.result/1\", \"points\": [{\"path\": \"usp\", \"variant\": \"fused\", \"dtype\": \"bf17\"}]}";
+  expect_usage_error({"plan", "--calibrate", baddtype}, baddtype + ": point 0: unknown dtype 'bf17' (expected one of: bf16, fp16, fp32)");
 
   // A calibration with nothing left to calibrate from, and rates that cannot be.
   const std::string nightly = std::string(SB_SOURCE_DIR) + "/tests/tools/data/h100_nightly_a.json";
