@@ -77,6 +77,18 @@ std::int64_t one_count(const std::string& origin, const YAML::Node& n, const std
   return positive_list(origin, n, what, allow_zero, max).front();
 }
 
+// A name (path, variant, dtype, ...) read by parse: its error located at n. The scalar is read
+// outside the try, so a wrong type is located once, not twice.
+template <class F>
+auto named(const std::string& origin, const YAML::Node& n, const std::string& what, F parse) {
+  const auto name = scalar<std::string>(origin, n, what);
+  try {
+    return parse(name);
+  } catch (const config_error& err) {
+    fail(origin, n, err.what());
+  }
+}
+
 sp_layout parse_sp(const std::string& origin, const YAML::Node& n) {
   reject_unknown_keys(origin, n, {"ulysses", "ring"}, "sweep.sp");
   std::int64_t u = 1, r = 1;
@@ -118,26 +130,14 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   }
   if (root["paths"])
     c.paths = list_of<path_kind>(origin, root["paths"], "paths", [&](const YAML::Node& e) {
-      try {
-        return parse_path(scalar<std::string>(origin, e, "paths"));
-      } catch (const config_error& err) {
-        fail(origin, e, err.what());
-      }
+      return named(origin, e, "paths", [](const std::string& x) { return parse_path(x); });
     });
   if (root["variants"])
     c.variants = list_of<variant_kind>(origin, root["variants"], "variants", [&](const YAML::Node& e) {
-      try {
-        return parse_variant(scalar<std::string>(origin, e, "variants"));
-      } catch (const config_error& err) {
-        fail(origin, e, err.what());
-      }
+      return named(origin, e, "variants", [](const std::string& x) { return parse_variant(x); });
     });
   if (root["consumer"]) {
-    try {
-      c.consumer = parse_consumer(scalar<std::string>(origin, root["consumer"], "consumer"));
-    } catch (const config_error& err) {
-      fail(origin, root["consumer"], err.what());
-    }
+    c.consumer = named(origin, root["consumer"], "consumer", [](const std::string& x) { return parse_consumer(x); });
   }
   if (root["draft_vocab"])
     c.draft_vocab = one_count(origin, root["draft_vocab"], "draft_vocab", false, std::numeric_limits<std::int64_t>::max());
@@ -147,11 +147,7 @@ run_config parse_config(const std::string& text, const std::string& origin) {
     sweep_axes& a = c.sweep;
     if (sw["dtype"])
       a.dtypes = list_of<dtype>(origin, sw["dtype"], "dtype", [&](const YAML::Node& e) {
-        try {
-          return parse_dtype(scalar<std::string>(origin, e, "dtype"));
-        } catch (const config_error& err) {
-          fail(origin, e, err.what());
-        }
+        return named(origin, e, "dtype", [](const std::string& x) { return parse_dtype(x); });
       });
     if (sw["tp"]) {
       a.tp.clear();
@@ -166,11 +162,7 @@ run_config parse_config(const std::string& text, const std::string& origin) {
     if (sw["vocab_pad"]) a.vocab_pad = positive_list(origin, sw["vocab_pad"], "vocab_pad");
     if (sw["t2d"])
       a.t2d = list_of<t2d_kind>(origin, sw["t2d"], "t2d", [&](const YAML::Node& e) {
-        try {
-          return parse_t2d(scalar<std::string>(origin, e, "t2d"));
-        } catch (const config_error& err) {
-          fail(origin, e, err.what());
-        }
+        return named(origin, e, "t2d", [](const std::string& x) { return parse_t2d(x); });
       });
   }
   return c;

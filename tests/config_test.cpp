@@ -94,6 +94,12 @@ TEST(config, unknown_names_and_bad_values) {
   EXPECT_EQ(error_of("warmup_ms: -5\n"), "t.yaml:1: warmup_ms must be between 0 and 60000 (got -5)");
   EXPECT_EQ(error_of("warmup_ms: 1e9\n"), "t.yaml:1: warmup_ms must be between 0 and 60000 (got 1000000000)");
   EXPECT_EQ(error_of("warmup_ms: soon\n"), "t.yaml:1: warmup_ms has the wrong type");
+  // A name where a list or a map stands: located once (it had read "t.yaml:1: t.yaml:1: ...").
+  EXPECT_EQ(error_of("paths: {x: 1}\n"), "t.yaml:1: paths has the wrong type");
+  EXPECT_EQ(error_of("variants: [[fused]]\n"), "t.yaml:1: variants has the wrong type");
+  EXPECT_EQ(error_of("consumer: [target_p]\n"), "t.yaml:1: consumer has the wrong type");
+  EXPECT_EQ(error_of("sweep:\n  dtype: [{a: 1}]\n"), "t.yaml:2: dtype has the wrong type");
+  EXPECT_EQ(error_of("sweep:\n  t2d: {a: 1}\n"), "t.yaml:2: t2d has the wrong type");
 }
 
 // A value named twice would run and record the same point twice; ints past what their fields
