@@ -125,6 +125,8 @@ TEST(cli, sizes_past_the_representable_exit_2) {
                       "--vocab: 99999999999999999999 does not fit in a signed 64-bit integer");
   expect_config_error({"run", "--backend", "cpu", "--seed", "18446744073709551616"},
                       "--seed: 18446744073709551616 does not fit in an unsigned 64-bit integer");
+  // A negative seed: CLI11 2.1 would wrap -1 to 2^64 - 1 and run on that.
+  expect_config_error({"run", "--backend", "cpu", "--seed", "-1"}, "--seed: -1 is negative; it takes an unsigned 64-bit integer");
   expect_usage_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--max-seq", "-9223372036854775809"},
                      "--max-seq: -9223372036854775809 does not fit in a signed 64-bit integer");
   expect_config_error({"run", "--backend", "cpu", "--tp", "4294967296"}, "--tp: 4294967296 does not fit in a signed 32-bit integer");
