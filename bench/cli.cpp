@@ -12,6 +12,7 @@
 #include <map>
 #include <iostream>
 #include <optional>
+#include <regex>
 #include <type_traits>
 
 #include "bench/engine.h"
@@ -581,6 +582,16 @@ void check_gbench_flag(const std::string& a) {
     if (const auto v = value_of(name); v && *v != "console" && *v != "json" && *v != "csv")
       throw_config(fmt::format("--{} must be console, json or csv (got '{}')", name, *v));
   if (const auto v = value_of("benchmark_out")) require_output_file(*v, "--benchmark_out");
+  if (const auto v = value_of("benchmark_filter")) {
+    // Google Benchmark compiles the filter as an extended regular expression ("-" in front negates
+    // it) and, when it cannot, prints so and exits 0 having run nothing.
+    const std::string spec = !v->empty() && v->front() == '-' ? v->substr(1) : *v;
+    try {
+      std::regex re(spec, std::regex::extended);
+    } catch (const std::regex_error&) {
+      throw_config(fmt::format("--benchmark_filter '{}' is not a regular expression", *v));
+    }
+  }
 }
 
 int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const char* argv0, int process_rank) {

@@ -79,15 +79,19 @@ void skip(benchmark::State& st, const std::string& why) {
 }
 
 // Runs the registered benchmarks: rank 0 reports, the other ranks run the same collectives silently.
-void run_registered(int process_rank, int invalid) {
+// The count run: 0 when --benchmark_filter matched none (Google Benchmark says so in a line of its
+// own, and would let the process exit 0).
+std::size_t run_registered(int process_rank, int invalid) {
+  std::size_t ran = 0;
   if (process_rank == 0) {
     if (invalid) fmt::print(stderr, "shardbench bench: {} invalid combinations of the sweep not registered\n", invalid);
-    benchmark::RunSpecifiedBenchmarks();
+    ran = benchmark::RunSpecifiedBenchmarks();
   } else {
     silent_reporter quiet;
-    benchmark::RunSpecifiedBenchmarks(&quiet);
+    ran = benchmark::RunSpecifiedBenchmarks(&quiet);
   }
   end_gbench();
+  return ran;
 }
 
 bool valid(const point& pt) {
@@ -139,7 +143,7 @@ int run_gbench(const std::vector<point>& pts, const engine_options& o, const env
     if (valid(pt)) register_point(pt, o, worlds, mismatch);
     else ++invalid;
   }
-  run_registered(process_rank, invalid);
+  if (run_registered(process_rank, invalid) == 0) return 2;  // the filter matched no benchmark
   return mismatch ? 1 : 0;
 }
 
@@ -208,7 +212,7 @@ int run_collective_gbench(const std::vector<point>& pts, const engine_options& o
         ->Iterations(o.iters)
         ->Unit(benchmark::kMicrosecond);
   }
-  run_registered(process_rank, invalid);
+  if (run_registered(process_rank, invalid) == 0) return 2;  // the filter matched no benchmark
   return mismatch ? 1 : 0;
 }
 
@@ -281,9 +285,9 @@ int run_kernel_gbench(const std::vector<point>& pts, const engine_options& o, co
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  benchmark::RunSpecifiedBenchmarks();
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   end_gbench();
-  return 0;
+  return ran == 0 ? 2 : 0;  // 0: the filter matched no benchmark
 }
 
 }  // namespace sb

@@ -308,6 +308,8 @@ TEST(cli, more_bad_flags_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--t2d", "uniform,uniform"}, "--t2d lists the same value twice");
   // Google Benchmark's flags whose bad values it would answer with exit 0 or a late exit 1.
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_format=xml"}, "--benchmark_format must be console, json or csv (got 'xml')");
+  expect_usage_error({"bench", "--backend", "cpu", "--benchmark_filter=["}, "--benchmark_filter '[' is not a regular expression");
+  expect_usage_error({"bench", "--backend", "cpu", "--benchmark_filter=-usp("}, "--benchmark_filter '-usp(' is not a regular expression");
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_out=" + ::testing::TempDir()},
                      "--benchmark_out " + ::testing::TempDir() + ": names a folder; give a file name");
 }

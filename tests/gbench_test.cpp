@@ -16,7 +16,7 @@ namespace {
 
 // `shardbench bench ...` in a child process (a gtest death-test child): Google Benchmark runs once
 // per process (benchmark 1.7.1 crashes in a second run). Its JSON output is read back from `out`.
-void bench_in_child(std::vector<std::string> args) {
+void bench_in_child(std::vector<std::string> args, int exit_code = 0) {
   args.insert(args.begin(), {"shardbench", "bench"});
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // the child re-executes the binary: no fork of threads
   EXPECT_EXIT(
@@ -26,7 +26,7 @@ void bench_in_child(std::vector<std::string> args) {
         if (!std::freopen("/dev/null", "w", stdout)) std::exit(3);  // the console report is not the test's output
         std::exit(cli_main(int(argv.size()), argv.data()));
       },
-      ::testing::ExitedWithCode(0), "");
+      ::testing::ExitedWithCode(exit_code), "");
 }
 
 }  // namespace
@@ -51,6 +51,14 @@ TEST(gbench, benchmark_out_is_google_benchmark_json_with_the_counters) {
     EXPECT_TRUE(b.contains("effective_bw"));
     EXPECT_FALSE(b.contains("algbw"));  // cpu: no link bandwidth
   }
+}
+
+// A --benchmark_filter that matches no benchmark runs nothing: exit 2, where Google Benchmark alone
+// would print its line and let the process exit 0 (a nightly job would read that as a pass).
+TEST(gbench, a_filter_matching_nothing_exits_2) {
+  bench_in_child({"--backend", "cpu", "--paths", "usp", "--tp", "2", "--seq", "16", "--vocab", "256", "--hidden", "2",
+                  "--iters", "2", "--benchmark_filter=no_such_benchmark"},
+                 2);
 }
 
 // bench --collectives: each point followed by its collective alone at the point's op_bytes.
