@@ -10,7 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shardbench_tools.inputs import load_json  # noqa: E402
+from shardbench_tools.inputs import guarded, load_json  # noqa: E402
 
 MIB = 1 << 20
 
@@ -67,4 +67,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv))
+    sys.exit(guarded('collectives_report', main, sys.argv))

@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shardbench_tools.inputs import fail, load_json  # noqa: E402
+from shardbench_tools.inputs import fail, guarded, load_json  # noqa: E402
 
 
 def report(path):
@@ -33,4 +33,4 @@ def report(path):
 if __name__ == '__main__':
     if len(sys.argv) < 2:
         fail('kernels_report', 'usage: tools/kernels_report.py KERNELS.json [MORE.json ...]')
-    sys.exit(0 if all([report(p) for p in sys.argv[1:]]) else 1)
+    sys.exit(0 if all([guarded('kernels_report', report, p) for p in sys.argv[1:]]) else 1)

@@ -6,7 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shardbench_tools.inputs import fail, load_json  # noqa: E402
+from shardbench_tools.inputs import fail, guarded, load_json  # noqa: E402
 
 
 def main(path):
@@ -34,4 +34,4 @@ def main(path):
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         fail("peak_report", "usage: tools/peak_report.py RESULTS.json")
-    sys.exit(main(sys.argv[1]))
+    sys.exit(guarded("peak_report", main, sys.argv[1]))

@@ -5,7 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shardbench_tools.inputs import fail, load_json  # noqa: E402
+from shardbench_tools.inputs import fail, guarded, load_json  # noqa: E402
 
 
 def key(p):
@@ -45,5 +45,5 @@ if __name__ == "__main__":
     if len(sys.argv) != 3 and not (len(sys.argv) == 4 and sys.argv[1] == "--overhead"):
         fail("repeatability", "usage: tools/repeatability.py [--overhead] A.json B.json")
     if sys.argv[1] == "--overhead":
-        sys.exit(overhead(sys.argv[2], sys.argv[3]))
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+        sys.exit(guarded("repeatability", overhead, sys.argv[2], sys.argv[3]))
+    sys.exit(guarded("repeatability", main, sys.argv[1], sys.argv[2]))

@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shardbench_tools.inputs import load_json  # noqa: E402
+from shardbench_tools.inputs import fail, guarded, load_json  # noqa: E402
 
 
 def load(path):
@@ -125,4 +125,6 @@ def fmt_phases(p):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    if len(sys.argv) not in (3, 4):
+        fail("variants_report", "usage: tools/variants_report.py VARIANTS.json CONSUMER.json [KERNELS.json]")
+    sys.exit(guarded("variants_report", main, sys.argv))

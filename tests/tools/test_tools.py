@@ -381,6 +381,24 @@ class kernels_report_test(unittest.TestCase):
         self.assertIn("(0.84); 8 launches, vs copies of one launch's bytes   3140 (1.07)", text)
         self.assertNotIn("unpack", text)
 
+    def test_an_entry_lacking_a_counter_or_a_name_part_exits_2_with_one_line(self):
+        tools = os.path.join(HERE, "..", "..", "tools")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "k.json")
+            with open(path, "w") as f:
+                json.dump({"benchmarks": [{"name": "kernel/usp/fused/unpack/bf16"}]}, f)
+            raw = os.path.join(tmp, "c.json")
+            with open(raw, "w") as f:  # a raw collective whose name has no tp:P
+                json.dump({"benchmarks": [{"name": "usp/fused/bf16/raw_all_to_all", "op_bytes": 1}]}, f)
+            for script, arg, line in (("kernels_report.py", path, "kernels_report: error: an input lacks the field 'of_d2d'"),
+                                      ("collectives_report.py", raw, "collectives_report: error: an input's benchmark name"),
+                                      ("variants_report.py", None, "variants_report: error: usage:")):
+                r = subprocess.run([sys.executable, os.path.join(tools, script)] + ([arg] if arg else []),
+                                   capture_output=True, text=True)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertTrue(r.stderr.startswith(line), r.stderr)
+                self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

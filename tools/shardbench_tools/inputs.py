@@ -101,3 +101,16 @@ def check_frontier(doc, path):
         if lack:
             raise ValueError(f"{path}: frontier row {n} lacks " + ", ".join(lack))
     return doc
+
+
+def guarded(tool, run, *args):
+    """run(*args) for a report script whose inputs passed load_json but may still lack a field deeper
+    down (a Google Benchmark entry without a counter, a benchmark name without its tp): one line
+    naming the field and exit 2, not a traceback. Anything else is the script's own bug and is
+    raised."""
+    try:
+        return run(*args)
+    except KeyError as e:
+        fail(tool, f"an input lacks the field {e} that it reads")
+    except StopIteration:
+        fail(tool, "an input's benchmark name lacks a part it reads (e.g. tp:P)")
