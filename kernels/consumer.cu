@@ -652,7 +652,8 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 // round 14: every kernel at 10 cpv from 0.6 to 6.7, 4K and 32K rows, identical bytes), what each
 // range reads of a D2D copy with the kernel picked, against the next best:
 // - 2-byte rows up to 48 KiB (tp 8): 64 scanners + 64 gatherers, 8 blocks per SM, up to 3.5 cpv
-//   (0.74-0.90; at 2.5-3.5 0.72-0.85 against 0.69-0.76 for 128 + 128); above, 128 + 128, 4 blocks
+//   (0.61-0.78 with 4K rows, 0.77-0.90 with 32K; at 2.5-3.5 0.72-0.85 against 0.69-0.76 for
+//   128 + 128); above, 128 + 128, 4 blocks
 //   (0.69-0.73), where 64 gatherers fall behind (0.46-0.64 at 4-6.7).
 // - 2-byte rows up to 64 KiB (tp 4): 128 + 128 from 1.25 to 2.5 cpv (0.82 against 0.78 at 1.5 and
 //   2.0); outside, scan-then-gather (0.77-0.80 at 0.66-0.93, 0.57-0.74 at 3-4.8).
