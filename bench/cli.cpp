@@ -88,7 +88,7 @@ CLI::Validator fits() {
       [](std::string& s) -> std::string {
         // from_chars calls "-1" no unsigned number at all, and CLI11 2.1 would then wrap it to 2^64 - 1.
         if constexpr (!std::is_signed_v<T>)
-          if (s.find_first_not_of(" \t") != std::string::npos && s[s.find_first_not_of(" \t")] == '-')
+          if (const std::size_t first = s.find_first_not_of(" \t"); first != std::string::npos && s[first] == '-')
             return fmt::format("{} is negative; it takes an unsigned {}-bit integer", s, 8 * sizeof(T));
         T v{};
         if (std::from_chars(s.data(), s.data() + s.size(), v).ec != std::errc::result_out_of_range) return {};

@@ -248,6 +248,9 @@ class plot_test(unittest.TestCase):
         cases = {
             "effective_gbps": [A, cut_down(A, lambda d: first_ok(d).pop("effective_gbps"))],
             "no measured points": [cut_down(A, lambda d: [p.update(status="skipped") for p in d["points"]])],
+            # a good frontier beside such results: not drawn either
+            "no measured points (status ok)": [os.path.join(HERE, "data", "frontier_deepseek_v3_h100.json"),
+                                               cut_down(A, lambda d: [p.update(status="skipped") for p in d["points"]])],
             "'frontier' rows": [A, frontier.name],
         }
         for what, files in cases.items():

@@ -236,14 +236,13 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     try:
-        if results:
-            if not load_points(results)[0]:  # no measured point at all: refused before any plot is drawn
-                raise ValueError("no measured points (status ok) in " + ", ".join(results))
-        for p in frontiers:
-            print(plot_frontier(p, args.out))
+        # The results first: plot_all refuses files without a measured point before it draws anything,
+        # so such a run leaves no plot at all, a frontier's included.
         if results:
             for f in plot_all(results, args.out, args.capacity_gib):
                 print(f)
+        for p in frontiers:
+            print(plot_frontier(p, args.out))
     except (OSError, ValueError) as e:
         print(f"plot: error: {e}", file=sys.stderr)
         return 2
