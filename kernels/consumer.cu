@@ -481,10 +481,11 @@ struct draft_cursor {
 };
 
 // The pruned sender for the aligned rows prune_split_kernel does not take (pick_pack_kernel: long
-// 2-byte rows outside 1.25-2.5 draft columns per vector, fp32 rows over 64 KiB or with many draft
-// columns per vector), every destination's rows in one launch (eight launches of a 4K usp window's 519 rows ran at 0.70 of a D2D copy, one launch of all
-// of them at about the rate of one long one): one block per row, the argmax scan a chunk at a time, and after each chunk the gather of its draft
-// columns (G in flight per thread, ids read before the scan), while the chunk is in L1/L2. Gathering
+// 2-byte rows outside their split ranges of draft columns per vector, fp32 rows over 64 KiB or with
+// many draft columns per vector), every destination's rows in one launch (eight launches of a 4K
+// usp window's 519 rows ran at 0.70 of a D2D copy, one launch of all of them at about the rate of
+// one long one): one block per row, the argmax scan a chunk at a time, and after each chunk the
+// gather of its draft columns (G in flight per thread, ids read before the scan), while the chunk is in L1/L2. Gathering
 // after the whole row instead relied on the row staying in L2 from scan to gather: true for tp 8's
 // 32 KB bf16 rows, not for tp 2's 129 KB (528 resident rows, 68 MB, exceed the 50 MB L2; the gather
 // then read the row from DRAM again: 0.53-0.54 of a D2D copy against 0.77-0.80 interleaved). NT: 256
@@ -525,9 +526,9 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
   }
 }
 
-// The pruned sender for aligned rows up to 64 KiB with few enough draft columns (pick_pack_kernel),
-// its block in two groups: the first S threads scan the row for the argmax (U loads in flight each) while the other
-// NT - S gather the row's draft columns at the same time, their loads hitting what the scan brings
+// The pruned sender for aligned rows up to 128 KiB with few enough draft columns
+// (pick_pack_kernel), its block in two groups: the first S threads scan the row for the argmax (U
+// loads in flight each) while the other NT - S gather the row's draft columns at the same time, their loads hitting what the scan brings
 // into L2 or merging with its misses, so the row still comes from DRAM once. Each SM then always has
 // threads streaming rows, where blocks that scan and then gather (prune_vec_kernel, which had these
 // rows before) pause their rows' traffic while they gather. On an H200 at tp 8
