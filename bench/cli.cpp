@@ -118,18 +118,16 @@ void add_shape_flags(CLI::App* app, cli_flags& f) {
   app->add_option("--seed", f.seed, "generator seed")->check(fits<std::uint64_t>());
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
+// A flag's comma list. An empty item ("baseline,,batch", ",") is refused as a config's empty list
+// is: it is a typo, and a list with nothing in it would run a sweep of no points and exit 0.
+std::vector<std::string> split_list(const std::string& s, const char* flag) {
+  std::vector<std::string> out(1);
   for (char ch : s) {
-    if (ch == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (ch != ' ') {
-      cur += ch;
-    }
+    if (ch == ',') out.emplace_back();
+    else if (ch != ' ') out.back() += ch;
   }
-  if (!cur.empty()) out.push_back(cur);
+  for (const auto& item : out)
+    if (item.empty()) throw_config(fmt::format("{} '{}': an empty item in the comma list", flag, s));
   return out;
 }
 
@@ -154,21 +152,21 @@ run_config resolve_config(const cli_flags& f) {
     throw_config(fmt::format("warmup-ms must be between 0 and {} (got {})", kMaxWarmupMs, c.warmup_ms));
   if (!f.paths.empty()) {
     c.paths.clear();
-    for (const auto& p : split_list(f.paths)) c.paths.push_back(parse_path(p));
+    for (const auto& p : split_list(f.paths, "--paths")) c.paths.push_back(parse_path(p));
   }
   if (!f.variants.empty()) {
     c.variants.clear();
-    for (const auto& v : split_list(f.variants)) c.variants.push_back(parse_variant(v));
+    for (const auto& v : split_list(f.variants, "--variants")) c.variants.push_back(parse_variant(v));
   }
   if (!f.consumer.empty()) c.consumer = parse_consumer(f.consumer);
   if (f.draft_vocab) c.draft_vocab = *f.draft_vocab;
   if (!f.t2d.empty()) {
     c.sweep.t2d.clear();
-    for (const auto& t : split_list(f.t2d)) c.sweep.t2d.push_back(parse_t2d(t));
+    for (const auto& t : split_list(f.t2d, "--t2d")) c.sweep.t2d.push_back(parse_t2d(t));
   }
   if (!f.dtypes.empty()) {
     c.sweep.dtypes.clear();
-    for (const auto& d : split_list(f.dtypes)) c.sweep.dtypes.push_back(parse_dtype(d));
+    for (const auto& d : split_list(f.dtypes, "--dtype")) c.sweep.dtypes.push_back(parse_dtype(d));
   }
   auto distinct = [](const auto& list, const char* flag) {
     if (first_repeat(list)) throw_config(fmt::format("{} lists the same value twice", flag));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -169,6 +170,9 @@ run_config parse_config(const std::string& text, const std::string& origin) {
 }
 
 run_config load_config(const std::string& file) {
+  // A directory opens as an ifstream on Linux and reads as nothing, which would say "empty config".
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) throw_config(fmt::format("{}: is a directory, not a config file", file));
   std::ifstream f(file);
   if (!f) throw_config(fmt::format("{}: cannot read the config file", file));
   std::stringstream ss;

@@ -175,6 +175,14 @@ TEST(cli, repeated_list_values_and_counts_past_the_bound_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--warmup", "2000000"}, "warmup must be between 0 and 1000000 (got 2000000)");
 }
 
+TEST(cli, empty_items_in_a_comma_list_exit_2) {  // "," had run a sweep of no points and exited 0
+  expect_config_error({"run", "--backend", "cpu", "--paths", ","}, "--paths ',': an empty item in the comma list");
+  expect_config_error({"run", "--backend", "cpu", "--variants", "fused,,pruned"},
+                      "--variants 'fused,,pruned': an empty item in the comma list");
+  expect_config_error({"run", "--backend", "cpu", "--dtype", "bf16,"}, "--dtype 'bf16,': an empty item in the comma list");
+  expect_config_error({"run", "--backend", "cpu", "--t2d", " , uniform"}, "--t2d ' , uniform': an empty item in the comma list");
+}
+
 TEST(cli, unknown_names_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--paths", "ring"}, "unknown path 'ring' (expected one of: baseline, batch, usp)");
   expect_config_error({"run", "--backend", "cpu", "--variants", "fast"},

@@ -133,4 +133,14 @@ TEST(config, unreadable_file) {
   }
 }
 
+TEST(config, a_directory_is_not_an_empty_config) {
+  const std::string dir = ::testing::TempDir();
+  try {
+    load_config(dir);
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()), dir + ": is a directory, not a config file");
+  }
+}
+
 }  // namespace sb
