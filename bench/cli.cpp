@@ -8,7 +8,6 @@
 #include <charconv>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <iostream>
 #include <optional>
@@ -239,11 +238,10 @@ void validate_single_point(const std::vector<point>& pts) {
 }
 
 std::vector<point_result> load_results(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw_config(fmt::format("{}: cannot read the results file", file));
+  const std::string text = read_text_file(file, "results");
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(in);
+    doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw_config(fmt::format("{}: not JSON: {}", file, e.what()));
   }
@@ -560,7 +558,7 @@ int cmd_frontier(const cli_flags& f) {
                              {"dtype", std::string(to_string(r.pt.shp.type))}, {"measured_seq", r.measured_seq},
                              {"predicted_seq", r.predicted_seq}, {"capped_at_max_seq", r.capped}, {"trials", t}});
   }
-  fmt::print("(+: still fits at --max-seq)\n");
+  if (std::any_of(res.begin(), res.end(), [](const auto& r) { return r.capped; })) fmt::print("(+: still fits at --max-seq)\n");
   if (!f.out.empty()) {
     write_file_atomically(f.out, j.dump(1) + '\n');
     fmt::print("frontier: {}\n", f.out);
@@ -675,11 +673,12 @@ int cli_main(int argc, char** argv) {
   CLI::App* plan = app.add_subcommand("plan", "predicted bytes and per-rank peak memory of each path/variant");
   add_shape_flags(plan, f);
   plan->add_flag("--json", f.json, "machine-readable output");
-  plan->add_option("--calibrate", f.calibrate, "results JSON whose measured bandwidths predict the time of each point");
-  plan->add_option("--hold-out", f.hold_out, "with --calibrate: leave points whose label contains this out, and predict them");
-  plan->add_option("--link-gbps", f.link_gbps, "with --calibrate: per-rank link busbw (GB/s) when the results have no nccl points");
-  plan->add_option("--inter-node-gbps", f.inter_node_gbps, "with --calibrate: per-rank bandwidth between nodes (GB/s)");
-  plan->add_option("--gpus-per-node", f.gpus_per_node, "with --calibrate: GPUs per node (default 8)")->check(fits<int>());
+  CLI::Option* calibrate = plan->add_option("--calibrate", f.calibrate, "results JSON whose measured bandwidths predict the time of each point");
+  // Without --calibrate these would be ignored in silence: a plan the user believes calibrated.
+  plan->add_option("--hold-out", f.hold_out, "with --calibrate: leave points whose label contains this out, and predict them")->needs(calibrate);
+  plan->add_option("--link-gbps", f.link_gbps, "with --calibrate: per-rank link busbw (GB/s) when the results have no nccl points")->needs(calibrate);
+  plan->add_option("--inter-node-gbps", f.inter_node_gbps, "with --calibrate: per-rank bandwidth between nodes (GB/s)")->needs(calibrate);
+  plan->add_option("--gpus-per-node", f.gpus_per_node, "with --calibrate: GPUs per node (default 8)")->check(fits<int>())->needs(calibrate);
 
   try {
     app.parse(argc, argv);

@@ -169,16 +169,19 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   return c;
 }
 
-run_config load_config(const std::string& file) {
-  // A directory opens as an ifstream on Linux and reads as nothing, which would say "empty config".
+std::string read_text_file(const std::string& file, const char* what) {
+  // A directory opens as an ifstream on Linux; reading it reads nothing (an "empty config") or
+  // throws basic_filebuf's own words, by how it is read.
   std::error_code ec;
-  if (std::filesystem::is_directory(file, ec)) throw_config(fmt::format("{}: is a directory, not a config file", file));
+  if (std::filesystem::is_directory(file, ec)) throw_config(fmt::format("{}: is a directory, not a {} file", file, what));
   std::ifstream f(file);
-  if (!f) throw_config(fmt::format("{}: cannot read the config file", file));
+  if (!f) throw_config(fmt::format("{}: cannot read the {} file", file, what));
   std::stringstream ss;
   ss << f.rdbuf();
-  return parse_config(ss.str(), file);
+  return ss.str();
 }
+
+run_config load_config(const std::string& file) { return parse_config(read_text_file(file, "config"), file); }
 
 namespace {
 // The points of one shape for path p: usp repeats it over the sp and ttt axes, a consumer stage

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -257,6 +258,7 @@ TEST(cli, frontier_search_matches_the_plan_and_usp_goes_furthest) {
   }
   EXPECT_GT(seq["usp/fused"], seq["baseline/fused"]);
   EXPECT_GE(seq["baseline/fused"], seq["baseline/specforge"]);
+  EXPECT_EQ(r.out.find("(+: still fits"), std::string::npos) << "no point is capped, so no legend for '+'";
 }
 
 // With room to spare the search reaches --max-seq itself (its largest multiple of lcm(step, sp)),
@@ -271,6 +273,7 @@ TEST(cli, frontier_that_never_runs_out_reaches_max_seq) {
   EXPECT_EQ(p["measured_seq"], 300);  // 12·25: the largest multiple of lcm(3, 4) <= 310; 192 before
   EXPECT_EQ(p["predicted_seq"], 300);
   EXPECT_TRUE(p["capped_at_max_seq"].get<bool>());
+  EXPECT_NE(r.out.find("(+: still fits at --max-seq)"), std::string::npos);
 }
 
 TEST(cli, more_bad_flags_exit_2) {
@@ -288,6 +291,15 @@ TEST(cli, more_bad_flags_exit_2) {
   expect_usage_error({"bench", "--backend", "cpu", "--kernels", "--collectives"},
                      "bench: --kernels and --collectives are separate runs (give one)");
   expect_usage_error({"plan", "--calibrate", "/nonexistent.json"}, "/nonexistent.json: cannot read the results file");
+  expect_usage_error({"plan", "--calibrate", ::testing::TempDir()}, ::testing::TempDir() + ": is a directory, not a results file");
+  // The calibration's options without --calibrate had been ignored: one line naming both (CLI11's words).
+  for (const char* opt : {"--hold-out", "--link-gbps", "--inter-node-gbps", "--gpus-per-node"}) {
+    cli_run r = run_cli({"plan", opt, "4"});
+    EXPECT_EQ(r.code, 2) << opt;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(opt), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("requires --calibrate"), std::string::npos) << r.err;
+  }
   std::string bad = ::testing::TempDir() + "/notresults.json";
   std::ofstream(bad) << "{\"schema\": \"other\"}";
   expect_usage_error({"plan", "--calibrate", bad}, bad + ": not a shardbench.result/1 file");
