@@ -566,8 +566,9 @@ int cmd_frontier(const cli_flags& f) {
   return kExitOk;
 }
 
-// The Google Benchmark flags whose bad values it answers with its usage and exit 0 (format) or a
-// late exit 1 (an --benchmark_out it cannot open), checked here so they exit 2 like ours.
+// The Google Benchmark flags whose bad values it answers with its usage and exit 0 (format, time
+// unit), a run of nothing and exit 0 (repetitions 0), a crash (negative repetitions) or a late exit 1
+// (an --benchmark_out it cannot open), checked here so they exit 2 like ours.
 void check_gbench_flag(const std::string& a) {
   auto value_of = [&](const std::string& name) -> std::optional<std::string> {
     const std::string prefix = "--" + name + "=";
@@ -577,6 +578,14 @@ void check_gbench_flag(const std::string& a) {
   for (const char* name : {"benchmark_format", "benchmark_out_format"})
     if (const auto v = value_of(name); v && *v != "console" && *v != "json" && *v != "csv")
       throw_config(fmt::format("--{} must be console, json or csv (got '{}')", name, *v));
+  if (const auto v = value_of("benchmark_time_unit"); v && *v != "ns" && *v != "us" && *v != "ms" && *v != "s")
+    throw_config(fmt::format("--benchmark_time_unit must be ns, us, ms or s (got '{}')", *v));
+  if (const auto v = value_of("benchmark_repetitions")) {
+    int n = 0;
+    const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size() || n < 1 || n > kMaxIterations)
+      throw_config(fmt::format("--benchmark_repetitions must be an integer from 1 to {} (got '{}')", kMaxIterations, *v));
+  }
   if (const auto v = value_of("benchmark_out")) require_output_file(*v, "--benchmark_out");
   if (const auto v = value_of("benchmark_filter")) {
     // Google Benchmark compiles the filter as an extended regular expression ("-" in front negates

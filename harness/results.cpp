@@ -152,6 +152,9 @@ void require_output_file(const std::string& path, const std::string& flag) {
   std::error_code ec;
   if (!p.has_filename() || std::filesystem::is_directory(p, ec))
     throw_config(flag + " " + path + ": names a folder; give a file name");
+  // Its folder now, as the results' is: Google Benchmark opens --benchmark_out only after the run,
+  // and in a folder that does not exist it says "invalid file name" and exits 1 (a failed run).
+  if (const std::string why = make_parent_folder(path); !why.empty()) throw_config(flag + ": " + why);
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {
@@ -179,7 +182,6 @@ result_sink::result_sink(std::string final_path) : m_final(std::move(final_path)
   if (m_final.empty()) return;
   // Before the sweep: a path that cannot be written is a usage error, not a failed run.
   require_output_file(m_final, "--out");
-  if (const std::string why = make_parent_folder(m_final); !why.empty()) throw_config("--out: " + why);
   m_jsonl_path = jsonl_path_for(m_final);
   m_jsonl.open(m_jsonl_path, std::ios::trunc);
   if (!m_jsonl) throw_config("--out: cannot write " + m_jsonl_path);

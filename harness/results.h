@@ -40,7 +40,8 @@ std::string jsonl_path_for(const std::string& final_path);  // results/x.json ->
 void write_file_atomically(const std::string& path, const std::string& content);
 
 // A config error unless path can name an output file (not an existing folder, not ending in a
-// separator): checked before a sweep, so that a bad --out fails at once, not after the run.
+// separator) in a folder that exists or could be made (it is made): checked before a sweep, so that
+// a bad --out fails at once, not after the run.
 void require_output_file(const std::string& path, const std::string& flag);
 
 }  // namespace sb

@@ -329,6 +329,10 @@ TEST(cli, more_bad_flags_exit_2) {
   // Google Benchmark's flags whose bad values it would answer with exit 0 or a late exit 1.
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_format=xml"}, "--benchmark_format must be console, json or csv (got 'xml')");
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_filter=["}, "--benchmark_filter '[' is not a regular expression");
+  expect_usage_error({"bench", "--backend", "cpu", "--benchmark_time_unit=xs"}, "--benchmark_time_unit must be ns, us, ms or s (got 'xs')");
+  for (const char* n : {"0", "-2", "1.5", "x", "1000001"})
+    expect_usage_error({"bench", "--backend", "cpu", std::string("--benchmark_repetitions=") + n},
+                       std::string("--benchmark_repetitions must be an integer from 1 to 1000000 (got '") + n + "')");
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_filter=-usp("}, "--benchmark_filter '-usp(' is not a regular expression");
   expect_usage_error({"bench", "--backend", "cpu", "--benchmark_out=" + ::testing::TempDir()},
                      "--benchmark_out " + ::testing::TempDir() + ": names a folder; give a file name");

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "bench/cli.h"
@@ -32,8 +33,9 @@ void bench_in_child(std::vector<std::string> args, int exit_code = 0) {
 }  // namespace
 
 TEST(gbench, benchmark_out_is_google_benchmark_json_with_the_counters) {
-  const std::string out = ::testing::TempDir() + "/gb.json";
-  std::remove(out.c_str());
+  // In a folder not there yet: made up front (Google Benchmark would say "invalid file name" after the run).
+  const std::string dir = ::testing::TempDir() + "/gb_out_folder", out = dir + "/gb.json";
+  std::filesystem::remove_all(dir);
   bench_in_child({"--backend", "cpu", "--paths", "usp,batch", "--tp", "4", "--sp-ulysses", "2", "--batch", "2", "--seq",
                   "16", "--vocab", "256", "--hidden", "2", "--iters", "4", "--warmup", "1", "--benchmark_out=" + out,
                   "--benchmark_format=json"});
