@@ -1259,6 +1259,14 @@ int main(int argc, char** argv) {
           run_shape<dtype::bf16>(rows, 64640, cpv / 8, label, thresholds_2b);
         }
     }
+    if (round == "tp2_mid") {  // bf16 tp 2 rows between the measured 0.79 and 1.98 cpv: where 128 + 128 overtakes scan-then-gather
+      char label[64];
+      for (const std::int64_t rows : {4096, 8192})
+        for (const double cpv : {1.0, 1.25, 1.5, 1.75}) {
+          std::snprintf(label, sizeof label, "bf16 tp2 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
+          run_shape<dtype::bf16>(rows, 64640, cpv / 8, label, thresholds_2b);
+        }
+    }
     if (round == "ncu4") {
       g_profile_only = true;
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round4);
