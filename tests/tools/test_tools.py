@@ -103,6 +103,7 @@ class compare_test(unittest.TestCase):
             for bad in (f.name, broken.name, listing.name, "/nonexistent.json"):
                 self.assertEqual(compare.main([bad, B, "--gate"]), 2, bad)
         self.assertIn("is not a shardbench.result/1 file", err.getvalue())
+        self.assertIn(broken.name + ": not JSON (", err.getvalue())  # which of the two files
         for flags in (["--max-slowdown", "-1"], ["--alpha", "0"], ["--noise", "nan"], ["--max-memory-growth", "-0.1"]):
             with redirect_stderr(io.StringIO()), self.assertRaises(SystemExit) as e:
                 compare.main([A, B, "--gate"] + flags)

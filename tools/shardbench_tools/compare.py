@@ -21,7 +21,11 @@ SHAPE_KEYS = ("path", "variant", "backend", "dtype", "tp", "sp_ulysses", "sp_rin
 def load(path):
     """A result file; ValueError (exit 2 in main) when it is not one. Exit 1 is the gate's alone."""
     with open(path) as f:
-        return check_result(json.load(f), path)
+        try:
+            doc = json.load(f)
+        except ValueError as e:  # json's words alone do not say which of the two files
+            raise ValueError(f"{path}: not JSON ({e})") from None
+    return check_result(doc, path)
 
 
 def key(p):
