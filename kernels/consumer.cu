@@ -659,9 +659,10 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 // - 2-byte rows up to 64 KiB (tp 4): 128 + 128 from 1.25 to 2.5 cpv (0.82 against 0.78 at 1.5 and
 //   2.0); outside, scan-then-gather (0.77-0.80 at 0.66-0.93, 0.57-0.74 at 3-4.8).
 // - 2-byte rows up to 128 KiB (tp 2): 64 + 64 from 1.75 to 2.5 cpv (0.82 against 0.71 at the
-//   uniform 2.0), 128 + 128 above (0.66 against 0.63 at 3.2); below, scan-then-gather (0.78-0.80 at
-//   0.8-1.5), whose per-chunk gather keeps the row in L1/L2 (kernel-notes' third round). Longer rows
-//   (tp 1, not measured) take it too.
+//   uniform 2.0), 128 + 128 above (0.66 against 0.63 at 3.2) and from 1.25 to 1.75 (at 1.5 0.79 /
+//   0.84 against 0.78 / 0.80 with 4K / 8K rows); up to 1.25, scan-then-gather (0.79-0.84 at
+//   0.8-1.25 against at most 0.77 / 0.82), whose per-chunk gather keeps the row in L1/L2
+//   (kernel-notes' third round). Longer rows (tp 1, not measured) take it too.
 // - fp32 rows up to 64 KiB: 128 + 128 with 8 loads in flight per scanner up to 2.25 cpv (0.80-0.98
 //   against 0.66-0.96 for 64 + 64); above, and on longer rows (tp 4: 0.84-0.95 at 0.5-2.0 against
 //   0.61-0.93), the 1024-thread scan-then-gather (0.72-0.78).
@@ -674,8 +675,8 @@ pack_kernel pick_pack_kernel(const prune_desc& d) {
     return bytes <= 64 * 1024 && cpv_at_most(9) ? pack_kernel::split_128 : pack_kernel::scan_then_gather;
   if (bytes <= 48 * 1024) return cpv_at_most(14) ? pack_kernel::split_64 : pack_kernel::split_128;
   if (bytes <= 64 * 1024 && !cpv_at_most(5) && cpv_at_most(10)) return pack_kernel::split_128;
-  if (bytes > 64 * 1024 && bytes <= 128 * 1024 && !cpv_at_most(7))
-    return cpv_at_most(10) ? pack_kernel::split_64 : pack_kernel::split_128;
+  if (bytes > 64 * 1024 && bytes <= 128 * 1024 && !cpv_at_most(5))
+    return !cpv_at_most(7) && cpv_at_most(10) ? pack_kernel::split_64 : pack_kernel::split_128;
   return pack_kernel::scan_then_gather;
 }
 

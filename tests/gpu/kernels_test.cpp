@@ -396,7 +396,8 @@ TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
       {dtype::bf16, 16160, 3.5, "split 64+64"},    {dtype::bf16, 16160, 3.6, "split 128+128"},
       {dtype::fp16, 16160, 6.7, "split 128+128"},  {dtype::bf16, 32320, 1.2, "scan-then-gather"},
       {dtype::bf16, 32320, 1.3, "split 128+128"},  {dtype::bf16, 32320, 2.5, "split 128+128"},
-      {dtype::bf16, 32320, 2.6, "scan-then-gather"}, {dtype::bf16, 64640, 1.7, "scan-then-gather"},
+      {dtype::bf16, 32320, 2.6, "scan-then-gather"}, {dtype::bf16, 64640, 1.2, "scan-then-gather"},
+      {dtype::bf16, 64640, 1.3, "split 128+128"},  {dtype::bf16, 64640, 1.7, "split 128+128"},
       {dtype::bf16, 64640, 1.8, "split 64+64"},    {dtype::bf16, 64640, 2.5, "split 64+64"},
       {dtype::bf16, 64640, 3.2, "split 128+128"},  {dtype::bf16, 129280, 2.0, "scan-then-gather"},
       {dtype::fp32, 16160, 0.3, "split 128+128"},  {dtype::fp32, 16160, 2.25, "split 128+128"},
@@ -624,7 +625,8 @@ TEST(kernels_gpu, prune_pack_long_rows_and_ties_match_the_host) {
 }
 
 // Rows of tp 2's DeepSeek-V3 length (126 KiB of bf16): one draft column in 8 (scan-then-gather), in
-// 4 (the uniform vocabulary's density: 64 + 64 side by side) and in 2 (128 + 128).
+// 5 (1.6 per vector: 128 + 128), in 4 (the uniform vocabulary's density: 64 + 64 side by side) and
+// in 2 (128 + 128).
 TEST(kernels_gpu, prune_pack_tp2_rows_match_the_host) {
   SB_REQUIRE_GPU();
   std::mt19937 rng(17);
@@ -632,7 +634,7 @@ TEST(kernels_gpu, prune_pack_tp2_rows_match_the_host) {
   const dtype t = dtype::bf16;
   std::vector<char> input(std::size_t(T * Vl) * dtype_size(t));
   for (std::int64_t i = 0; i < T * Vl; ++i) store_from_float(input.data(), i, t, gen::small_exact(rng()) * (i % 101 == 0 ? 4.0f : 1.0f));
-  for (int step : {8, 4, 2}) {
+  for (int step : {8, 5, 4, 2}) {
     std::vector<std::int32_t> ids;
     for (std::int64_t c = 1; c < Vl - 3; c += step) ids.push_back(std::int32_t(base + c));
     prune_case pc(zero_last_row(input.data(), t, Vl, Vl, T, ids, base), input, ids);
