@@ -23,9 +23,13 @@ namespace {
 void reject_unknown_keys(const std::string& origin, const YAML::Node& map, const std::set<std::string>& known,
                          const std::string& where) {
   if (!map.IsMap()) fail(origin, map, where + " must be a mapping");
+  std::set<std::string> seen;
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) fail(origin, kv.first, fmt::format("a key in {} must be a name", where));
     auto key = kv.first.as<std::string>();
+    // yaml-cpp keeps both entries of a repeated key and a lookup finds the first: the second would
+    // be ignored in silence.
+    if (!seen.insert(key).second) fail(origin, kv.first, fmt::format("key '{}' appears twice in {}", key, where));
     if (!known.count(key)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
@@ -115,7 +119,13 @@ run_config parse_config(const std::string& text, const std::string& origin) {
                        "draft_vocab", "sweep"},
                       "the config");
   if (root["name"]) c.name = scalar<std::string>(origin, root["name"], "name");
-  if (root["backend"]) c.backend = scalar<std::string>(origin, root["backend"], "backend");
+  if (root["backend"]) {
+    // The name here, with its line; whether this machine has that backend is the run's question
+    // (plan and frontier --predict-only take a config written for another machine).
+    c.backend = scalar<std::string>(origin, root["backend"], "backend");
+    if (c.backend != "auto" && c.backend != "cpu" && c.backend != "local" && c.backend != "nccl")
+      fail(origin, root["backend"], fmt::format("unknown backend '{}' (expected one of: auto, cpu, local, nccl)", c.backend));
+  }
   if (root["emulate"]) {
     c.emulate = scalar<std::string>(origin, root["emulate"], "emulate");
     if (c.emulate != "all" && c.emulate != "one")

@@ -74,6 +74,10 @@ TEST(config, unknown_keys_are_errors) {
             "t.yaml:1: unknown key 'nmae' in the config (known: backend, consumer, draft_vocab, emulate, iters, name, "
             "paths, seed, sweep, variants, warmup, warmup_ms)");
   EXPECT_EQ(error_of("sweep:\n  seqlen: [1]\n").rfind("t.yaml:2: unknown key 'seqlen' in sweep", 0), 0u);
+  // yaml-cpp keeps a repeated key's two entries and finds the first: the second was ignored.
+  EXPECT_EQ(error_of("sweep:\n  seq: [16]\n  seq: [32]\n"), "t.yaml:3: key 'seq' appears twice in sweep");
+  EXPECT_EQ(error_of("iters: 2\niters: 3\n"), "t.yaml:2: key 'iters' appears twice in the config");
+  EXPECT_EQ(error_of("backend: gpu\n"), "t.yaml:1: unknown backend 'gpu' (expected one of: auto, cpu, local, nccl)");
   EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 2, rings: 1}]\n").rfind("t.yaml:2: unknown key 'rings' in sweep.sp", 0), 0u);
 }
 
