@@ -221,10 +221,11 @@ std::vector<point> to_points(const std::vector<planned_point>& planned) {
   return pts;
 }
 
-// In single-point mode (a shape given by flags) a point that breaks a rule is a usage error when no
-// other point is asked for; beside valid ones (the path × variant lists of a config at one shape:
-// baseline has no peer_pull) it is skipped with its rule, as in a sweep.
-void validate_single_point(const std::vector<point>& pts) {
+// A point that breaks a rule is skipped with its rule beside points that can run (the path ×
+// variant lists of a config at one shape: baseline has no peer_pull). When none can, the first
+// rule is a usage error: a sweep of skips alone would exit 0 having measured nothing, which a
+// nightly job reads as a pass.
+void require_a_valid_point(const std::vector<point>& pts) {
   std::string first;
   for (const auto& p : pts) {
     try {
@@ -328,12 +329,12 @@ int cmd_plan(const cli_flags& f) {
   if (!f.calibrate.empty()) {
     run_config c = resolve_config(f);
     std::vector<point> pts = to_points(expand(c));
-    if (single_point(f)) validate_single_point(pts);
+    require_a_valid_point(pts);
     return cmd_plan_calibrated(f, pts);
   }
   run_config c = resolve_config(f);
   std::vector<point> pts = to_points(expand(c));
-  if (single_point(f)) validate_single_point(pts);
+  require_a_valid_point(pts);
   std::vector<plan_row> rows;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : pts) {
@@ -408,9 +409,9 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   return o;
 }
 
-std::vector<point> resolve_points(const run_config& c, const cli_flags& f, const engine_options& o) {
+std::vector<point> resolve_points(const run_config& c, const engine_options& o) {
   std::vector<point> pts = to_points(expand(c));
-  if (single_point(f)) validate_single_point(pts);
+  require_a_valid_point(pts);
   for (const auto& p : pts)
     if (o.world.emulate == emulate_mode::one && (o.world.emulated_rank < 0 || o.world.emulated_rank >= p.shp.tp))
       throw_config(fmt::format("--emulated-rank must be in [0, tp) (got {}, tp={})", o.world.emulated_rank, p.shp.tp));
@@ -429,7 +430,7 @@ std::string describe_backend(const engine_options& o) {
 int cmd_run(const cli_flags& f, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
-  std::vector<point> pts = resolve_points(c, f, o);
+  std::vector<point> pts = resolve_points(c, o);
   if (!f.trace.empty()) require_output_file(f.trace, "--trace");
   if (!f.dump.empty()) {
     std::error_code ec;
@@ -508,7 +509,7 @@ int cmd_run(const cli_flags& f, int process_rank) {
 int cmd_frontier(const cli_flags& f) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
-  std::vector<point> pts = resolve_points(c, f, o);
+  std::vector<point> pts = resolve_points(c, o);
   if (!f.out.empty()) require_output_file(f.out, "--out");
   // The seq axis is what the search varies: one point per path/variant/other axes.
   std::vector<point> uniq;
@@ -602,7 +603,7 @@ void check_gbench_flag(const std::string& a) {
 int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const char* argv0, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
-  std::vector<point> pts = resolve_points(c, f, o);
+  std::vector<point> pts = resolve_points(c, o);
   std::vector<std::string> args{argv0};
   for (const auto& a : extra) {
     if (a.rfind("--benchmark_", 0) != 0) throw_config(fmt::format("bench: unknown argument '{}'", a));

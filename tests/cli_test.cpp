@@ -184,6 +184,20 @@ TEST(cli, empty_items_in_a_comma_list_exit_2) {  // "," had run a sweep of no po
   expect_config_error({"run", "--backend", "cpu", "--t2d", " , uniform"}, "--t2d ' , uniform': an empty item in the comma list");
 }
 
+// A sweep whose every point breaks a rule had run, skipped them all and exited 0.
+TEST(cli, a_sweep_with_no_point_that_can_run_exits_2) {
+  const std::string cfg = ::testing::TempDir() + "/all_skipped.yaml";
+  std::ofstream(cfg) << "paths: [baseline]\nvariants: [pruned]\n";
+  expect_config_error({"run", "--backend", "cpu", "--config", cfg}, "variant pruned applies to the batch and usp paths only");
+  expect_usage_error({"plan", "--config", cfg}, "variant pruned applies to the batch and usp paths only");
+  // One point that can run among the skips is a sweep.
+  std::ofstream(cfg) << "paths: [baseline, batch]\nvariants: [pruned]\nconsumer: target_p\n"
+                        "sweep: {tp: [2], batch: [2], seq: [8], vocab: [64], hidden: [2]}\ndraft_vocab: 16\n";
+  cli_run r = run_cli({"run", "--backend", "cpu", "--config", cfg});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 points: 1 ok, 1 skipped"), std::string::npos) << r.out;
+}
+
 TEST(cli, unknown_names_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--paths", "ring"}, "unknown path 'ring' (expected one of: baseline, batch, usp)");
   expect_config_error({"run", "--backend", "cpu", "--variants", "fast"},
