@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "harness/error.h"
+#include "harness/world.h"
 
 namespace sb {
 
@@ -122,9 +123,10 @@ run_config parse_config(const std::string& text, const std::string& origin) {
   if (root["backend"]) {
     // The name here, with its line; whether this machine has that backend is the run's question
     // (plan and frontier --predict-only take a config written for another machine).
-    c.backend = scalar<std::string>(origin, root["backend"], "backend");
-    if (c.backend != "auto" && c.backend != "cpu" && c.backend != "local" && c.backend != "nccl")
-      fail(origin, root["backend"], fmt::format("unknown backend '{}' (expected one of: auto, cpu, local, nccl)", c.backend));
+    c.backend = named(origin, root["backend"], "backend", [](const std::string& x) {
+      require_backend_name(x);
+      return x;
+    });
   }
   if (root["emulate"]) {
     c.emulate = scalar<std::string>(origin, root["emulate"], "emulate");

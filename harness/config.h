@@ -64,12 +64,12 @@ struct run_config {
 // Throws config_error ("<file>: ...") for unreadable or malformed YAML, unknown keys, wrong types,
 // unknown path/variant/dtype names and non-positive sizes.
 run_config load_config(const std::string& file);
+run_config parse_config(const std::string& yaml_text, const std::string& origin);
 
 // The whole of a text file the user named (what: "config", "results"): config_error "<file>: is a
 // directory, not a <what> file" or "<file>: cannot read the <what> file" instead of a stream's
 // exception or an empty read.
 std::string read_text_file(const std::string& file, const char* what);
-run_config parse_config(const std::string& yaml_text, const std::string& origin);
 
 struct planned_point {
   path_kind path;

@@ -40,6 +40,9 @@ std::unique_ptr<world> make_world(const world_options& o, int ranks);
 bool backend_available(backend_kind b, std::string* why_not = nullptr);
 backend_kind auto_backend();
 backend_kind parse_backend(std::string_view s);  // "auto" resolves; throws config_error
+// The name alone (auto, cpu, local or nccl), else config_error: a config names its backend for
+// whatever machine runs it, so reading one asks nothing of this machine.
+void require_backend_name(std::string_view s);
 std::size_t gpu_memory_bytes();                   // total memory of GPU 0 (0 without one)
 // Times device-to-device cudaMemcpyAsync of `bytes` on GPU 0: `iters` samples, each the time of a
 // batch of back-to-back copies (>= kD2dSampleUs in all) over its count, in microseconds per copy —

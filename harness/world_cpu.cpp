@@ -70,17 +70,15 @@ std::size_t gpu_memory_bytes() { return 0; }
 std::vector<double> time_d2d_copy(std::size_t, int) { throw_config("a device-to-device copy needs a build with CUDA"); }
 #endif
 
-backend_kind parse_backend(std::string_view s) {
-  if (s == "auto") return auto_backend();
-  backend_kind b;
-  if (s == "cpu")
-    b = backend_kind::cpu;
-  else if (s == "local")
-    b = backend_kind::local;
-  else if (s == "nccl")
-    b = backend_kind::nccl;
-  else
+void require_backend_name(std::string_view s) {
+  if (s != "auto" && s != "cpu" && s != "local" && s != "nccl")
     throw_config(fmt::format("unknown backend '{}' (expected one of: auto, cpu, local, nccl)", s));
+}
+
+backend_kind parse_backend(std::string_view s) {
+  require_backend_name(s);
+  if (s == "auto") return auto_backend();
+  const backend_kind b = s == "cpu" ? backend_kind::cpu : s == "local" ? backend_kind::local : backend_kind::nccl;
   std::string why;
   if (!backend_available(b, &why)) throw_config(fmt::format("backend '{}' is not available: {}", s, why));
   return b;
