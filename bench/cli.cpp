@@ -326,15 +326,9 @@ int cmd_plan_calibrated(const cli_flags& f, const std::vector<point>& pts) {
 }
 
 int cmd_plan(const cli_flags& f) {
-  if (!f.calibrate.empty()) {
-    run_config c = resolve_config(f);
-    std::vector<point> pts = to_points(expand(c));
-    require_a_valid_point(pts);
-    return cmd_plan_calibrated(f, pts);
-  }
-  run_config c = resolve_config(f);
-  std::vector<point> pts = to_points(expand(c));
+  std::vector<point> pts = to_points(expand(resolve_config(f)));
   require_a_valid_point(pts);
+  if (!f.calibrate.empty()) return cmd_plan_calibrated(f, pts);
   std::vector<plan_row> rows;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : pts) {
