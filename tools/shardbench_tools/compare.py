@@ -8,10 +8,9 @@ growth and verification changes are flagged. Points only in one file are listed.
 The gate fails (exit 1) when a point is slower than --max-slowdown with significance, uses more
 memory than --max-memory-growth, or stopped verifying (or went missing from B)."""
 import argparse
-import json
 import sys
 
-from .inputs import check_result
+from .inputs import check_result, read_json
 from .stats import mann_whitney_u, median
 
 SHAPE_KEYS = ("path", "variant", "backend", "dtype", "tp", "sp_ulysses", "sp_ring", "batch", "seq", "vocab",
@@ -20,12 +19,7 @@ SHAPE_KEYS = ("path", "variant", "backend", "dtype", "tp", "sp_ulysses", "sp_rin
 
 def load(path):
     """A result file; ValueError (exit 2 in main) when it is not one. Exit 1 is the gate's alone."""
-    with open(path) as f:
-        try:
-            doc = json.load(f)
-        except ValueError as e:  # json's words alone do not say which of the two files
-            raise ValueError(f"{path}: not JSON ({e})") from None
-    return check_result(doc, path)
+    return check_result(read_json(path), path)
 
 
 def key(p):

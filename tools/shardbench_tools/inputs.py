@@ -10,6 +10,22 @@ def fail(tool, message):
     sys.exit(2)
 
 
+def read_json(path):
+    """The JSON document at path; OSError as open gives it (it names the path), ValueError naming the
+    file when it is not JSON (json's own words do not say which file)."""
+    with open(path) as f:
+        try:
+            return json.load(f)
+        except ValueError as e:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"{path}: not JSON ({e})") from None
+
+
+def env_of(doc):
+    """A result file's env block, or {} where it is missing or not a mapping (it is descriptive only)."""
+    env = doc.get("env")
+    return env if isinstance(env, dict) else {}
+
+
 def load_json(path, tool, schema=None, member=None):
     """The document at path, or its `member` (e.g. "points", "benchmarks"); with `schema`, only a
     document that declares it."""

@@ -6,11 +6,7 @@ import shutil
 import sys
 
 from . import compare
-
-
-def env_of(doc):
-    env = doc.get("env")
-    return env if isinstance(env, dict) else {}
+from .inputs import env_of
 
 
 def baseline_name(doc):

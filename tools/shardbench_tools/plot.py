@@ -6,11 +6,10 @@
   frontier.png          from a `shardbench frontier --out` file: longest sequence per path/variant
 Needs matplotlib (installed by tools/deps where pip can reach PyPI)."""
 import argparse
-import json
 import os
 import sys
 
-from .inputs import check_frontier, check_result
+from .inputs import check_frontier, check_result, env_of, read_json
 
 # Memory a GPU reports (MiB), for the capacity line when the results name the GPU.
 CAPACITY_MIB = {"H100 80GB": 81559, "H200": 143771, "A100-SXM4-80GB": 81920, "A100-SXM4-40GB": 40960}
@@ -19,10 +18,8 @@ CAPACITY_MIB = {"H100 80GB": 81559, "H200": 143771, "A100-SXM4-80GB": 81920, "A1
 def load_points(paths):
     pts, gpu = [], None
     for p in paths:
-        with open(p) as f:
-            doc = check_result(json.load(f), p)
-        env = doc.get("env")
-        gpu = gpu or (env.get("gpu") if isinstance(env, dict) else None)
+        doc = check_result(read_json(p), p)
+        gpu = gpu or env_of(doc).get("gpu")
         pts += [q for q in doc["points"] if q["status"] == "ok"]
     return pts, gpu
 
@@ -172,8 +169,7 @@ def plot_frontier(path, out_dir):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with open(path) as f:
-        doc = check_frontier(json.load(f), path)
+    doc = check_frontier(read_json(path), path)
     rows = doc["frontier"]
     names = [f"{r['path']}/{r['variant']}" + (f" sp{r['sp_ulysses']}x{r['sp_ring']}" if r["path"] == "usp" else "")
              for r in rows]
@@ -215,8 +211,7 @@ def main(argv=None):
     frontiers, results = [], []
     for p in args.results:  # every file is read and checked before anything is drawn
         try:
-            with open(p) as f:
-                doc = json.load(f)
+            doc = read_json(p)
             schema = doc.get("schema") if isinstance(doc, dict) else None
             if schema == "shardbench.frontier/1":
                 check_frontier(doc, p)
