@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <utility>
@@ -1247,26 +1248,25 @@ int main(int argc, char** argv) {
           run_shape<dtype::fp32>(rows, 16160, cpv / 4, label, thresholds_f32);
         }
     }
+    // bf16 tp 2 rows (64 640 columns), 4K and 8K of them, at each of these draft columns per vector.
+    auto bf16_tp2 = [&](std::initializer_list<double> cpvs) {
+      char label[64];
+      for (const std::int64_t rows : {4096, 8192})
+        for (const double cpv : cpvs) {
+          std::snprintf(label, sizeof label, "bf16 tp2 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
+          run_shape<dtype::bf16>(rows, 64640, cpv / 8, label, thresholds_2b);
+        }
+    };
     if (round == "thresholds_long") {  // rows over 64 KiB (fp32 at tp 4, 2-byte types at tp 2), not in round 14's sweep
       char label[64];
       for (const double cpv : {0.47, 0.98, 1.5, 2.0}) {  // fp32 tp 4: skewed 2.4 / 0.76 / 0.47 / 0.33, uniform 0.98
         std::snprintf(label, sizeof label, "fp32 tp4 8K cpv %.2f", cpv);
         run_shape<dtype::fp32>(8192, 32320, cpv / 4, label, thresholds_f32);
       }
-      for (const std::int64_t rows : {4096, 8192})
-        for (const double cpv : {0.79, 1.5, 1.98, 3.17}) {  // bf16 tp 2: skewed 3.17 / 0.79, uniform 1.98
-          std::snprintf(label, sizeof label, "bf16 tp2 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
-          run_shape<dtype::bf16>(rows, 64640, cpv / 8, label, thresholds_2b);
-        }
+      bf16_tp2({0.79, 1.5, 1.98, 3.17});  // skewed 3.17 / 0.79, uniform 1.98
     }
-    if (round == "tp2_mid") {  // bf16 tp 2 rows between the measured 0.79 and 1.98 cpv: where 128 + 128 overtakes scan-then-gather
-      char label[64];
-      for (const std::int64_t rows : {4096, 8192})
-        for (const double cpv : {1.0, 1.25, 1.5, 1.75}) {
-          std::snprintf(label, sizeof label, "bf16 tp2 %lldK cpv %.2f", (long long)(rows / 1024), cpv);
-          run_shape<dtype::bf16>(rows, 64640, cpv / 8, label, thresholds_2b);
-        }
-    }
+    // Between the measured 0.79 and 1.98: where 128 + 128 overtakes scan-then-gather.
+    if (round == "tp2_mid") bf16_tp2({1.0, 1.25, 1.5, 1.75});
     if (round == "ncu4") {
       g_profile_only = true;
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round4);
