@@ -79,8 +79,11 @@ void print_summary_line(std::ostream& os, const std::vector<point_result>& resul
   for (const auto& [k, v] : by_status) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", v, k);
   const int ok = by_status.count("ok") ? by_status.at("ok") : 0;
   const int measured = int(results.size()) - (by_status.count("skipped") ? by_status.at("skipped") : 0);
-  fmt::print(os, "{} points: {}; {} of {} run points verified{}; {} cross-checked against the baseline\n",
-             results.size(), parts, ok, measured, ok == measured ? " (all)" : "", cross);
+  // "point" or "points" by the count it follows; tools/gpu-check greps " points?:".
+  const auto points = [](std::size_t n) { return n == 1 ? "point" : "points"; };
+  fmt::print(os, "{} {}: {}; {} of {} run {} verified{}; {} cross-checked against the baseline\n", results.size(),
+             points(results.size()), parts, ok, measured, points(std::size_t(measured)), ok == measured ? " (all)" : "",
+             cross);
 }
 
 void print_plan_table(std::ostream& os, const std::vector<plan_row>& rows) {

@@ -39,8 +39,16 @@ TEST(printer, results_table_golden) {
       "batch/fused          tp4 sp1x1 b3 s64 v1000 ttt7 bf16         ok              110.0        10.0             "
       "-    98.3 kB   491.5 kB   491.5 kB yes+base\n"
       "batch/fused          tp4 sp1x1 b3 s64 v1000 ttt7 bf16         skipped   usp needs S % sp == 0 (S=60, sp=8)\n"
-      "2 points: 1 ok, 1 skipped; 1 of 1 run points verified (all); 1 cross-checked against the baseline\n";
+      "2 points: 1 ok, 1 skipped; 1 of 1 run point verified (all); 1 cross-checked against the baseline\n";
   EXPECT_EQ(os.str(), expected);
+}
+
+TEST(printer, summary_line_says_point_for_one) {
+  point_result r;
+  r.status = "ok";
+  std::ostringstream os;
+  print_summary_line(os, {r});
+  EXPECT_EQ(os.str(), "1 point: 1 ok; 1 of 1 run point verified (all); 0 cross-checked against the baseline\n");
 }
 
 }  // namespace sb
