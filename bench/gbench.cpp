@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <utility>
 
 #include "bench/traffic.h"
 #include "harness/bandwidth.h"
@@ -112,7 +113,7 @@ void drop_out_flag(std::vector<std::string>& args, int process_rank) {
 // counters from the point's result when it ran.
 void register_point(const point& pt, const engine_options& o, world_cache& worlds, bool& mismatch,
                     std::function<void(benchmark::State&, const point_result&)> then = {}) {
-  benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch, then](benchmark::State& st) {
+  benchmark::RegisterBenchmark(bench_name(pt).c_str(), [pt, o, &worlds, &mismatch, then = std::move(then)](benchmark::State& st) {
     engine_options po = o;
     po.iters = int(st.max_iterations);
     point_result r = run_checked_point(pt, po, worlds);

@@ -136,7 +136,7 @@ expected_spec usp_position_ids_spec(const shape& s, int rank) {
   e.type = dtype::i64;
   e.win_len = s.sp_ulysses * r.chunk;
   e.valid_len = e.win_len;
-  e.tok_base = r.ring_rank * s.sp_ulysses * r.chunk;  // positions after the Ulysses all-to-all
+  e.tok_base = std::int64_t(r.ring_rank) * s.sp_ulysses * r.chunk;  // positions after the Ulysses all-to-all
   return e;
 }
 
