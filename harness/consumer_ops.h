@@ -82,6 +82,42 @@ SB_HD float exp_fixed(float x) {
 SB_HD float sb_exp(float x) { return exp_fixed<true>(x); }
 SB_HD float sb_exp_nonpos(float x) { return exp_fixed<false>(x); }  // x <= 0 or NaN
 
+// exp_fixed<false>'s bits for every x <= 88 and every NaN (the softmax passes x <= 0 or NaN), with
+// its two branches turned into selects. Why: with the harness generator's values most x - m of a
+// row fall below -87 (a subnormal result) or -104 (0), so a warp's lanes split over the early
+// return, the subnormal scaling and the ordinary path, and each branch is issued for a few lanes
+// (ncu, docs/kernel-notes.md round 11: 18.8 of 32 threads active). Here every lane runs one
+// sequence, with the same roundings: a lane that returned early now computes on a clamped x and
+// selects 0 at the end; an ordinary lane scales y by 1.0, which is exact (y is finite, in
+// [0.7, 1.5]). tests/consumer_test.cpp compares it with exp_fixed<false> on every 127th such float
+// and on the edges; all of them were compared once (docs/kernel-notes.md, round 15). A candidate
+// for the consumer kernels (tools/experiments/consumer_variants.cu), not in production until a
+// GPU has measured it.
+SB_HD float sb_exp_nonpos_select(float x) {
+  const bool zero = !(x > -104.0f);  // also -inf and NaN
+  const float xc = zero ? -104.0f : x;
+  const float n = rintf(mul_rn(xc, 1.44269504088896341f));
+  float r = fmaf(n, -0.693359375f, xc);
+  r = fmaf(n, 2.12194440e-4f, r);
+  float p = 1.9875691500e-4f;
+  p = fmaf(p, r, 1.3981999507e-3f);
+  p = fmaf(p, r, 8.3334519073e-3f);
+  p = fmaf(p, r, 4.1665795894e-2f);
+  p = fmaf(p, r, 1.6666665459e-1f);
+  p = fmaf(p, r, 5.0000001201e-1f);
+  const float y = add_rn(fmaf(p, mul_rn(r, r), r), 1.0f);
+  const bool sub = int(n) < -126;  // a subnormal result: two exact steps, the last one rounds once
+  const float v = mul_rn(mul_rn(y, sub ? pow2i(-64) : 1.0f), pow2i(int(n) + (sub ? 64 : 0)));
+  return zero ? 0.0f : v;
+}
+
+// The softmax lanes' exp of x - m (x <= m or NaN): exp_fixed<false>, branched or with selects.
+template <bool Select>
+SB_HD float exp_below_max(float x) {
+  if constexpr (Select) return sb_exp_nonpos_select(x);
+  else return sb_exp_nonpos(x);
+}
+
 // One lane's running softmax state: max and sum of exp(x - max) so far.
 struct softmax_state {
   float m = -INFINITY;
@@ -305,7 +341,8 @@ void with_draft_reader(const consumer_desc& d, std::int64_t i, F&& f) {
 struct keep_none {
   SB_HD void operator()(std::int64_t, float) const {}
 };
-template <int U, typename Reader, typename Keep = keep_none>
+// Select: the exps of a step below the maximum through sb_exp_nonpos_select (the same bits).
+template <int U, bool Select = false, typename Reader, typename Keep = keep_none>
 SB_HD void softmax_lane(softmax_state& st, Reader& value, std::int64_t first, std::int64_t end, std::int64_t stride,
                         Keep&& keep = Keep{}) {
   for (std::int64_t k = first; k < end; k += U * stride) {
@@ -322,7 +359,7 @@ SB_UNROLL
     if (below) {
 SB_UNROLL
       for (int u = 0; u < U; ++u)
-        if (k + u * stride < end) st.s = add_rn(st.s, sb_exp_nonpos(x[u] - st.m));  // x <= m or NaN
+        if (k + u * stride < end) st.s = add_rn(st.s, exp_below_max<Select>(x[u] - st.m));  // x <= m or NaN
     } else {
 SB_UNROLL
       for (int u = 0; u < U; ++u)
@@ -333,7 +370,7 @@ SB_UNROLL
 
 // The same lane's probabilities: emit(k, softmax_prob(total, value(k))), U loads ahead of the
 // arithmetic and the stores. total must be the row's (its m at least every value pushed).
-template <int U, typename Reader, typename Emit>
+template <int U, bool Select = false, typename Reader, typename Emit>
 SB_HD void softmax_probs_lane(const softmax_state& total, Reader& value, std::int64_t first, std::int64_t end,
                               std::int64_t stride, Emit&& emit) {
   for (std::int64_t k = first; k < end; k += U * stride) {
@@ -342,7 +379,7 @@ SB_UNROLL
     for (int u = 0; u < U; ++u) x[u] = k + u * stride < end ? value(k + u * stride) : 0.0f;
 SB_UNROLL
     for (int u = 0; u < U; ++u)  // softmax_prob's bits: total.m is at least every value of the row
-      if (k + u * stride < end) emit(k + u * stride, sb_exp_nonpos(x[u] - total.m) / total.s);
+      if (k + u * stride < end) emit(k + u * stride, exp_below_max<Select>(x[u] - total.m) / total.s);
   }
 }
 

@@ -181,8 +181,9 @@ __device__ __forceinline__ void for_each_pruned_block(const consumer_desc& d, st
 // another (for_each_pruned_block) instead of finding the block of every value. On the H200 1.49x
 // over consumer_kernel at 32K, and 1.11-1.12x over the typed per-value reader of round 11
 // (docs/kernel-notes.md, rounds 11-12; that kernel is tools/experiments' lanes_kernel). Production
-// takes U = 1; U = 2 and 4 were no faster.
-template <dtype T, int U>
+// takes U = 1; U = 2 and 4 were no faster. Select: the branch-free exp (the same bits), a candidate
+// that tools/experiments/consumer_variants.cu times; production launches Select = false.
+template <dtype T, int U, bool Select = false>
 __global__ void __launch_bounds__(kLanes) pruned_blocks_kernel(const __grid_constant__ consumer_desc d) {
   __shared__ row_shared sh;
   const int l = int(threadIdx.x);
@@ -192,12 +193,12 @@ __global__ void __launch_bounds__(kLanes) pruned_blocks_kernel(const __grid_cons
     if (l < d.n_peers) a = pruned_argmax(d, i, l);
     softmax_state st;
     for_each_pruned_block<T>(d, i, l, [&](auto& value, std::int64_t first, std::int64_t end) {
-      softmax_lane<U>(st, value, first, end, kLanes);
+      softmax_lane<U, Select>(st, value, first, end, kLanes);
     });
     const auto [total, best] = block_totals(sh, st, a);
     float* out = d.target_p + i * d.vd;
     for_each_pruned_block<T>(d, i, l, [&](auto& value, std::int64_t first, std::int64_t end) {
-      softmax_probs_lane<U>(total, value, first, end, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
+      softmax_probs_lane<U, Select>(total, value, first, end, kLanes, [&](std::int64_t k, float p) { __stcs(out + k, p); });
     });
     finish_row(d, i, best);
   }
@@ -229,8 +230,9 @@ constexpr int kMaxScanChunks = 64;  // fp32 rows up to 262 144 columns take scan
 // the chunk is in L1/L2 instead of from DRAM a second time. With Stash the first pass also keeps
 // the draft values in target_p, and the probabilities read them back from there (each lane its
 // own k, so no barrier) instead of gathering them from the row a third time. On the H200 the
-// stash at U = 4 went from 0.43-0.47 of a D2D copy to 0.79-0.82 (round 11).
-template <int U, bool Stash>
+// stash at U = 4 went from 0.43-0.47 of a D2D copy to 0.79-0.82 (round 11). Select as in
+// pruned_blocks_kernel (production: false).
+template <int U, bool Stash, bool Select = false>
 __global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant__ consumer_desc d) {
   using scan = row_scan<dtype::fp32, kLanes>;
   __shared__ row_shared sh;
@@ -249,8 +251,8 @@ __global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant
     softmax_state st;
     auto push = [&](int ka, int kb) {
       const std::int64_t first = first_lane_k(l, ka);
-      if constexpr (Stash) softmax_lane<U>(st, value, first, kb, kLanes, [out](std::int64_t k, float x) { out[k] = x; });
-      else softmax_lane<U>(st, value, first, kb, kLanes);
+      if constexpr (Stash) softmax_lane<U, Select>(st, value, first, kb, kLanes, [out](std::int64_t k, float x) { out[k] = x; });
+      else softmax_lane<U, Select>(st, value, first, kb, kLanes);
     };
     for (int j = 0; j < nchunks; ++j) {
       s.chunk(bytes, j * scan::chunk_vecs, nvec);
@@ -262,9 +264,9 @@ __global__ void __launch_bounds__(kLanes) scan_push_kernel(const __grid_constant
     auto store = [&](std::int64_t k, float p) { __stcs(out + k, p); };
     if constexpr (Stash) {
       stash_reader again{out};
-      softmax_probs_lane<U>(total, again, l, d.vd, kLanes, store);
+      softmax_probs_lane<U, Select>(total, again, l, d.vd, kLanes, store);
     } else {
-      softmax_probs_lane<U>(total, value, l, d.vd, kLanes, store);
+      softmax_probs_lane<U, Select>(total, value, l, d.vd, kLanes, store);
     }
     finish_row(d, i, best);
   }

@@ -15,7 +15,9 @@
 // (no full-row scan) nothing else to overlap it with. Round 11 (H200, 2026-12-04,
 // docs/data/h200_experiments/consumer_round11.txt) moved lanes U1 and scan+push U4 with the stash
 // into production; round 12 (consumer_round12.txt) replaced lanes U1 after pruned with blocks U1
-// (one peer block after another, no block test per value).
+// (one peer block after another, no block test per value). Round 15 (prepared 2026-12-04, not yet
+// run): production's two kernels with the branch-free exp (sb_exp_nonpos_select, the same bits),
+// against the warp divergence ncu showed with the generator's values ("wide").
 #include "kernels/consumer.cu"  // the production kernels, internals included
 #include "tools/experiments/timing.cuh"
 
@@ -83,16 +85,16 @@ void launch_lanes(const consumer_desc& d) {
   SB_CUDA_LAUNCH();
 }
 
-template <int U>
+template <int U, bool Select = false>
 void launch_blocks(const consumer_desc& d) {
-  pruned_blocks_kernel<dtype::bf16, U><<<row_blocks(d), kLanes>>>(d);
+  pruned_blocks_kernel<dtype::bf16, U, Select><<<row_blocks(d), kLanes>>>(d);
   SB_CUDA_LAUNCH();
 }
 
-template <int U, bool Stash>
+template <int U, bool Stash, bool Select = false>
 void launch_scan_push(const consumer_desc& d) {
   if (d.vocab > std::int64_t(kMaxScanChunks) * kScanChunkCols) throw_runtime("scan_push: rows longer than the chunk table");
-  scan_push_kernel<U, Stash><<<row_blocks(d), kLanes>>>(d);
+  scan_push_kernel<U, Stash, Select><<<row_blocks(d), kLanes>>>(d);
   SB_CUDA_LAUNCH();
 }
 
@@ -290,6 +292,8 @@ int main(int argc, char** argv) {
       {"lanes U8", launch_lanes<consumer_source::pruned, dtype::bf16, 8>},
       {"blocks U2", launch_blocks<2>},
       {"blocks U4", launch_blocks<4>},
+      {"blocks U1, select exp (round 15)", launch_blocks<1, true>},
+      {"blocks U2, select exp", launch_blocks<2, true>},
   };
   const std::vector<variant> memory = {
       {"round 10 production", launch_round10},
@@ -301,6 +305,7 @@ int main(int argc, char** argv) {
       {"scan+push U4", launch_scan_push<4, false>},
       {"scan+push U8", launch_scan_push<8, false>},
       {"scan+push U8, stash", launch_scan_push<8, true>},
+      {"scan+push U4, stash, select exp", launch_scan_push<4, true, true>},
   };
   try {
     experiments::print_device();
