@@ -47,6 +47,22 @@ SB_HD float add_rn(float a, float b) {
 // 2^n as a float for -126 <= n <= 127.
 SB_HD float pow2i(int n) { return bits_to_float(std::uint32_t(n + 127) << 23); }
 
+// exp's two halves, shared by exp_fixed and sb_exp_nonpos_select: n = rint(x·log2 e), and
+// y = exp(x - n·ln2) in [0.7, 1.5] (Cody-Waite reduction in two steps, Cephes' polynomial).
+SB_HD float exp_exponent(float x) { return rintf(mul_rn(x, 1.44269504088896341f)); }
+
+SB_HD float exp_mantissa(float x, float n) {
+  float r = fmaf(n, -0.693359375f, x);
+  r = fmaf(n, 2.12194440e-4f, r);
+  float p = 1.9875691500e-4f;
+  p = fmaf(p, r, 1.3981999507e-3f);
+  p = fmaf(p, r, 8.3334519073e-3f);
+  p = fmaf(p, r, 4.1665795894e-2f);
+  p = fmaf(p, r, 1.6666665459e-1f);
+  p = fmaf(p, r, 5.0000001201e-1f);
+  return add_rn(fmaf(p, mul_rn(r, r), r), 1.0f);
+}
+
 // exp(x) with a fixed sequence of correctly rounded operations (Cephes' expf polynomial, about
 // 1 ulp): identical bits on every IEEE-754 host and on the GPU. Overflow = false drops the two
 // branches that only x > 0 can take (x > 88.5; e > 127, where n = rint(x·log2 e) <= 0 for x <= 0):
@@ -56,16 +72,8 @@ SB_HD float exp_fixed(float x) {
   if (!(x > -104.0f)) return 0.0f;  // below the smallest subnormal result; also -inf and NaN
   if constexpr (Overflow)
     if (x > 88.5f) return bits_to_float(0x7f800000u);
-  const float n = rintf(mul_rn(x, 1.44269504088896341f));
-  float r = fmaf(n, -0.693359375f, x);  // x - n·ln2 in two exact-ish steps (Cody-Waite)
-  r = fmaf(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = fmaf(p, r, 1.3981999507e-3f);
-  p = fmaf(p, r, 8.3334519073e-3f);
-  p = fmaf(p, r, 4.1665795894e-2f);
-  p = fmaf(p, r, 1.6666665459e-1f);
-  p = fmaf(p, r, 5.0000001201e-1f);
-  float y = add_rn(fmaf(p, mul_rn(r, r), r), 1.0f);
+  const float n = exp_exponent(x);
+  float y = exp_mantissa(x, n);
   int e = int(n);
   if (e < -126) {  // the result is subnormal: scale in two exact steps, the last one rounds once
     y = mul_rn(y, pow2i(-64));
@@ -96,16 +104,8 @@ SB_HD float sb_exp_nonpos(float x) { return exp_fixed<false>(x); }  // x <= 0 or
 SB_HD float sb_exp_nonpos_select(float x) {
   const bool zero = !(x > -104.0f);  // also -inf and NaN
   const float xc = zero ? -104.0f : x;
-  const float n = rintf(mul_rn(xc, 1.44269504088896341f));
-  float r = fmaf(n, -0.693359375f, xc);
-  r = fmaf(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = fmaf(p, r, 1.3981999507e-3f);
-  p = fmaf(p, r, 8.3334519073e-3f);
-  p = fmaf(p, r, 4.1665795894e-2f);
-  p = fmaf(p, r, 1.6666665459e-1f);
-  p = fmaf(p, r, 5.0000001201e-1f);
-  const float y = add_rn(fmaf(p, mul_rn(r, r), r), 1.0f);
+  const float n = exp_exponent(xc);
+  const float y = exp_mantissa(xc, n);
   const bool sub = int(n) < -126;  // a subnormal result: two exact steps, the last one rounds once
   const float v = mul_rn(mul_rn(y, sub ? pow2i(-64) : 1.0f), pow2i(int(n) + (sub ? 64 : 0)));
   return zero ? 0.0f : v;
