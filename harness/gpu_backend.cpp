@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -42,6 +43,31 @@ device_buffer::device_buffer(std::size_t bytes, memory_tracker& t) : tracked_buf
 
 device_buffer::~device_buffer() {
   if (data()) SB_CUDA_NOTHROW(cudaFree(data()));
+}
+
+stream_gate::stream_gate(double timeout_s) : m_timeout_s(timeout_s) {
+  void* p = nullptr;
+  SB_CUDA(cudaHostAlloc(&p, 2 * sizeof(int), cudaHostAllocMapped));
+  m_words = static_cast<int*>(p);
+  m_words[0] = m_words[1] = 0;
+}
+
+stream_gate::~stream_gate() { SB_CUDA_NOTHROW(cudaFreeHost(m_words)); }
+
+void stream_gate::close(cudaStream_t s) {
+  std::atomic_ref<int>(m_words[0]).store(0, std::memory_order_release);
+  void* dev = nullptr;
+  SB_CUDA(cudaHostGetDevicePointer(&dev, m_words, 0));
+  auto* w = static_cast<int*>(dev);
+  kernels::launch_gate(w, w + 1, m_timeout_s, s);
+}
+
+void stream_gate::open() { std::atomic_ref<int>(m_words[0]).store(1, std::memory_order_release); }
+
+void stream_gate::check() const {
+  if (std::atomic_ref<int>(m_words[1]).load(std::memory_order_acquire))
+    throw runtime_error(fmt::format("the stream gate was not opened within {} s: the work behind it ran at the host's pace",
+                                    m_timeout_s));
 }
 
 void check_nccl(ncclResult_t r, const char* expr, const char* file, int line) {

@@ -64,6 +64,25 @@ class device_buffer final : public tracked_buffer {
   ~device_buffer() override;
 };
 
+// nvbench's blocking kernel: close() queues a gate on a stream, open() lets it through, so the
+// work queued between them runs back to back on the GPU however slowly the host enqueued it (a
+// host that stalls mid-enqueue would otherwise be timed as slow copies). Open it before waiting on
+// anything behind it; check() after that wait throws if the gate had given up (after timeout_s).
+class stream_gate {
+ public:
+  explicit stream_gate(double timeout_s = 10.0);
+  ~stream_gate();
+  stream_gate(const stream_gate&) = delete;
+  stream_gate& operator=(const stream_gate&) = delete;
+  void close(cudaStream_t s);
+  void open();
+  void check() const;
+
+ private:
+  double m_timeout_s;
+  int* m_words = nullptr;  // host-mapped: [0] open, [1] timed out
+};
+
 void check_nccl(ncclResult_t r, const char* expr, const char* file, int line);
 
 }  // namespace sb

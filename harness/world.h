@@ -48,7 +48,8 @@ std::size_t gpu_memory_bytes();                   // total memory of GPU 0 (0 wi
 // batch of back-to-back copies (>= kD2dSampleUs in all) over its count, in microseconds per copy —
 // the copy-bandwidth reference kernels are held to. Copies rotate over enough buffer pairs that none
 // reads its source from L2. Copies run first for at least kD2dWarmupMs, so the GPU's clocks have
-// left their idle state (a cold start read up to 15 % slow on an H100). Throws without a GPU.
+// left their idle state (a cold start read up to 15 % slow on an H100). Each batch is queued behind
+// a stream gate, so the host's enqueue rate is not timed. Throws without a GPU.
 inline constexpr double kD2dWarmupMs = 50.0;
 inline constexpr double kD2dSampleUs = 1000.0;
 std::vector<double> time_d2d_copy(std::size_t bytes, int iters);

@@ -45,6 +45,12 @@ void launch_prune_pack(const prune_desc& d, cudaStream_t stream);
 // launch for those that read the same aligned shard with the same draft columns.
 void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream);
 
+// Holds `stream` until the host stores a non-zero int at `open` (host memory mapped to the device,
+// e.g. cudaHostAlloc(cudaHostAllocMapped)), so the work queued behind it runs back to back however
+// slowly the host enqueues it (nvbench's blocking kernel); after timeout_s it gives up and stores 1
+// at `timed_out` (mapped too), and the queued work then ran at the host's pace.
+void launch_gate(const int* open, int* timed_out, double timeout_s, cudaStream_t stream);
+
 // Which of the pruned sender's kernels launch_prune_pack takes for d's rows (for tests and reports):
 // "split 64+64", "split 128+128", "scan-then-gather" or "element by element".
 const char* prune_pack_kernel(const prune_desc& d);

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "harness/gpu_handles.h"
@@ -408,11 +410,42 @@ TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
   EXPECT_EQ(pick(dtype::bf16, 16160, 2.0, 0x10008), "element by element");  // not 16-byte aligned
 }
 
+// The stream gate (nvbench's blocking kernel): nothing behind it runs until the host opens it, and
+// one never opened gives up and says so.
+TEST(kernels_gpu, stream_gate_holds_the_stream_until_opened) {
+  SB_REQUIRE_GPU();
+  cuda_stream s = make_stream();
+  stream_gate gate;
+  device_tensor word(sizeof(int));
+  gate.close(s.get());
+  SB_CUDA(cudaMemsetAsync(word.data(), 7, sizeof(int), s.get()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(cudaStreamQuery(s.get()), cudaErrorNotReady);
+  gate.open();
+  SB_CUDA(cudaStreamSynchronize(s.get()));
+  EXPECT_NO_THROW(gate.check());
+  EXPECT_EQ(to_host(word.data(), 1)[0], 7);
+
+  stream_gate never_opened(0.01);
+  never_opened.close(s.get());
+  SB_CUDA(cudaStreamSynchronize(s.get()));
+  try {
+    never_opened.check();
+    FAIL() << "a gate that timed out must say so";
+  } catch (const runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not opened within 0.01 s"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(kernels::launch_gate(nullptr, nullptr, 1.0, s.get()), runtime_error);
+  int w[2] = {0, 0};
+  EXPECT_THROW(kernels::launch_gate(w, w + 1, 0.0, s.get()), runtime_error);
+}
+
 TEST(gpu_handles, are_move_only) {
   static_assert(!std::is_copy_constructible_v<cuda_stream>);
   static_assert(!std::is_copy_constructible_v<cuda_event>);
   static_assert(!std::is_copy_constructible_v<nccl_comm>);
   static_assert(!std::is_copy_constructible_v<device_buffer>);
+  static_assert(!std::is_copy_constructible_v<stream_gate>);
   static_assert(std::is_nothrow_move_constructible_v<cuda_stream>);
   SUCCEED();
 }
