@@ -208,6 +208,68 @@ class nightly_report_test(unittest.TestCase):
         self.assertIn("has no 'points' list", err.getvalue())
 
 
+class nightly_confirm_test(unittest.TestCase):
+    """A failing gate reruns the set (the command the script passes, plus --out FILE) and counts only
+    the points that fail again; here the "run" copies a result file to FILE."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.day = os.path.join(self.root, "nightly", "2026-12-05")
+        os.makedirs(self.day)
+        base = os.path.join(self.root, "baselines", "NVIDIA-H100-80GB-HBM3x1.json")
+        os.makedirs(os.path.dirname(base))
+        shutil.copyfile(A, base)
+        # Run B with one point 30 % slower: a host-synced point in a host stall, or a regression.
+        def slow(doc):
+            p = first_ok(doc)
+            p["time_us"]["samples"] = [1.3 * x for x in p["time_us"]["samples"]]
+            p["time_us"]["median"] *= 1.3
+        self.slowed = cut_down(B, slow)
+        shutil.copyfile(self.slowed, os.path.join(self.day, "results.json"))
+
+    def tearDown(self):
+        shutil.rmtree(self.root)
+        os.unlink(self.slowed)
+
+    def rerun(self, source, rc=0):
+        return [sys.executable, "-c", f"import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[3]); sys.exit({rc})",
+                source]
+
+    def report(self):
+        with open(os.path.join(self.day, "report.md")) as f:
+            return f.read()
+
+    def test_a_failure_the_rerun_does_not_repeat_is_not_counted(self):
+        code, out = run(nightly_report.main, [self.day, "0"] + self.rerun(B))
+        self.assertEqual(code, 0, out)
+        report = self.report()
+        self.assertIn("## Confirming run", report)
+        self.assertIn("**Not reproduced, not counted:**", report)
+        self.assertIn("**Not reproduced, not counted:**\n- baseline/specforge local(one) bf16 tp8 sp1x1 b1 s4096 v129280: "
+                      "29.8% slower", report)
+        self.assertIn("**Gate: pass**", report)
+        self.assertTrue(os.path.exists(os.path.join(self.day, "results_confirm.json")))
+
+    def test_a_failure_the_rerun_repeats_fails_the_gate(self):
+        code, out = run(nightly_report.main, [self.day, "0"] + self.rerun(self.slowed))
+        self.assertEqual(code, 1, out)
+        report = self.report()
+        self.assertIn("## Confirming run", report)
+        self.assertNotIn("Not reproduced", report)
+        self.assertIn("**Gate: FAIL**", report)
+
+    def test_no_rerun_without_a_failure_and_a_broken_rerun_exits_3(self):
+        shutil.copyfile(B, os.path.join(self.day, "results.json"))
+        code, out = run(nightly_report.main, [self.day, "0"] + self.rerun(self.slowed))
+        self.assertEqual(code, 0, out)
+        self.assertNotIn("Confirming run", self.report())
+        shutil.copyfile(self.slowed, os.path.join(self.day, "results.json"))
+        with redirect_stderr(io.StringIO()) as err:
+            code, _ = run(nightly_report.main, [self.day, "0"] + self.rerun(B, rc=3))
+        self.assertEqual(code, 3)
+        self.assertIn("nightly: error: the confirming run failed (rc=3", err.getvalue())
+
+
 class plot_test(unittest.TestCase):
     def test_every_plot_is_written_as_a_png(self):
         from shardbench_tools import plot
