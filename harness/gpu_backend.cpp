@@ -48,18 +48,18 @@ device_buffer::~device_buffer() {
 stream_gate::stream_gate(double timeout_s) : m_timeout_s(timeout_s) {
   void* p = nullptr;
   SB_CUDA(cudaHostAlloc(&p, 2 * sizeof(int), cudaHostAllocMapped));
+  m_host = pinned_host(p);
   m_words = static_cast<int*>(p);
   m_words[0] = m_words[1] = 0;
+  void* dev = nullptr;
+  SB_CUDA(cudaHostGetDevicePointer(&dev, p, 0));
+  m_device_words = static_cast<int*>(dev);
 }
-
-stream_gate::~stream_gate() { SB_CUDA_NOTHROW(cudaFreeHost(m_words)); }
 
 void stream_gate::close(cudaStream_t s) {
   std::atomic_ref<int>(m_words[0]).store(0, std::memory_order_release);
-  void* dev = nullptr;
-  SB_CUDA(cudaHostGetDevicePointer(&dev, m_words, 0));
-  auto* w = static_cast<int*>(dev);
-  kernels::launch_gate(w, w + 1, m_timeout_s, s);
+  std::atomic_ref<int>(m_words[1]).store(0, std::memory_order_release);
+  kernels::launch_gate(m_device_words, m_device_words + 1, m_timeout_s, s);
 }
 
 void stream_gate::open() { std::atomic_ref<int>(m_words[0]).store(1, std::memory_order_release); }

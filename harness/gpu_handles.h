@@ -50,7 +50,12 @@ struct nccl_deleter {
   void operator()(ncclComm_t c) const noexcept { ncclCommAbort(c); }
 };
 
+struct pinned_host_deleter {
+  void operator()(void* p) const noexcept { SB_CUDA_NOTHROW(cudaFreeHost(p)); }
+};
+
 using cuda_stream = unique_handle<cudaStream_t, stream_deleter>;
+using pinned_host = unique_handle<void*, pinned_host_deleter>;  // cudaHostAlloc's memory
 using cuda_event = unique_handle<cudaEvent_t, event_deleter>;
 using nccl_comm = unique_handle<ncclComm_t, nccl_deleter>;
 
@@ -71,7 +76,6 @@ class device_buffer final : public tracked_buffer {
 class stream_gate {
  public:
   explicit stream_gate(double timeout_s = 10.0);
-  ~stream_gate();
   stream_gate(const stream_gate&) = delete;
   stream_gate& operator=(const stream_gate&) = delete;
   void close(cudaStream_t s);
@@ -80,7 +84,9 @@ class stream_gate {
 
  private:
   double m_timeout_s;
-  int* m_words = nullptr;  // host-mapped: [0] open, [1] timed out
+  pinned_host m_host;
+  int* m_words = nullptr;         // m_host's host-mapped words: [0] open, [1] timed out
+  int* m_device_words = nullptr;  // the same words as the device addresses them
 };
 
 void check_nccl(ncclResult_t r, const char* expr, const char* file, int line);

@@ -446,6 +446,7 @@ TEST(gpu_handles, are_move_only) {
   static_assert(!std::is_copy_constructible_v<nccl_comm>);
   static_assert(!std::is_copy_constructible_v<device_buffer>);
   static_assert(!std::is_copy_constructible_v<stream_gate>);
+  static_assert(!std::is_copy_constructible_v<pinned_host>);
   static_assert(std::is_nothrow_move_constructible_v<cuda_stream>);
   SUCCEED();
 }
