@@ -8,6 +8,7 @@
 //   nvcc -O3 -std=c++20 -arch=sm_90 --expt-relaxed-constexpr -I. tools/experiments/prune_variants.cu \
 //        harness/error.cpp harness/cuda_check.cpp harness/dtype.cpp -o /tmp/prune_variants && /tmp/prune_variants
 #include "kernels/consumer.cu"  // the production kernels, internals included
+#include "harness/generator.h"
 #include "tools/experiments/timing.cuh"
 
 #include <cstdio>
@@ -818,6 +819,212 @@ void launch_prod_vec(const prune_batch& b, const std::uint16_t*, cudaStream_t st
   SB_CUDA_LAUNCH();
 }
 
+// Round 16 (2026-12-05, prepared for an H100): a persistent grid of the split kernel whose scanners
+// load the first chunk of their next row before they reduce the current one. Hypothesis: at 4K rows
+// (3.9 waves of 1056 resident blocks) the blocks start together and stay in step, so at the end of
+// every row all of an SM's blocks reduce, write their pairs, exit and start a new row at once, and
+// DRAM idles for a first-load latency per wave; at 32K (31 waves) the blocks have drifted apart and
+// fill each other's gaps (the kernel reads 0.96 of the copy there, 0.82-0.88 at 4K). Prefetch: the
+// first chunk's U loads of row g + grid are issued before row g's tail and block reduction; Sync: a
+// block barrier after every row, so that gatherers cannot run ahead of the scanners (a row that the
+// gatherers fetch long before the scanners might leave L2 before they read it).
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Prefetch, bool Sync>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_flow_kernel(const __grid_constant__ prune_batch b) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int NG = NT - S;
+  const prune_desc& d = b.d;
+  const bool scanner = int(threadIdx.x) < S;
+  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const int nvec = cols / per;
+  if (scanner) {  // the roles in separate loops, so the prefetched chunk is not live in the gatherers'
+    uint4 next[U];  // the first chunk of this scanner's next row (Prefetch)
+    auto load_first = [&](std::int64_t g) {
+      const std::int64_t r = locate(b, g).r;
+      const uint4* row = r < 0 ? nullptr : reinterpret_cast<const uint4*>(shard_row<word>(d, r));
+#pragma unroll
+      for (int k = 0; k < U; ++k) {
+        const int v = l + k * S;
+        next[k] = row && v < nvec ? __ldg(row + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+      }
+    };
+    if (Prefetch && blockIdx.x < b.rows) load_first(blockIdx.x);
+    for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+      const auto [pr, i, r] = locate(b, g);
+      arg_max a;
+      const std::int64_t gn = g + gridDim.x;
+      if (r >= 0) {
+        const char* row = reinterpret_cast<const char*>(shard_row<word>(d, r));
+        row_scan<T, S, U> s;
+        int v0 = 0;
+        if constexpr (Prefetch) {
+          if (nvec > 0) {
+            float m = -INFINITY;
+#pragma unroll
+            for (int k = 0; k < U; ++k)
+#pragma unroll
+              for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(next[k], e));
+            s.take(next, l, nvec, m);
+            v0 = s.chunk_vecs;
+          }
+        }
+        for (; v0 < nvec; v0 += s.chunk_vecs) s.chunk(row, v0, nvec);
+        if (Prefetch && gn < b.rows) load_first(gn);
+        s.tail(row, cols);
+        a = s.result(d.col_base);
+      } else {
+        if (Prefetch && gn < b.rows) load_first(gn);
+        if (l == 0 && cols > 0) a = {0.0f, d.col_base};
+      }
+      write_pair<S>(pr.pairs + i, d.col_base, a);
+      if constexpr (Sync) __syncthreads();  // whole warps per role: each warp meets the barrier as one
+    }
+  } else {
+    for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+      const auto [pr, i, r] = locate(b, g);
+      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+      if (r >= 0) {
+        draft_cursor<NG, G> ids{l};
+        ids.load(d);
+        ids.gather_below(shard_row<word>(d, r), out, d, INT_MAX);
+      } else {
+        for (int k = l; k < n_ids; k += NG) out[k] = 0;
+      }
+      if constexpr (Sync) __syncthreads();
+    }
+  }
+}
+
+// Round 16b: the gatherers trail the scanners a chunk at a time. The rows sweep of round 16 (below)
+// put production at the copy's rate for one wave of rows (1056) and in the steady state (13.4 ns
+// per row from 8K rows on, the copy's too), the loss in the waves between; and the H200's
+// decomposition had the gather alone slower than the scan alone. Here one block per row, as in
+// production, but each scanner warp counts its finished chunks in shared memory and the gatherers
+// take a chunk's draft columns (the cursor of prune_vec_kernel's per-chunk order) only once every
+// scanner warp is past it, so they read lines the scanners have just brought into L1 instead of
+// racing them to L2, and a row's end is one chunk's gather, not the row's. The counters are a
+// hint: no value passes through them, so a stale read only delays a gatherer. Sleep: the
+// gatherers' wait backs off with __nanosleep.
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Sleep, bool Wait = true>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_trail_kernel(const __grid_constant__ prune_batch b) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int NG = NT - S, W = S / 32;
+  __shared__ volatile int done[W];
+  const prune_desc& d = b.d;
+  const bool scanner = int(threadIdx.x) < S;
+  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  constexpr int per = T == dtype::fp32 ? 4 : 8, chunk_vecs = S * U;
+  const int nvec = cols / per;
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    const auto [pr, i, r] = locate(b, g);
+    if (int(threadIdx.x) < W) done[threadIdx.x] = 0;
+    __syncthreads();
+    if (scanner) {
+      arg_max a;
+      if (r >= 0) {
+        const char* row = reinterpret_cast<const char*>(shard_row<word>(d, r));
+        row_scan<T, S, U> s;
+        for (int v0 = 0, c = 1; v0 < nvec; v0 += chunk_vecs, ++c) {
+          s.chunk(row, v0, nvec);
+          __syncwarp();
+          if ((threadIdx.x & 31) == 0) done[threadIdx.x / 32] = c;
+        }
+        s.tail(row, cols);
+        a = s.result(d.col_base);
+      } else if (l == 0 && cols > 0) {
+        a = {0.0f, d.col_base};
+      }
+      write_pair<S>(pr.pairs + i, d.col_base, a);
+    } else {
+      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+      if (r >= 0) {
+        const word* row = shard_row<word>(d, r);
+        draft_cursor<NG, G> ids{l};
+        ids.load(d);
+        for (int v0 = 0, c = 1; v0 < nvec; v0 += chunk_vecs, ++c) {
+          if constexpr (Wait) {
+            for (;;) {
+              int m = done[0];
+#pragma unroll
+              for (int w = 1; w < W; ++w) m = min(m, done[w]);
+              if (m >= c) break;
+              if constexpr (Sleep) __nanosleep(64);
+            }
+          }
+          const bool last = v0 + chunk_vecs >= nvec;
+          ids.gather_below(row, out, d, last ? INT_MAX : (v0 + chunk_vecs) * per);
+        }
+        if (nvec == 0) ids.gather_below(row, out, d, INT_MAX);
+      } else {
+        for (int k = l; k < n_ids; k += NG) out[k] = 0;
+      }
+    }
+    if (gridDim.x < b.rows) __syncthreads();  // the counters are reset for the block's next row
+  }
+}
+
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Sleep, bool Wait = true>
+void launch_trail(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  prune_trail_kernel<T, NT, S, U, G, MinBlocks, Sleep, Wait><<<unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks)), NT, 0, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+
+// Round 16c: production's split kernel, but the blocks of the first wave start at staggered times
+// (block b sleeps Ns · (b mod 16) / 16 first), so that their rows, and the transitions between
+// rows where an SM's blocks all reduce, gather from L2 and start anew at once, no longer line up.
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_stagger_kernel(const __grid_constant__ prune_batch b, int first_wave) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int NG = NT - S;
+  if (int(blockIdx.x) < first_wave) __nanosleep(unsigned(Ns) * (blockIdx.x % 16) / 16);
+  const prune_desc& d = b.d;
+  const bool scanner = int(threadIdx.x) < S;
+  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    const auto [pr, i, r] = locate(b, g);
+    if (scanner) {
+      arg_max a;
+      if (r >= 0) a = scan_row<T, S, U>(reinterpret_cast<const char*>(shard_row<word>(d, r)), cols, d.col_base);
+      else if (l == 0 && cols > 0) a = {0.0f, d.col_base};
+      write_pair<S>(pr.pairs + i, d.col_base, a);
+    } else {
+      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+      if (r >= 0) {
+        draft_cursor<NG, G> ids{l};
+        ids.load(d);
+        ids.gather_below(shard_row<word>(d, r), out, d, INT_MAX);
+      } else {
+        for (int k = l; k < n_ids; k += NG) out[k] = 0;
+      }
+    }
+  }
+}
+
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns>
+void launch_stagger(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  int sms = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  prune_stagger_kernel<T, NT, S, U, G, MinBlocks, Ns><<<unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks)), NT, 0, stream>>>(b, sms * MinBlocks);
+  SB_CUDA_LAUNCH();
+}
+
+// Persistent: as many blocks as fit at once (occupancy), else one per row.
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Prefetch, bool Sync, bool Persistent = true>
+void launch_flow(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  auto k = prune_flow_kernel<T, NT, S, U, G, MinBlocks, Prefetch, Sync>;
+  static int resident = 0;
+  if (resident == 0) {
+    int per_sm = 0, sms = 0;
+    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, 0));
+    SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    resident = std::max(per_sm, 1) * sms;
+    std::printf("    (%d resident blocks of %d threads)\n", resident, NT);
+  }
+  const std::int64_t blocks = Persistent ? std::min<std::int64_t>(b.rows, resident) : b.rows;
+  k<<<unsigned(blocks), NT, 0, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+
 bool g_profile_only = false;  // ncu: launch each variant once, time nothing
 
 struct variant {
@@ -874,7 +1081,7 @@ float sample_value(std::mt19937_64& g) { return float(int(g() % 1024) - 600) / 6
 
 template <dtype T>
 void run_shape(std::int64_t rows, std::int64_t cols, double density, const char* label, const std::vector<variant>& vs,
-               std::int64_t ld = 0) {
+               std::int64_t ld = 0, bool harness_values = false) {
   if (ld == 0) ld = cols;  // the row pitch: 16-byte aligned rows, as the vectorised kernels need
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
   std::mt19937_64 g(42 + rows + std::int64_t(density * 1000));
@@ -886,8 +1093,13 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
   const std::int64_t n_ids = std::int64_t(ids.size());
   // Two input buffers used in turn, each larger than L2 at these sizes.
   std::vector<word> host(std::size_t(rows * ld));
-  for (auto& w : host) {
-    const float f = sample_value(g);
+  // harness_values: the harness generator's logits (gen::logit, what bench and the sweeps pack:
+  // 8 significant bits, most of them small, the row maximum 127 or near it), rank 0's columns.
+  const gen::params gp{1, 129280, rows};
+  for (std::size_t x = 0; x < host.size(); ++x) {
+    word& w = host[x];
+    const std::int64_t t = std::int64_t(x) / ld, c = std::int64_t(x) % ld;
+    const float f = harness_values ? (c < cols ? gen::logit(gp, t, c) : 0.0f) : sample_value(g);
     std::uint32_t bits;
     std::memcpy(&bits, &f, 4);
     if constexpr (T == dtype::fp32) w = bits;
@@ -1163,6 +1375,59 @@ int main(int argc, char** argv) {
       {"split 128+128 4blk U8", launch_prod_split<dtype::fp32, 256, 128, 8, 16, 4>},
       {"scan-then-gather 1024 2blk", launch_prod_vec<dtype::fp32, 1024, kPackUnroll, 2>},
   };
+  const std::vector<variant> round16 = {  // persistent split kernel, next row's first chunk prefetched
+      {"production", launch_production},
+      {"split 128+128 4blk (by name)", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+      {"flow 64+64 8blk one per row (=prod)", launch_flow<dtype::bf16, 128, 64, 4, 16, 8, false, false, false>},
+      {"flow 64+64 8blk persistent", launch_flow<dtype::bf16, 128, 64, 4, 16, 8, false, false>},
+      {"flow 64+64 8blk persistent prefetch", launch_flow<dtype::bf16, 128, 64, 4, 16, 8, true, false>},
+      {"flow 64+64 8blk persistent prefetch sync", launch_flow<dtype::bf16, 128, 64, 4, 16, 8, true, true>},
+      {"flow 64+64 8blk persistent sync", launch_flow<dtype::bf16, 128, 64, 4, 16, 8, false, true>},
+      {"flow 128+128 4blk persistent prefetch", launch_flow<dtype::bf16, 256, 128, 4, 16, 4, true, false>},
+      {"flow 128+128 4blk persistent prefetch sync", launch_flow<dtype::bf16, 256, 128, 4, 16, 4, true, true>},
+      {"flow 64+64 8blk persistent prefetch U2", launch_flow<dtype::bf16, 128, 64, 2, 16, 8, true, false>},
+  };
+  const std::vector<variant> round16_f32 = {
+      {"production", launch_production},
+      {"flow 128+128 4blk U8 persistent", launch_flow<dtype::fp32, 256, 128, 8, 16, 4, false, false>},
+      {"flow 128+128 4blk U8 persistent prefetch", launch_flow<dtype::fp32, 256, 128, 8, 16, 4, true, false>},
+      {"flow 128+128 4blk U8 persistent prefetch sync", launch_flow<dtype::fp32, 256, 128, 8, 16, 4, true, true>},
+  };
+  const std::vector<variant> round16_sweep = {
+      {"production", launch_production},
+      {"flow 64+64 8blk persistent prefetch", launch_flow<dtype::bf16, 128, 64, 4, 16, 8, true, false>},
+      {"flow 64+64 8blk persistent prefetch sync", launch_flow<dtype::bf16, 128, 64, 4, 16, 8, true, true>},
+  };
+  const std::vector<variant> round16b = {  // gatherers trail the scanners chunk by chunk
+      {"production", launch_production},
+      {"split 128+128 4blk (by name)", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+      {"trail 64+64 8blk", launch_trail<dtype::bf16, 128, 64, 4, 16, 8, false>},
+      {"trail 64+64 8blk sleep", launch_trail<dtype::bf16, 128, 64, 4, 16, 8, true>},
+      {"trail 64+64 8blk G8", launch_trail<dtype::bf16, 128, 64, 4, 8, 8, false>},
+      {"chunked, no wait 64+64 8blk", launch_trail<dtype::bf16, 128, 64, 4, 16, 8, false, false>},
+      {"trail 128+128 4blk", launch_trail<dtype::bf16, 256, 128, 4, 16, 4, false>},
+      {"trail 128+128 4blk sleep", launch_trail<dtype::bf16, 256, 128, 4, 16, 4, true>},
+      {"trail 64+128 5blk", launch_trail<dtype::bf16, 192, 64, 4, 16, 5, false>},
+      {"trail 128+64 5blk", launch_trail<dtype::bf16, 192, 128, 4, 16, 5, false>},
+      {"trail 32+32 16blk", launch_trail<dtype::bf16, 64, 32, 4, 16, 16, false>},
+  };
+  const std::vector<variant> round16b_f32 = {
+      {"production", launch_production},
+      {"trail 128+128 4blk U8", launch_trail<dtype::fp32, 256, 128, 8, 16, 4, false>},
+      {"trail 128+128 4blk U8 sleep", launch_trail<dtype::fp32, 256, 128, 8, 16, 4, true>},
+      {"trail 64+64 8blk U8", launch_trail<dtype::fp32, 128, 64, 8, 16, 8, false>},
+  };
+  const std::vector<variant> round16c = {  // the first wave's blocks start staggered
+      {"production", launch_production},
+      {"split 128+128 4blk (by name)", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+      {"stagger 64+64 0 ns (=prod)", launch_stagger<dtype::bf16, 128, 64, 4, 16, 8, 0>},
+      {"stagger 64+64 1000 ns", launch_stagger<dtype::bf16, 128, 64, 4, 16, 8, 1000>},
+      {"stagger 64+64 2000 ns", launch_stagger<dtype::bf16, 128, 64, 4, 16, 8, 2000>},
+      {"stagger 64+64 4000 ns", launch_stagger<dtype::bf16, 128, 64, 4, 16, 8, 4000>},
+      {"stagger 64+64 8000 ns", launch_stagger<dtype::bf16, 128, 64, 4, 16, 8, 8000>},
+      {"stagger 128+128 2000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 2000>},
+      {"stagger 128+128 4000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -1213,6 +1478,43 @@ int main(int argc, char** argv) {
       run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round13);
       run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round13);
       run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round13, 16168);
+    }
+    if (round == "round16") {
+      std::printf("== round16 bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round16);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round16);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round16);
+      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round16);
+      std::printf("== round16 fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round16_f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round16_f32);
+      std::printf("== round16 rows sweep (bf16 tp 8, uniform): the fixed part\n");
+      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round16_sweep);
+    }
+    if (round == "round16b") {
+      std::printf("== round16b bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round16b);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round16b);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round16b);
+      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round16b);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round16b);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round16b, 16168);
+      std::printf("== round16b fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round16b_f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round16b_f32);
+    }
+    if (round == "round16c") {
+      std::printf("== round16c bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round16c);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round16c);
+      run_shape<dtype::bf16>(2112, 16160, uniform, "bf16 tp8 2112 rows", round16c);
+      run_shape<dtype::bf16>(8192, 16160, uniform, "bf16 tp8 8K uniform", round16c);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round16c);
+      std::printf("== the harness generator's values (what bench --kernels packs)\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round16c, 0, true);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 32K generator", round16c, 0, true);
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 4K generator", round16b_f32, 0, true);
     }
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
