@@ -49,23 +49,22 @@ stream_gate::stream_gate(double timeout_s) : m_timeout_s(timeout_s) {
   void* p = nullptr;
   SB_CUDA(cudaHostAlloc(&p, 2 * sizeof(int), cudaHostAllocMapped));
   m_host = pinned_host(p);
-  m_words = static_cast<int*>(p);
-  m_words[0] = m_words[1] = 0;
+  static_cast<int*>(p)[0] = static_cast<int*>(p)[1] = 0;
   void* dev = nullptr;
   SB_CUDA(cudaHostGetDevicePointer(&dev, p, 0));
   m_device_words = static_cast<int*>(dev);
 }
 
 void stream_gate::close(cudaStream_t s) {
-  std::atomic_ref<int>(m_words[0]).store(0, std::memory_order_release);
-  std::atomic_ref<int>(m_words[1]).store(0, std::memory_order_release);
+  word(0).store(0, std::memory_order_release);
+  word(1).store(0, std::memory_order_release);
   kernels::launch_gate(m_device_words, m_device_words + 1, m_timeout_s, s);
 }
 
-void stream_gate::open() { std::atomic_ref<int>(m_words[0]).store(1, std::memory_order_release); }
+void stream_gate::open() { word(0).store(1, std::memory_order_release); }
 
 void stream_gate::check() const {
-  if (std::atomic_ref<int>(m_words[1]).load(std::memory_order_acquire))
+  if (word(1).load(std::memory_order_acquire))
     throw runtime_error(fmt::format("the stream gate was not opened within {} s: the work behind it ran at the host's pace",
                                     m_timeout_s));
 }

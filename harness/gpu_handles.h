@@ -4,6 +4,7 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
+#include <atomic>
 #include <utility>
 
 #include "harness/backend.h"
@@ -83,9 +84,11 @@ class stream_gate {
   void check() const;
 
  private:
+  // m_host's host-mapped words, [0] open and [1] timed out, as the host addresses them.
+  std::atomic_ref<int> word(int k) const { return std::atomic_ref<int>(static_cast<int*>(m_host.get())[k]); }
+
   double m_timeout_s;
   pinned_host m_host;
-  int* m_words = nullptr;         // m_host's host-mapped words: [0] open, [1] timed out
   int* m_device_words = nullptr;  // the same words as the device addresses them
 };
 
