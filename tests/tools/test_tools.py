@@ -467,3 +467,69 @@ class kernels_report_test(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# A stand-in for tools/nightly under a temporary tree: its run is a copy of $RUN_FILE, its rerun of
+# $RERUN_FILE; the rest is the real report (nightly_report.main), as tools/nightly execs it.
+FAKE_NIGHTLY = r'''
+import os, shutil, sys
+sys.path.insert(0, sys.argv[1])
+from shardbench_tools import nightly_report
+day = os.path.join(os.environ["ROOT"], "nightly", "2026-12-05")
+os.makedirs(day, exist_ok=True)
+shutil.copyfile(os.environ["RUN_FILE"], os.path.join(day, "results.json"))
+update = "1" if "--update-baseline" in sys.argv else "0"
+rerun = [sys.executable, "-c", "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[3])", os.environ["RERUN_FILE"]]
+sys.exit(nightly_report.main([day, update] + rerun))
+'''
+
+
+class nightly_rerun_check_test(unittest.TestCase):
+    """tools/gpu-check's end-to-end check of the confirming rerun: a doctored baseline must fail the
+    gate twice; here with a stand-in for tools/nightly that copies recorded runs."""
+
+    def setUp(self):
+        from shardbench_tools import nightly_rerun_check
+        self.check = nightly_rerun_check
+        self.root = tempfile.mkdtemp()
+        self.fake = os.path.join(self.root, "nightly.py")
+        with open(self.fake, "w") as f:
+            f.write(FAKE_NIGHTLY)
+        self.env = dict(os.environ)
+        os.environ.update(ROOT=self.root, RUN_FILE=B, RERUN_FILE=B)
+        self.cmd = [sys.executable, self.fake, os.path.join(HERE, "..", "..", "tools")]
+        self.base = os.path.join(self.root, "baselines", "NVIDIA-H100-80GB-HBM3x1.json")
+
+    def tearDown(self):
+        os.environ.clear()
+        os.environ.update(self.env)
+        shutil.rmtree(self.root)
+
+    def test_a_doctored_baseline_is_failed_twice_and_put_back(self):
+        code, out = run(self.check.main, self.cmd)
+        self.assertEqual(code, 0, out)
+        self.assertIn("nightly rerun check: the gate failed batch/fused local(one) bf16 tp8 sp1x1 b1 s4096 v129280 "
+                      "in the run and again in its rerun", out)
+        with open(self.base) as f, open(B) as g:
+            self.assertEqual(json.load(f), json.load(g))  # the baseline is the run's again
+
+    def test_a_rerun_that_does_not_repeat_the_failure_fails_the_check(self):
+        def fast(doc):  # the doctored point as fast as the doctored baseline says
+            p = next(p for p in doc["points"] if p["status"] == "ok" and p["path"] == "batch" and p["variant"] == "fused")
+            p["time_us"]["samples"] = [0.7 * x for x in p["time_us"]["samples"]]
+            p["time_us"]["median"] *= 0.7
+        quick = cut_down(B, fast)
+        try:
+            os.environ["RERUN_FILE"] = quick
+            code, out = run(self.check.main, self.cmd)
+        finally:
+            os.unlink(quick)
+        self.assertEqual(code, 1, out)
+        self.assertIn("nightly rerun check: FAIL: tools/nightly exited 0, not 1", out)
+
+    def test_a_failed_baseline_run_exits_2(self):
+        os.environ["RUN_FILE"] = os.path.join(self.root, "missing.json")
+        with redirect_stderr(io.StringIO()) as err:
+            code, _ = run(self.check.main, self.cmd)
+        self.assertEqual(code, 2)
+        self.assertIn("nightly rerun check: error: the baseline run failed", err.getvalue())
