@@ -505,7 +505,7 @@ class nightly_rerun_check_test(unittest.TestCase):
         os.environ.update(self.env)
         shutil.rmtree(self.root)
 
-    def test_a_doctored_baseline_is_failed_twice_and_put_back(self):
+    def test_a_doctored_baseline_is_failed_twice_and_the_doctoring_undone(self):
         code, out = run(self.check.main, self.cmd)
         self.assertEqual(code, 0, out)
         self.assertIn("nightly rerun check: the gate failed batch/fused local(one) bf16 tp8 sp1x1 b1 s4096 v129280 "
@@ -533,3 +533,10 @@ class nightly_rerun_check_test(unittest.TestCase):
             code, _ = run(self.check.main, self.cmd)
         self.assertEqual(code, 2)
         self.assertIn("nightly rerun check: error: the baseline run failed", err.getvalue())
+
+    def test_a_command_that_does_not_exist_exits_2(self):
+        with redirect_stderr(io.StringIO()) as err:
+            code, _ = run(self.check.main, [os.path.join(self.root, "no-such-nightly")])
+        self.assertEqual(code, 2)
+        self.assertIn("nightly rerun check: error: the baseline run failed (rc=127)", err.getvalue())
+        self.assertIn("No such file or directory", err.getvalue())

@@ -1,7 +1,9 @@
 """tools/nightly's confirming rerun, end to end on the machine it runs on (tools/gpu-check runs it on
 the GPU): writes a fresh baseline, makes one point of it 30 % faster, and runs the gate, which must
 fail that point in the run and again in its rerun (exit 1, `results_confirm.json`, the point among
-the confirmed failures). The baseline is put back whatever happens.
+the confirmed failures). Like `tools/nightly --update-baseline`, it leaves this machine's baseline
+replaced by the fresh one (commit that only deliberately); the doctored copy is undone whatever
+happens.
 
     python3 tools/run_tool.py nightly_rerun_check [NIGHTLY [ARGS...]]
 
@@ -21,15 +23,18 @@ FASTER = 0.7  # the doctored baseline's times: tonight's point reads 1/0.7 = 1.4
 
 
 def run(cmd):
-    """Runs cmd, echoing its output; returns (rc, output)."""
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """Runs cmd, echoing its output; returns (rc, output), rc 127 if it could not start."""
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except OSError as e:
+        return 127, f"{cmd[0]}: {e.strerror}\n"
     sys.stdout.write(p.stdout)
     return p.returncode, p.stdout
 
 
 def doctor(path):
-    """Makes one measured point of the baseline at path FASTER times as long (batch/fused if it has
-    one); returns that point's label as the gate names it."""
+    """Scales the times of one measured point of the baseline at path by FASTER (batch/fused if it
+    has one); returns that point's label as the gate names it."""
     with open(path) as f:
         doc = json.load(f)
     ok = [p for p in doc["points"] if p["status"] == "ok"]
@@ -65,7 +70,8 @@ def main(argv):
     rc, out = run(nightly + ["--update-baseline"])  # 1: its gate against the old baseline failed
     m = re.search(r"nightly: baseline replaced: (\S+)", out)
     if rc not in (0, 1) or not m:
-        print(f"nightly rerun check: error: the baseline run failed (rc={rc})", file=sys.stderr)
+        last = (out.strip().splitlines() or [""])[-1]
+        print(f"nightly rerun check: error: the baseline run failed (rc={rc}): {last}", file=sys.stderr)
         return 2
     base = m.group(1)
     keep = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
@@ -74,6 +80,9 @@ def main(argv):
         point = doctor(base)
         print(f"nightly rerun check: {base} made {1 / FASTER:.2f}x faster at {point}")
         rc, out = run(nightly)
+    except (OSError, ValueError, KeyError) as e:  # a baseline without what the gate reads
+        print(f"nightly rerun check: error: cannot doctor {base}: {e}", file=sys.stderr)
+        return 2
     finally:
         shutil.copyfile(keep, base)
         os.unlink(keep)
