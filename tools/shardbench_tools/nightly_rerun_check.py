@@ -58,9 +58,8 @@ def confirmed(day, point):
         report = f.read()
     if "## Confirming run" not in report or "**Gate: FAIL**" not in report:
         return "the report has no confirming run or no failed gate"
-    rerun = report.split("## Confirming run", 1)[1]
-    dropped = rerun.split("**Not reproduced, not counted:**", 1)[1] if "**Not reproduced" in rerun else ""
-    if f"{point}: " not in rerun.split("**Not reproduced", 1)[0] or f"- {point}: " in dropped:
+    counted, _, dropped = report.split("## Confirming run", 1)[1].partition("**Not reproduced, not counted:**")
+    if f"{point}: " not in counted or f"{point}: " in dropped:
         return f"{point} is not among the confirmed failures"
     return None
 
@@ -74,7 +73,8 @@ def main(argv):
         print(f"nightly rerun check: error: the baseline run failed (rc={rc}): {last}", file=sys.stderr)
         return 2
     base = m.group(1)
-    keep = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    fd, keep = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
     shutil.copyfile(base, keep)
     try:
         point = doctor(base)
