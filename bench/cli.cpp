@@ -32,6 +32,10 @@ namespace {
 
 constexpr int kExitOk = 0, kExitMismatch = 1, kExitConfig = 2, kExitRuntime = 3;
 
+constexpr const char* kGateHelp =
+    "queue each timed iteration behind a stream gate (nvbench's blocking kernel), so the host's launch latency is "
+    "not timed up to the path's first host wait (results: launch_gate)";
+
 // Flags shared by `run` and `plan`. Shape flags, when any is given, turn the config into one point.
 struct cli_flags {
   std::string config, backend, out, dump, paths, variants, dtypes, emulate, consumer, t2d;
@@ -46,6 +50,7 @@ struct cli_flags {
   bool inject_mismatch = false;
   bool json = false;
   bool cold = false;
+  bool gate = false;
   bool cupti = false;
   std::string trace;
   std::string a2a = "auto";
@@ -394,6 +399,9 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   o.world.memory_cap = std::size_t(f.memory_cap_gib * double(std::size_t(1) << 30));
   o.inject_mismatch = f.inject_mismatch;
   o.cold = f.cold;
+  if (f.gate && o.world.backend == backend_kind::cpu)
+    throw_config("--gate holds a GPU stream behind a gate kernel: it needs the local or nccl backend");
+  o.world.gate = f.gate;
   if (f.a2a == "alltoall")
     o.world.a2a = a2a_impl::collective;
   else if (f.a2a == "sendrecv")
@@ -644,6 +652,7 @@ int cli_main(int argc, char** argv) {
   run->add_option("--memory-cap", f.memory_cap_gib, "GiB per rank the allocator may hand out (0: no cap)");
   run->add_flag("--inject-mismatch", f.inject_mismatch, "test hook: corrupt one output element before verifying");
   run->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
+  run->add_flag("--gate", f.gate, kGateHelp);
   run->add_option("--a2a", f.a2a, "nccl all-to-all form: auto (per variant), alltoall (ncclAlltoAll where chunks are even), sendrecv (grouped ncclSend/ncclRecv)");
   run->add_flag("--cupti", f.cupti, "collect CUPTI activity: per-phase GPU time by kernel (NCCL's included)");
   run->add_option("--trace", f.trace, "write a Chrome-trace/Perfetto JSON of kernels, copies and NVTX ranges (implies --cupti)");
@@ -657,6 +666,7 @@ int cli_main(int argc, char** argv) {
   bench->add_option("--emulate", f.emulate, "local backend: all or one");
   bench->add_option("--emulated-rank", f.emulated_rank, "local --emulate one: the rank that runs")->check(fits<int>());
   bench->add_flag("--cold", f.cold, "flush the L2 cache before every timed iteration");
+  bench->add_flag("--gate", f.gate, kGateHelp);
   bench->add_option("--a2a", f.a2a, "nccl all-to-all form: auto, alltoall or sendrecv");
   bench->add_flag("--kernels", f.kernels, "each local phase's kernel vs a device-to-device copy of the same bytes");
   bench->add_flag("--collectives", f.collectives,

@@ -125,17 +125,27 @@ std::size_t buffer_index(const std::vector<buffer_spec>& bufs, std::string_view 
 // warm-up iterations of ~6 ms) ran every kernel 4-6 % slower than the same point later in the
 // sweep, and as fast once forty iterations warmed it up (docs/kernel-notes.md). Every rank goes
 // on while the slowest rank's warm-up is short of the time, so all run the same number of
-// collectives. `once(i)` runs warm-up iteration i and returns its time in µs; returns the
-// iterations run.
+// collectives. With --gate at least one runs: CUDA loads a kernel at its first launch by default,
+// and loading can synchronise the context, which behind a closed gate would wait until the gate
+// gave up; after a warm-up iteration every kernel of the path is loaded. `once(i)` runs warm-up
+// iteration i and returns its time in µs; returns the iterations run.
 template <class F>
 int warm_up(communicator& c, const engine_options& o, F&& once) {
   constexpr int kMaxWarmup = 1000000;
   int n = 0;
   double us = 0;
-  for (; n < o.warmup; ++n) us += once(n);
+  for (; n < std::max(o.warmup, o.world.gate ? 1 : 0); ++n) us += once(n);
   if (o.warmup_ms <= 0) return n;
   while (n < kMaxWarmup && c.max_over_ranks(us) < o.warmup_ms * 1000.0) us += once(n++);
   return n;
+}
+
+// A point's launch gate: `whole` only where every timed iteration was queued whole before it ran,
+// else the first way one opened early (the path waited on the host, or the queue's budget ran out).
+launch_gate point_gate(const std::vector<iteration_times>& its) {
+  for (const auto& it : its)
+    if (it.gate != launch_gate::whole) return it.gate;
+  return its.empty() ? launch_gate::off : launch_gate::whole;
 }
 
 struct rank_record {
@@ -218,7 +228,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     }
     const int warmed = warm_up(c, o, [&](int i) {
       nvtx_range it(o.nvtx, fmt::format("warmup {}", i), nvtx_color("iteration"));
-      c.iteration_begin();
+      c.iteration_begin(iteration_kind::warmup);
       p->run(ctx);
       return c.iteration_end().total_us;
     });
@@ -234,7 +244,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       if (o.cold) c.flush_cache();
       c.barrier();  // every rank starts the iteration together
       nvtx_range it(o.nvtx, fmt::format("iteration {}", i), nvtx_color("iteration"));
-      c.iteration_begin();
+      c.iteration_begin(iteration_kind::timed);
       p->run(ctx);
       its.push_back(c.iteration_end());
     }
@@ -297,6 +307,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     std::lock_guard lock(mu);
     if (rank != (c.emulates_peers() ? o.world.emulated_rank : 0)) return;  // one rank writes the summary
     res.timing_domain = c.timing_domain();
+    res.launch_gate = std::string(to_string(point_gate(its)));
     res.collective = plan.collective;
     // Bytes come from every rank's plan (as the max over ranks), so that a backend running one rank
     // of many (local `one`) reports the busiest rank, not the one it happens to run.
@@ -365,14 +376,14 @@ std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t
       c.phase_end();
     };
     warm_up(c, o, [&](int) {
-      c.iteration_begin();
+      c.iteration_begin(iteration_kind::warmup);
       op();
       return c.iteration_end().total_us;
     });
     std::vector<double> times;
     for (int i = 0; i < o.iters; ++i) {
       c.barrier();
-      c.iteration_begin();
+      c.iteration_begin(iteration_kind::timed);
       op();
       times.push_back(c.max_over_ranks(c.iteration_end().total_us));
     }

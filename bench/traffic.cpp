@@ -72,7 +72,7 @@ class counting_communicator final : public communicator {
   void barrier() override {}
   double max_over_ranks(double v) override { return v; }
   std::int64_t sum_over_ranks(std::int64_t v) override { return v; }
-  void iteration_begin() override {}
+  void iteration_begin(iteration_kind) override {}
   void phase_begin(std::string_view name) override { m_phase = name; }
   void phase_end() override { m_phase.clear(); }
   iteration_times iteration_end() override { return {}; }

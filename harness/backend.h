@@ -89,10 +89,27 @@ class tracked_buffer : public buffer {
   memory_tracker& m_tracker;
 };
 
+// Warm-up iterations bring up clocks, connections and lazy allocations; timed ones are measured.
+enum class iteration_kind : std::uint8_t { warmup, timed };
+
+// How much of a timed iteration the GPU ran only after the host had queued it (--gate, nvbench's
+// blocking kernel): a stream gate holds the rank's stream from the iteration's start until the
+// host opens it, so the host's launch latency, and any stall of the host while it launches, is not
+// timed. The host must open it before it waits on the stream (or it would wait on itself), and
+// before CUDA's launch queue fills (a full queue blocks the host in its next launch).
+enum class launch_gate : std::uint8_t {
+  off,          // no gate: the GPU ran each operation as the host launched it
+  whole,        // the whole iteration was queued before any of it ran
+  host_wait,    // queued up to the first host wait the path makes; the rest ran at the host's pace
+  queue_depth,  // queued up to the launch-queue budget; the rest ran at the host's pace
+};
+std::string_view to_string(launch_gate g);
+
 // Durations of one timed iteration, in microseconds.
 struct iteration_times {
   double total_us = 0;
   std::vector<std::pair<std::string, double>> phases_us;  // in the order the phases ran
+  launch_gate gate = launch_gate::off;
 };
 
 class communicator {
@@ -155,7 +172,7 @@ class communicator {
 
   // ---- timing (engine marks iterations, paths mark phases through rank_context) ----
   virtual void flush_cache() {}  // --cold: evict the last-level cache before an iteration (untimed)
-  virtual void iteration_begin() = 0;
+  virtual void iteration_begin(iteration_kind k) = 0;
   virtual void phase_begin(std::string_view name) = 0;
   virtual void phase_end() = 0;
   virtual iteration_times iteration_end() = 0;  // waits for the iteration's work

@@ -93,7 +93,7 @@ void cpu_communicator::all_to_all(const a2a_args& args, const peer_model&) {
   m_group.barrier();
 }
 
-void cpu_communicator::iteration_begin() {
+void cpu_communicator::iteration_begin(iteration_kind) {
   m_times = {};
   m_iter_start = clock::now();
 }

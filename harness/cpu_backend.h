@@ -41,7 +41,7 @@ class cpu_communicator final : public communicator {
   double max_over_ranks(double v) override { return m_group.max(m_rank, v); }
   std::int64_t sum_over_ranks(std::int64_t v) override { return m_group.sum(m_rank, v); }
 
-  void iteration_begin() override;
+  void iteration_begin(iteration_kind k) override;
   void phase_begin(std::string_view name) override;
   void phase_end() override;
   iteration_times iteration_end() override;

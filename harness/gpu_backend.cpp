@@ -63,8 +63,10 @@ void stream_gate::close(cudaStream_t s) {
 
 void stream_gate::open() { word(0).store(1, std::memory_order_release); }
 
+bool stream_gate::timed_out() const { return word(1).load(std::memory_order_acquire) != 0; }
+
 void stream_gate::check() const {
-  if (word(1).load(std::memory_order_acquire))
+  if (timed_out())
     throw runtime_error(fmt::format("the stream gate was not opened within {} s: the work behind it ran at the host's pace",
                                     m_timeout_s));
 }
@@ -76,16 +78,37 @@ void check_nccl(ncclResult_t r, const char* expr, const char* file, int line) {
 
 // ---- communicator ----------------------------------------------------------------------------
 
+namespace {
+// How many operations (launches, copies, event records and waits) a timed iteration may queue
+// behind its gate before the gate opens anyway. CUDA blocks the host in a launch once the
+// stream's queue of pending work is full; with the gate closed nothing drains it, and the host
+// would sit there until the gate timed out. The queue's depth is not documented (it is on the order
+// of a thousand operations); this stays well below it, and the iteration says it opened early.
+constexpr int kGateQueueOps = 256;
+}  // namespace
+
 gpu_communicator::gpu_communicator(const gpu_rank_setup& s) : m_s(s) {
   SB_CUDA(cudaSetDevice(m_s.device));
   m_stream = make_stream();
   m_ready = make_event();
   m_done = make_event();
   m_verify_scratch = std::make_unique<device_buffer>(2 * sizeof(kernels::verify_scratch), m_scratch_tracker);
+  // Allocated here, not at its first use inside an iteration, where a gate may hold the stream.
+  if (m_s.mode == gpu_mode::nccl) m_barrier_word = std::make_unique<device_buffer>(sizeof(float), m_scratch_tracker);
+  if (m_s.gate) {
+    m_gate = std::make_unique<stream_gate>(std::min(m_s.timeout_s, 3600.0));  // the gate kernel's limit
+    // Through the gate once, open, so its kernel is loaded now: CUDA loads a kernel at its first
+    // launch by default, and loading can synchronise the context, which would wait on another
+    // rank's gate (local, all ranks on one GPU) while that rank waits on this one.
+    m_gate->close(stream());
+    m_gate->open();
+    SB_CUDA(cudaStreamSynchronize(stream()));
+  }
   if (m_s.cupti) m_s.cupti->register_rank(m_s.rank);
 }
 
 gpu_communicator::~gpu_communicator() {
+  if (m_gate_closed) m_gate->open();  // an iteration that threw: let its queued work drain
   SB_CUDA_NOTHROW(cudaStreamSynchronize(m_stream.get()));
   for (void* p : m_ipc_opened) SB_CUDA_NOTHROW(cudaIpcCloseMemHandle(p));
 }
@@ -102,29 +125,61 @@ std::size_t gpu_communicator::device_used_bytes() const {
   return total - free;
 }
 
-void gpu_communicator::remap(const remap_desc& d) { kernels::launch_remap(d, stream()); }
+void gpu_communicator::remap(const remap_desc& d) {
+  queued(1);
+  kernels::launch_remap(d, stream());
+}
 void gpu_communicator::remap_many(const std::vector<remap_desc>& ds) {
+  queued(int(ds.size()));  // at most one launch each
   kernels::launch_remap_many(ds.data(), int(ds.size()), stream());
 }
-void gpu_communicator::consume(const consumer_desc& d) { kernels::launch_consume(d, stream()); }
-void gpu_communicator::prune_pack(const prune_desc& d) { kernels::launch_prune_pack(d, stream()); }
+void gpu_communicator::consume(const consumer_desc& d) {
+  queued(1);
+  kernels::launch_consume(d, stream());
+}
+void gpu_communicator::prune_pack(const prune_desc& d) {
+  queued(1);
+  kernels::launch_prune_pack(d, stream());
+}
 void gpu_communicator::prune_pack_many(const std::vector<prune_desc>& ds) {
+  queued(int(ds.size()));  // at most one launch each
   kernels::launch_prune_pack_many(ds.data(), int(ds.size()), stream());
 }
-void gpu_communicator::fill(void* dst, const expected_spec& spec) { kernels::launch_fill(dst, spec, stream()); }
-void gpu_communicator::zero(void* dst, std::size_t bytes) { SB_CUDA(cudaMemsetAsync(dst, 0, bytes, stream())); }
+void gpu_communicator::fill(void* dst, const expected_spec& spec) {
+  queued(1);
+  kernels::launch_fill(dst, spec, stream());
+}
+void gpu_communicator::zero(void* dst, std::size_t bytes) {
+  queued(1);
+  SB_CUDA(cudaMemsetAsync(dst, 0, bytes, stream()));
+}
 
+// Copies to or from pageable host memory can block the host until the stream reaches them.
 void gpu_communicator::upload(void* dst, const void* host, std::size_t bytes) {
+  open_gate(launch_gate::host_wait);
   SB_CUDA(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, stream()));
   wait();
 }
 
 void gpu_communicator::download(void* host, const void* src, std::size_t bytes) {
+  open_gate(launch_gate::host_wait);
   SB_CUDA(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream()));
   wait();
 }
 
+void gpu_communicator::open_gate(launch_gate why) {
+  if (!m_gate_closed) return;
+  m_gate->open();
+  m_gate_closed = false;
+  m_gate_state = why;
+}
+
+void gpu_communicator::queued(int ops) {
+  if (m_gate_closed && (m_gate_queued += ops) > kGateQueueOps) open_gate(launch_gate::queue_depth);
+}
+
 void gpu_communicator::wait() {
+  open_gate(launch_gate::host_wait);
   if (m_s.mode != gpu_mode::nccl) {
     SB_CUDA(cudaStreamSynchronize(stream()));
     return;
@@ -152,6 +207,7 @@ void gpu_communicator::wait() {
 void gpu_communicator::local_exchange(const std::function<void(const std::vector<exchange>&)>& copies,
                                       const void* send, const a2a_args* a2a) {
   thread_group& g = *m_s.group;
+  queued(2 + 3 * size());  // two records, two waits per peer and at most one copy from each
   SB_CUDA(cudaEventRecord(m_ready.get(), stream()));
   m_exchange = {send, a2a, m_ready.get(), m_done.get()};
   g.publish(m_s.rank, &m_exchange);
@@ -168,6 +224,7 @@ void gpu_communicator::local_exchange(const std::function<void(const std::vector
 }
 
 void gpu_communicator::emulate_peers(const peer_model& peers) {
+  queued(size() - 1);
   for (int q = 0; q < size(); ++q)
     if (q != m_s.rank) {
       const peer_contribution c = peers(q);
@@ -245,7 +302,7 @@ void gpu_communicator::close_peers() {
 }
 
 void gpu_communicator::stream_barrier() {
-  if (!m_barrier_word) m_barrier_word = std::make_unique<device_buffer>(sizeof(float), m_scratch_tracker);
+  queued(1);
   // An all-reduce completes on a rank's stream only after every rank's stream has reached it.
   SB_NCCL(ncclAllReduce(m_barrier_word->data(), m_barrier_word->data(), 1, ncclFloat, ncclSum, m_s.comm, stream()));
 }
@@ -263,6 +320,7 @@ void gpu_communicator::pull(const remap_desc& d) {
     case gpu_mode::local_one:
       // Only this rank exists: its own block is read in place, the peers' blocks are generated
       // (as the emulated collectives do), one launch per block.
+      queued(size());
       for (int q = 0; q * d.src_peer_cols < d.cols; ++q) {
         remap_desc b = d;
         b.n_src_peers = 0;
@@ -284,9 +342,11 @@ void gpu_communicator::all_gather(const void* send, void* recv, std::size_t byte
   char* out = static_cast<char*>(recv);
   switch (m_s.mode) {
     case gpu_mode::nccl:
+      queued(1);
       SB_NCCL(ncclAllGather(send, recv, bytes, ncclInt8, m_s.comm, stream()));
       return;
     case gpu_mode::local_one:
+      queued(1);
       if (bytes)
         SB_CUDA(cudaMemcpyAsync(out + std::size_t(m_s.rank) * bytes, send, bytes, cudaMemcpyDeviceToDevice, stream()));
       emulate_peers(peers);
@@ -324,6 +384,7 @@ void gpu_communicator::all_to_all(const a2a_args& a, const peer_model& peers) {
   const std::size_t me = std::size_t(m_s.rank);
   switch (m_s.mode) {
     case gpu_mode::nccl:
+      queued(2);  // NCCL's own records and waits, where a group spans streams
       // ncclAlltoAll when asked for (by the path, or --a2a) and the layout allows it.
       if (m_s.a2a.value_or(a.impl) == a2a_impl::collective && uniform_layout(a)) {
         SB_NCCL(ncclAlltoAll(a.send, a.recv, a.send_chunks.empty() ? 0 : a.send_chunks[0].bytes, ncclInt8, m_s.comm,
@@ -340,6 +401,7 @@ void gpu_communicator::all_to_all(const a2a_args& a, const peer_model& peers) {
       SB_NCCL(ncclGroupEnd());
       return;
     case gpu_mode::local_one:
+      queued(1);
       if (a.send_chunks[me].bytes)
         SB_CUDA(cudaMemcpyAsync(recv + a.recv_chunks[me].offset, send + a.send_chunks[me].offset,
                                 a.send_chunks[me].bytes, cudaMemcpyDeviceToDevice, stream()));
@@ -368,6 +430,7 @@ void gpu_communicator::all_to_all(const a2a_args& a, const peer_model& peers) {
 // ---- host-side coordination ------------------------------------------------------------------
 
 void gpu_communicator::barrier() {
+  open_gate(launch_gate::host_wait);  // a peer may be waiting on this rank's stream
   if (m_s.group) return m_s.group->barrier();
 #if SHARDBENCH_HAVE_MPI
   if (m_s.mode == gpu_mode::nccl) MPI_Barrier(MPI_COMM_WORLD);
@@ -414,19 +477,31 @@ void gpu_communicator::flush_cache() {
   SB_CUDA(cudaMemsetAsync(m_flush->data(), m_s.rank & 0xff, m_flush->bytes(), stream()));
 }
 
-void gpu_communicator::iteration_begin() {
+void gpu_communicator::iteration_begin(iteration_kind k) {
   m_phases.clear();
   m_next_event = 0;
+  m_gate_state = launch_gate::off;
+  // Warm-up iterations stay ungated: their first may set up NCCL's connections, and what that
+  // does on the host is not this harness's to know.
+  if (m_gate && k == iteration_kind::timed) {
+    m_gate->close(stream());
+    m_gate_closed = true;
+    m_gate_state = launch_gate::whole;
+    m_gate_queued = 0;
+  }
+  queued(1);
   SB_CUDA(cudaEventRecord(event_at(m_next_event++), stream()));
 }
 
 void gpu_communicator::phase_begin(std::string_view name) {
+  queued(1);
   m_phase = name;
   m_phase_start = m_next_event;
   SB_CUDA(cudaEventRecord(event_at(m_next_event++), stream()));
 }
 
 void gpu_communicator::phase_end() {
+  queued(1);
   SB_CUDA(cudaEventRecord(event_at(m_next_event), stream()));
   m_phases.push_back({m_phase, {m_phase_start, m_next_event}});
   ++m_next_event;
@@ -435,7 +510,12 @@ void gpu_communicator::phase_end() {
 iteration_times gpu_communicator::iteration_end() {
   const std::size_t end = m_next_event++;
   SB_CUDA(cudaEventRecord(event_at(end), stream()));
+  open_gate(launch_gate::whole);  // all of it is queued
   wait();
+  if (m_gate_state != launch_gate::off && m_gate->timed_out())
+    throw runtime_error(fmt::format("rank {}: --gate: the stream gate was not opened within {:.0f} s, so the iteration "
+                                    "ran at the host's pace (a wait on the stream that does not open it first?)",
+                                    m_s.rank, m_gate->timeout_s()));
   auto elapsed_us = [&](std::size_t a, std::size_t b) {
     float ms = 0;
     SB_CUDA(cudaEventElapsedTime(&ms, m_events[a].get(), m_events[b].get()));
@@ -444,6 +524,7 @@ iteration_times gpu_communicator::iteration_end() {
   iteration_times t;
   t.total_us = elapsed_us(0, end);
   for (const auto& [name, span] : m_phases) t.phases_us.emplace_back(name, elapsed_us(span.first, span.second));
+  t.gate = m_gate_state;
   return t;
 }
 

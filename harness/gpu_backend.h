@@ -26,6 +26,7 @@ struct gpu_rank_setup {
   double timeout_s = 300;
   cupti_session* cupti = nullptr;
   std::optional<a2a_impl> a2a;  // overrides the path's choice of all-to-all form (nccl)
+  bool gate = false;            // timed iterations queued behind a stream gate (launch_gate)
 };
 
 class gpu_communicator final : public communicator {
@@ -66,7 +67,7 @@ class gpu_communicator final : public communicator {
   std::int64_t sum_over_ranks(std::int64_t v) override;
 
   void flush_cache() override;
-  void iteration_begin() override;
+  void iteration_begin(iteration_kind k) override;
   void phase_begin(std::string_view name) override;
   void phase_end() override;
   iteration_times iteration_end() override;
@@ -92,6 +93,10 @@ class gpu_communicator final : public communicator {
   void emulate_peers(const peer_model& peers);
   void stream_barrier();  // nccl: every rank's stream reaches this point before any goes on
   void wait();  // stream synchronise; under nccl, bounded by the timeout with ncclCommAbort
+  // --gate: lets the held stream run, recording why (a no-op when no gate holds it). Every call
+  // that blocks the host opens it first, or the host would wait on work held behind its own gate.
+  void open_gate(launch_gate why);
+  void queued(int ops);  // counts the operations a call queued; opens the gate at the budget
   cudaEvent_t event_at(std::size_t i);
 
   gpu_rank_setup m_s;
@@ -108,6 +113,10 @@ class gpu_communicator final : public communicator {
   memory_tracker m_scratch_tracker;  // keeps the verifier's two words out of the point's figures
   exchange m_exchange;
   std::unique_ptr<device_buffer> m_barrier_word;  // nccl stream barrier's all-reduce operand
+  std::unique_ptr<stream_gate> m_gate;            // --gate
+  bool m_gate_closed = false;                     // the gate holds the stream now
+  launch_gate m_gate_state = launch_gate::off;    // this iteration's, so far
+  int m_gate_queued = 0;                          // operations queued behind the gate
   std::vector<void*> m_ipc_opened;                // peers' buffers mapped through CUDA IPC
 };
 

@@ -81,7 +81,9 @@ class stream_gate {
   stream_gate& operator=(const stream_gate&) = delete;
   void close(cudaStream_t s);
   void open();
-  void check() const;
+  bool timed_out() const;  // the gate gave up waiting: what followed it ran at the host's pace
+  void check() const;      // throws when timed_out()
+  double timeout_s() const { return m_timeout_s; }
 
  private:
   // m_host's host-mapped words, [0] open and [1] timed out, as the host addresses them.

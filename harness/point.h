@@ -44,6 +44,7 @@ struct point_result {
   point pt;
   std::string backend;         // "cpu", "local(all)", "local(one)", "nccl"
   std::string timing_domain;
+  std::string launch_gate = "off";  // to_string(launch_gate): how much of each timed iteration was queued first
   std::string status = "ok";   // ok | oom | mismatch | skipped | error
   std::string reason;
   bool verified = false;

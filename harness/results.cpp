@@ -23,6 +23,7 @@ json to_json(const point_result& r) {
          {"variant", std::string(to_string(r.pt.variant))},
          {"backend", r.backend},
          {"timing", r.timing_domain},
+         {"launch_gate", r.launch_gate},
          {"dtype", std::string(to_string(s.type))},
          {"tp", s.tp},
          {"sp_ulysses", s.sp_ulysses},
@@ -98,6 +99,7 @@ point_result point_from_json(const json& j) {
   s.t2d = parse_t2d(j.value("t2d", "uniform"));
   r.backend = j.at("backend");
   r.timing_domain = j.value("timing", "");
+  r.launch_gate = j.value("launch_gate", "off");
   r.status = j.at("status");
   r.reason = j.value("reason", "");
   r.verified = j.at("verified");

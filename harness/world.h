@@ -23,6 +23,7 @@ struct world_options {
   double timeout_s = 300;                    // nccl: a collective making no progress this long aborts
   cupti_session* cupti = nullptr;            // --cupti: ranks register their threads with it
   std::optional<a2a_impl> a2a;               // --a2a: force ncclAlltoAll or grouped send/recv (nccl)
+  bool gate = false;                         // --gate: queue each timed iteration behind a stream gate (GPU)
 };
 
 class world {

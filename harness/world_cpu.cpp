@@ -17,6 +17,16 @@ std::string_view to_string(backend_kind b) {
   return "?";
 }
 
+std::string_view to_string(launch_gate g) {
+  switch (g) {
+    case launch_gate::off: return "off";
+    case launch_gate::whole: return "whole";
+    case launch_gate::host_wait: return "host_wait";
+    case launch_gate::queue_depth: return "queue_depth";
+  }
+  return "?";
+}
+
 namespace {
 class cpu_world final : public world {
  public:

@@ -41,6 +41,7 @@ gpu_rank_setup base_setup(const world_options& o, gpu_mode mode, int rank, int s
   s.timeout_s = o.timeout_s;
   s.cupti = o.cupti;
   s.a2a = o.a2a;
+  s.gate = o.gate;
   return s;
 }
 

@@ -232,6 +232,24 @@ TEST(cli, cupti_on_the_cpu_backend_exits_2) {
                       "--cupti and --trace need a GPU backend (local or nccl)");
 }
 
+TEST(cli, gate_on_the_cpu_backend_exits_2) {
+  const std::string message = "--gate holds a GPU stream behind a gate kernel: it needs the local or nccl backend";
+  expect_config_error({"run", "--backend", "cpu", "--config", kSmoke, "--gate"}, message);
+  expect_usage_error({"bench", "--backend", "cpu", "--config", kSmoke, "--gate"}, message);
+}
+
+// The cpu backend has no launch queue to hold: its points say so.
+TEST(cli, results_of_an_ungated_run_say_launch_gate_off) {
+  std::string out = out_file("ungated.json");
+  cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "batch", "--variants", "fused", "--tp", "2", "--seq", "64",
+                       "--vocab", "1000", "--iters", "2", "--warmup", "0", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j;
+  std::ifstream(out) >> j;
+  ASSERT_FALSE(j["points"].empty());
+  for (const auto& p : j["points"]) EXPECT_EQ(p["launch_gate"], "off") << p.dump();
+}
+
 TEST(cli, unknown_flags_exit_2) {
   cli_run r = run_cli({"run", "--frobnicate"});
   EXPECT_EQ(r.code, 2);

@@ -62,6 +62,18 @@ TEST(results, has_every_interface_field) {
     EXPECT_TRUE(j["memory"].contains(k)) << k;
 }
 
+// How a point's timed iterations were queued (--gate) is part of its record: A/B comparisons of a
+// gated and an ungated run are told apart. Files written before the field existed read as "off".
+TEST(results, launch_gate_round_trips_and_defaults_to_off) {
+  point_result a = sample_result();
+  a.launch_gate = "host_wait";
+  EXPECT_EQ(to_json(a)["launch_gate"], "host_wait");
+  EXPECT_EQ(point_from_json(to_json(a)).launch_gate, "host_wait");
+  nlohmann::json old = to_json(sample_result());
+  old.erase("launch_gate");
+  EXPECT_EQ(point_from_json(old).launch_gate, "off");
+}
+
 // A run that dies mid-sweep leaves every finished point in the .jsonl and no (half-written) final file.
 TEST(results, jsonl_survives_a_crash_and_final_file_is_all_or_nothing) {
   const std::string dir = ::testing::TempDir() + "/sink";

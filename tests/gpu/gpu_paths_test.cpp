@@ -85,6 +85,34 @@ TEST(paths_nccl, every_variant_and_dtype_on_the_gpus_present) {
   }
 }
 
+// --gate on every backend that has it: every variant still verifies, and each point says how its
+// timed iterations were queued. Only usp/specforge waits on the host inside an iteration (SpecForge
+// syncs once per destination); every other path queues its whole iteration before it runs.
+void expect_gated(const std::vector<point_result>& res) {
+  expect_all_verified(res);
+  for (const auto& r : res) {
+    const bool syncs = r.pt.path == path_kind::usp && r.pt.variant == variant_kind::specforge;
+    EXPECT_EQ(r.launch_gate, syncs ? "host_wait" : "whole") << r.pt.label() << " on " << r.backend;
+  }
+}
+
+TEST(paths_gated, every_variant_verifies_and_says_how_it_was_queued) {
+  SB_REQUIRE_GPU();
+  for (emulate_mode m : {emulate_mode::all, emulate_mode::one}) {
+    engine_options o = gpu_options(backend_kind::local);
+    o.world.emulate = m;
+    o.world.gate = true;
+    expect_gated(run_points(points_for({4, 2, 1, 2, 64, 2048, 7}), o, nullptr));
+  }
+  if (testing_gpu::gpu_count() >= 2) {
+    engine_options o = gpu_options(backend_kind::nccl);
+    o.world.gate = true;
+    expect_gated(run_points(points_for({2, 2, 1, 1, 64, 4096, 7}), o, nullptr));
+  }
+  for (const auto& r : run_points(points_for({2, 2, 1, 1, 64, 1000, 7}), gpu_options(backend_kind::local), nullptr))
+    EXPECT_EQ(r.launch_gate, "off") << r.pt.label();
+}
+
 // The GPU consumer verifier's report of a corrupted target_p: where, the value the definition
 // gives (the host replays the row's lanes) and the value found.
 TEST(paths_local_verification, a_flipped_target_p_is_reported_with_its_expected_value) {
