@@ -87,6 +87,19 @@ class compare_test(unittest.TestCase):
         self.assertFalse(any("tracked peak" in f for f in failures))
         self.assertEqual([r["verdict"] for r in rows if r["point"].startswith("baseline/specforge")], ["slower"])
 
+    def test_a_point_timed_with_another_launch_gate_is_flagged(self):
+        def gate(doc):
+            first_ok(doc)["launch_gate"] = "whole"
+        gated = cut_down(B, gate)
+        try:
+            rows, _, _, failures = compare.compare(compare.load(A), compare.load(gated))
+        finally:
+            os.unlink(gated)
+        flagged = [r for r in rows if r["flags"]]
+        self.assertEqual(len(flagged), 1)
+        self.assertEqual(flagged[0]["flags"], ["launch gate off -> whole"])
+        self.assertEqual(failures, [])  # a flag, not a gate failure
+
     def test_markdown_output(self):
         _, out = run(compare.main, [A, B, "--markdown"])
         self.assertTrue(out.startswith("| point | median A (us) |"))
@@ -335,6 +348,55 @@ class plot_test(unittest.TestCase):
         with open(os.path.join(out, "frontier.png"), "rb") as png:
             self.assertEqual(png.read(8), b"\x89PNG\r\n\x1a\n")
         shutil.rmtree(out)
+
+
+class repeatability_gated_test(unittest.TestCase):
+    """tools/repeatability.py --gated: run B (--gate) against run A (no gate) of the same config."""
+
+    def gated_run(self, doc):
+        script = os.path.join(HERE, "..", "..", "tools", "repeatability.py")
+        path = cut_down(B, doc)
+        try:
+            return subprocess.run([sys.executable, script, "--gated", A, path], capture_output=True, text=True,
+                                  timeout=60)
+        finally:
+            os.unlink(path)
+
+    def test_a_gated_run_of_the_same_points_passes_and_prints_ratios_and_spreads(self):
+        def gate_all(doc):
+            for p in doc["points"]:
+                p["launch_gate"] = "whole"
+        r = self.gated_run(gate_all)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("gated/ungated median time: median ", r.stdout)
+        self.assertIn("median spread ", r.stdout)
+        self.assertRegex(r.stdout, r"gated run: \d+ of \d+ points slower by more than 3 %")
+
+    def test_a_point_not_gated_fails_and_is_named(self):
+        def gate_all_but_first(doc):
+            for p in doc["points"]:
+                p["launch_gate"] = "whole"
+            first_ok(doc)["launch_gate"] = "off"
+        r = self.gated_run(gate_all_but_first)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(r.stdout.count("not gated as asked: "), 1)
+
+    def test_a_gated_run_slower_everywhere_fails(self):
+        def gate_and_slow(doc):
+            for p in doc["points"]:
+                p["launch_gate"] = "whole"
+                p["time_us"]["median"] *= 1.2
+        r = self.gated_run(gate_and_slow)
+        self.assertEqual(r.returncode, 1, r.stdout)
+
+    def test_a_file_lacking_a_field_exits_2_with_one_line(self):
+        def strip(doc):
+            for p in doc["points"]:
+                p["launch_gate"] = "whole"
+                del p["time_us"]
+        r = self.gated_run(strip)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
 
 
 DOCS_DATA = os.path.join(HERE, "..", "..", "docs", "data")

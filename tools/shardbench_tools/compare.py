@@ -3,7 +3,8 @@
 Points are matched by (path, variant, backend, dtype, shape). For each: the ratio of medians
 (B/A), a two-sided Mann-Whitney U test on the kept samples, and a verdict: `faster`/`slower` when
 the difference is significant (p < alpha) and larger than the noise threshold, else `same`. Memory
-growth and verification changes are flagged. Points only in one file are listed.
+growth and verification changes are flagged, as is a point timed with another launch gate (`--gate`)
+in B than in A. Points only in one file are listed.
 
 The gate fails (exit 1) when a point is slower than --max-slowdown with significance, uses more
 memory than --max-memory-growth, or stopped verifying (or went missing from B)."""
@@ -39,6 +40,9 @@ def compare(a_doc, b_doc, alpha=0.05, noise=0.01, max_slowdown=0.05, max_memory_
     for k in sorted(set(a) & set(b), key=str):
         pa, pb = a[k], b[k]
         row = {"point": label(k), "status_a": pa["status"], "status_b": pb["status"], "flags": []}
+        gate_a, gate_b = pa.get("launch_gate", "off"), pb.get("launch_gate", "off")
+        if gate_a != gate_b:  # --gate leaves the host's launch latency out: the times differ by design
+            row["flags"].append(f"launch gate {gate_a} -> {gate_b}")
         if pa["status"] == "ok" and pb["status"] == "ok":
             sa, sb = pa["time_us"]["samples"], pb["time_us"]["samples"]
             ma, mb = median(sa), median(sb)
