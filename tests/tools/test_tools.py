@@ -399,6 +399,59 @@ class repeatability_gated_test(unittest.TestCase):
         self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
 
 
+NVCC = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if os.path.exists("/usr/local/cuda/bin/nvcc") else None)
+
+
+@unittest.skipIf(NVCC is None, "nvcc is not installed")
+class cubin_diff_test(unittest.TestCase):
+    """cubin_diff on a repository of one small kernel: a comment or a helper is no change to the
+    machine code; a changed constant is, and is named."""
+    KERNEL = ("__global__ void scale(float* x, int n) {\n"
+              "  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+              "  if (i < n) x[i] = x[i] * 2.0f;\n"
+              "}\n")
+
+    def setUp(self):
+        self.repo = tempfile.mkdtemp()
+        self.write(self.KERNEL)
+        for cmd in (["init", "-q"], ["add", "k.cu"],
+                    ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "k"]):
+            subprocess.run(["git", "-C", self.repo] + cmd, check=True, capture_output=True)
+
+    def tearDown(self):
+        shutil.rmtree(self.repo)
+
+    def write(self, text):
+        with open(os.path.join(self.repo, "k.cu"), "w") as f:
+            f.write(text)
+
+    def diff(self, *args):
+        tool = os.path.join(HERE, "..", "..", "tools", "run_tool.py")
+        return subprocess.run([sys.executable, tool, "cubin_diff", "k.cu", *args], cwd=self.repo, capture_output=True,
+                              text=True, timeout=120)
+
+    def test_the_same_code_written_otherwise_is_identical(self):
+        self.write("// a comment\n__device__ __forceinline__ float twice(float v) { return v * 2.0f; }\n" +
+                   self.KERNEL.replace("x[i] * 2.0f", "twice(x[i])"))
+        r = self.diff()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"\d+ sections identical, 0 differ")
+
+    def test_a_changed_kernel_is_named_and_exits_1(self):
+        self.write(self.KERNEL.replace("2.0f", "3.0f"))
+        r = self.diff()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("differs: .text.", r.stdout)
+        self.assertIn("scale", r.stdout)
+
+    def test_bad_input_exits_2_with_one_line(self):
+        for args, words in ((["--base", "no-such-rev"], "no revision"), (["--arch", "sm_1"], "nvcc failed")):
+            r = self.diff(*args)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+            self.assertIn(words, r.stderr)
+
+
 DOCS_DATA = os.path.join(HERE, "..", "..", "docs", "data")
 
 
