@@ -449,6 +449,15 @@ __device__ __forceinline__ const word* shard_row(const prune_desc& d, std::int64
   return reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * std::int64_t(sizeof(word)));
 }
 
+// A zero row (r < 0) by lane l of NT: zeros for its draft columns, and its argmax, its first column.
+template <int NT, typename word>
+__device__ __forceinline__ arg_max zero_row(word* out, int l, int n_ids, int cols, std::int64_t col_base) {
+  arg_max a;
+  if (l == 0 && cols > 0) a = {0.0f, col_base};
+  for (int k = l; k < n_ids; k += NT) out[k] = 0;
+  return a;
+}
+
 // This thread's draft columns (ids sorted by column), G at a time: ids k = k0 + u·NT, u < G, and how
 // far they are gathered.
 template <int NT, int G>
@@ -505,9 +514,8 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
     const auto [pr, i, r] = locate(b, g);
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
-    if (r < 0) {  // a zero row: zeros, and its first column is its argmax
-      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
-      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+    if (r < 0) {
+      a = zero_row<NT>(out, l, n_ids, cols, d.col_base);
     } else {
       const word* row = shard_row<word>(d, r);
       const char* bytes = reinterpret_cast<const char*>(row);
@@ -538,32 +546,43 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_vec_kernel(const __grid_c
 // gather, fp32 (U 8) 0.95 against 0.81 with 64 + 64, 0.98 with 128 + 128. pick_pack_kernel picks
 // the block shape by the row's bytes and draft columns per vector; docs/kernel-notes.md has the
 // rounds of variants.
-template <dtype T, int NT, int S, int U, int G, int MinBlocks>
-__global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
+// Row r's draft columns into out, lane l of NG gatherers (a zero row, r < 0, gives zeros).
+template <class word, int NG, int G>
+__device__ __forceinline__ void gather_row(const prune_desc& d, std::int64_t r, word* out, int l, int n_ids) {
+  if (r >= 0) {
+    draft_cursor<NG, G> ids{l};
+    ids.load(d);
+    ids.gather_below(shard_row<word>(d, r), out, d, INT_MAX);
+  } else {
+    for (int k = l; k < n_ids; k += NG) out[k] = 0;
+  }
+}
+
+// Row g of a split block: its scanners' (lane l of S) argmax pair, or its gatherers' (lane l of
+// NT - S) draft columns. The kernel's loop body, shared with the experiments' variants of it.
+template <dtype T, int NT, int S, int U, int G>
+__device__ __forceinline__ void split_row(const prune_batch& b, std::int64_t g, bool scanner, int l, int n_ids, int cols) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
   constexpr int NG = NT - S;
   static_assert(S % 32 == 0 && NG % 32 == 0, "whole warps in each group");
   const prune_desc& d = b.d;
+  const auto [pr, i, r] = locate(b, g);
+  if (scanner) {
+    arg_max a;
+    if (r >= 0) a = scan_row<T, S, U>(reinterpret_cast<const char*>(shard_row<word>(d, r)), cols, d.col_base);
+    else if (l == 0 && cols > 0) a = {0.0f, d.col_base};  // a zero row: its first column is its argmax
+    write_pair<S>(pr.pairs + i, d.col_base, a);
+  } else {
+    gather_row<word, NG, G>(d, r, static_cast<word*>(pr.values) + i * d.n_ids, l, n_ids);
+  }
+}
+
+template <dtype T, int NT, int S, int U, int G, int MinBlocks>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
+  const prune_desc& d = b.d;
   const bool scanner = int(threadIdx.x) < S;
   const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
-  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
-    const auto [pr, i, r] = locate(b, g);
-    if (scanner) {
-      arg_max a;
-      if (r >= 0) a = scan_row<T, S, U>(reinterpret_cast<const char*>(shard_row<word>(d, r)), cols, d.col_base);
-      else if (l == 0 && cols > 0) a = {0.0f, d.col_base};  // a zero row: its first column is its argmax
-      write_pair<S>(pr.pairs + i, d.col_base, a);
-    } else {
-      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
-      if (r >= 0) {
-        draft_cursor<NG, G> ids{l};
-        ids.load(d);
-        ids.gather_below(shard_row<word>(d, r), out, d, INT_MAX);
-      } else {
-        for (int k = l; k < n_ids; k += NG) out[k] = 0;
-      }
-    }
-  }
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) split_row<T, NT, S, U, G>(b, g, scanner, l, n_ids, cols);
 }
 
 // The pruned sender for generated rows (emulated peers) and unaligned ones, element by element.

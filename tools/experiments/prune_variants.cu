@@ -25,6 +25,21 @@ namespace {
 using experiments::d2d_us;
 using experiments::median_us;
 
+// The largest of every thread's m in the block (wmax: one word per warp); its barrier also orders
+// what the threads wrote to shared memory before it.
+template <int NT>
+__device__ __forceinline__ float block_max(float m, float* wmax) {
+  const int lane = int(threadIdx.x) & 31, warp = int(threadIdx.x) >> 5;
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(~0u, m, o));
+  if (lane == 0) wmax[warp] = m;
+  __syncthreads();
+  float M = wmax[0];
+#pragma unroll
+  for (int w = 1; w < NT / 32; ++w) M = fmaxf(M, wmax[w]);
+  return M;
+}
+
 // row_scan::chunk, also storing each loaded vector at sh[v] (Stage), or reading the row from
 // shared memory where a bulk copy put it (FromShared).
 template <dtype T, int NT, bool Stage, bool FromShared = false>
@@ -166,10 +181,9 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_smem_kernel(const __grid_
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
     if (r < 0) {
-      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
-      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+      a = zero_row<NT>(out, l, n_ids, cols, d.col_base);
     } else {
-      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const word* row = shard_row<word>(d, r);
       const char* bytes = reinterpret_cast<const char*>(row);
       row_scan<T, NT> s;
       const int nvec = cols / s.per, staged = nvec * s.per;
@@ -268,7 +282,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_2pass_kernel(const __grid
   __shared__ int widx[warps];
   const word* srow = reinterpret_cast<const word*>(sh);
   const prune_desc& d = b.d;
-  const int l = int(threadIdx.x), lane = l & 31, warp = l >> 5, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
   const int nvec = cols / per, staged = nvec * per;
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
     const auto [pr, i, r] = locate(b, g);
@@ -278,7 +292,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_2pass_kernel(const __grid
       if (l == 0) pr.pairs[i] = cols > 0 ? pruned_pair{0.0f, std::int32_t(d.col_base)} : pruned_pair{-INFINITY, std::int32_t(d.col_base)};
       continue;
     }
-    const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+    const word* row = shard_row<word>(d, r);
     const uint4* row4 = reinterpret_cast<const uint4*>(row);
     float m = -INFINITY;
     for (int v0 = l; v0 < nvec; v0 += NT * U) {
@@ -294,14 +308,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_2pass_kernel(const __grid
         }
     }
     for (int c = staged + l; c < cols; c += NT) m = fmaxf(m, load_as_float(row, c, T));
-    float wm = m;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) wm = fmaxf(wm, __shfl_xor_sync(~0u, wm, o));
-    if (lane == 0) wmax[warp] = wm;
-    __syncthreads();  // the row is staged and every warp's maximum is in
-    float M = wmax[0];
-#pragma unroll
-    for (int w = 1; w < warps; ++w) M = fmaxf(M, wmax[w]);
+    const float M = block_max<NT>(m, wmax);  // and the row is staged
     gather_staged<NT, G, Offs>(srow, row, out, d, offs, staged);
     write_first_of_max<T, NT>([&](int v) { return sh[v]; }, row, nvec, cols, m, M, widx, wval, pr.pairs + i, d.col_base);
   }
@@ -338,7 +345,7 @@ __global__ void __launch_bounds__(256, 4) prune_decomp_kernel(const __grid_const
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
     if (r >= 0) {
-      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const word* row = shard_row<word>(d, r);
       row_scan<dtype::bf16, NT> s;
       if constexpr (Scan) {
         const int nvec = cols / s.per;
@@ -376,7 +383,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_max_kernel(const __grid_c
   __shared__ float wmax[warps], wval[warps];
   __shared__ int widx[warps];
   const prune_desc& d = b.d;
-  const int l = int(threadIdx.x), lane = l & 31, warp = l >> 5, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  const int l = int(threadIdx.x), n_ids = int(d.n_ids), cols = int(d.valid_cols);
   const int nvec = cols / per, staged = nvec * per;
   auto id_at = [&](int k) { return Offs ? int(__ldg(offs + k)) : __ldg(d.ids + k) - int(d.col_base); };
   int mine[IdsInRegs ? G : 1];
@@ -387,12 +394,12 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_max_kernel(const __grid_c
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
     const auto [pr, i, r] = locate(b, g);
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
-    if (r < 0) {
+    if (r < 0) {  // a zero row: zeros, and its first column is its argmax
       for (int k = l; k < n_ids; k += NT) out[k] = 0;
       if (l == 0) pr.pairs[i] = cols > 0 ? pruned_pair{0.0f, std::int32_t(d.col_base)} : pruned_pair{-INFINITY, std::int32_t(d.col_base)};
       continue;
     }
-    const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+    const word* row = shard_row<word>(d, r);
     const uint4* row4 = reinterpret_cast<const uint4*>(row);
     float m = -INFINITY;
     for (int v0 = l; v0 < nvec; v0 += NT * kPackUnroll) {
@@ -427,14 +434,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_max_kernel(const __grid_c
       for (int u = 0; u < G; ++u)
         if (c[u] >= 0) out[k0 + u * NT] = v[u];
     }
-    float wm = m;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) wm = fmaxf(wm, __shfl_xor_sync(~0u, wm, o));
-    if (lane == 0) wmax[warp] = wm;
-    __syncthreads();
-    float M = wmax[0];
-#pragma unroll
-    for (int w = 1; w < warps; ++w) M = fmaxf(M, wmax[w]);
+    const float M = block_max<NT>(m, wmax);
     write_first_of_max<T, NT>([&](int v) { return __ldg(row4 + v); }, row, nvec, cols, m, M, widx, wval, pr.pairs + i, d.col_base);
   }
 }
@@ -537,10 +537,9 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_select_kernel(const __gri
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
     if (r < 0) {
-      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
-      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+      a = zero_row<NT>(out, l, n_ids, cols, d.col_base);
     } else {
-      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const word* row = shard_row<word>(d, r);
       const char* bytes = reinterpret_cast<const char*>(row);
       row_scan<T, NT> s;
       word* dst = Staged ? srow : out;
@@ -615,10 +614,9 @@ __global__ void __launch_bounds__(256, Blocks) prune_prefetch_kernel(const __gri
     word* out = static_cast<word*>(pr.values) + i * d.n_ids;
     arg_max a;
     if (r < 0) {
-      if (l == 0 && cols > 0) a = {0.0f, d.col_base};
-      for (int k = l; k < n_ids; k += NT) out[k] = 0;
+      a = zero_row<NT>(out, l, n_ids, cols, d.col_base);
     } else {
-      const word* row = reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const word* row = shard_row<word>(d, r);
       const char* bytes = reinterpret_cast<const char*>(row);
       row_scan<dtype::bf16, NT, U> s;
       draft_cursor<NT, G> ids{l};
@@ -666,7 +664,7 @@ __global__ void __launch_bounds__(NT, Blocks) prune_split_kernel(const __grid_co
     const std::int64_t g = scanner ? t : t - Lag;
     if (g >= g0 && g < g1) {
       const auto [pr, i, r] = locate(b, g);
-      const word* row = r < 0 ? nullptr : reinterpret_cast<const word*>(static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * sizeof(word));
+      const word* row = r < 0 ? nullptr : shard_row<word>(d, r);
       if (scanner) {
         arg_max a;
         if (r < 0) {
@@ -882,14 +880,7 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_flow_kernel(const __grid_
   } else {
     for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
       const auto [pr, i, r] = locate(b, g);
-      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
-      if (r >= 0) {
-        draft_cursor<NG, G> ids{l};
-        ids.load(d);
-        ids.gather_below(shard_row<word>(d, r), out, d, INT_MAX);
-      } else {
-        for (int k = l; k < n_ids; k += NG) out[k] = 0;
-      }
+      gather_row<word, NG, G>(d, r, static_cast<word*>(pr.values) + i * d.n_ids, l, n_ids);
       if constexpr (Sync) __syncthreads();
     }
   }
@@ -974,30 +965,11 @@ void launch_trail(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
 // rows where an SM's blocks all reduce, gather from L2 and start anew at once, no longer line up.
 template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns>
 __global__ void __launch_bounds__(NT, MinBlocks) prune_stagger_kernel(const __grid_constant__ prune_batch b, int first_wave) {
-  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
-  constexpr int NG = NT - S;
   if (int(blockIdx.x) < first_wave) __nanosleep(unsigned(Ns) * (blockIdx.x % 16) / 16);
   const prune_desc& d = b.d;
   const bool scanner = int(threadIdx.x) < S;
   const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
-  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
-    const auto [pr, i, r] = locate(b, g);
-    if (scanner) {
-      arg_max a;
-      if (r >= 0) a = scan_row<T, S, U>(reinterpret_cast<const char*>(shard_row<word>(d, r)), cols, d.col_base);
-      else if (l == 0 && cols > 0) a = {0.0f, d.col_base};
-      write_pair<S>(pr.pairs + i, d.col_base, a);
-    } else {
-      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
-      if (r >= 0) {
-        draft_cursor<NG, G> ids{l};
-        ids.load(d);
-        ids.gather_below(shard_row<word>(d, r), out, d, INT_MAX);
-      } else {
-        for (int k = l; k < n_ids; k += NG) out[k] = 0;
-      }
-    }
-  }
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) split_row<T, NT, S, U, G>(b, g, scanner, l, n_ids, cols);
 }
 
 template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns>
