@@ -998,6 +998,31 @@ void launch_flow(const prune_batch& b, const std::uint16_t*, cudaStream_t stream
 }
 
 bool g_profile_only = false;  // ncu: launch each variant once, time nothing
+bool g_read_roofline = false;  // run_shape also times read_roofline_kernel over the same rows
+
+// Round 16c's read roofline: the shard's rows streamed once by a flat grid (four 16-byte loads in
+// flight per thread, no per-row blocks, no transitions between rows, a word per warp written), the
+// fastest a flat stream reads them. A pack must read these bytes too, so copy time / this time
+// estimates the largest fraction of the copy a pack can reach, however cheap its writes: below 0.9
+// at a shape, the issue's bound is out of reach there for a kernel that reads the rows once.
+__global__ void __launch_bounds__(256) read_roofline_kernel(const uint4* p, std::size_t n, unsigned* out) {
+  const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
+  std::size_t v = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  unsigned m = 0;
+  for (; v + 3 * stride < n; v += 4 * stride) {
+    uint4 u[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) u[k] = __ldg(p + v + k * stride);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) m = max(m, max(max(u[k].x, u[k].y), max(u[k].z, u[k].w)));
+  }
+  for (; v < n; v += stride) {
+    const uint4 u = __ldg(p + v);
+    m = max(m, max(max(u.x, u.y), max(u.z, u.w)));
+  }
+  m = __reduce_max_sync(~0u, m);
+  if ((threadIdx.x & 31) == 0) out[(std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32] = m;  // keeps the loads
+}
 
 struct variant {
   const char* name;
@@ -1144,6 +1169,21 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
     const double us = median_us([&](int k) { var.launch(k & 1 ? b1 : b0, d_offs, nullptr); }, 15);
     std::printf("  %-34s %8.1f us  %6.0f GB/s  %.3f of d2d  %s\n", var.name, us, bytes / us / 1e3, ref0 / us,
                 same ? "identical" : "DIFFERENT");
+  }
+  if (g_read_roofline && !g_profile_only) {
+    int sms = 0;
+    SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    const unsigned blocks = unsigned(sms * 8);
+    unsigned* sink = nullptr;
+    SB_CUDA(cudaMalloc(&sink, std::size_t(blocks) * 8 * sizeof(unsigned)));
+    const std::size_t n = in_bytes / sizeof(uint4);
+    const double us = median_us([&](int k) {
+      read_roofline_kernel<<<blocks, 256>>>(static_cast<const uint4*>(in[k & 1]), n, sink);
+      SB_CUDA_LAUNCH();
+    }, 15);
+    std::printf("  %-34s %8.1f us  %6.0f GB/s of rows read  copy/this %.3f (a pack's ceiling)\n",
+                "read roofline (flat grid, rows only)", us, double(in_bytes) / us / 1e3, ref0 / us);
+    SB_CUDA(cudaFree(sink));
   }
   const double ref1 = d2d_us(std::size_t(bytes / 2));
   std::printf("  d2d again %.1f us (%.0f GB/s)\n", ref1, bytes / ref1 / 1e3);
@@ -1477,11 +1517,14 @@ int main(int argc, char** argv) {
       run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round16b_f32);
     }
     if (round == "round16c") {
+      g_read_roofline = true;
       std::printf("== round16c bf16\n");
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round16c);
       run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round16c);
+      run_shape<dtype::bf16>(1056, 16160, uniform, "bf16 tp8 1056 rows", round16c);
       run_shape<dtype::bf16>(2112, 16160, uniform, "bf16 tp8 2112 rows", round16c);
       run_shape<dtype::bf16>(8192, 16160, uniform, "bf16 tp8 8K uniform", round16c);
+      run_shape<dtype::bf16>(16384, 16160, uniform, "bf16 tp8 16K uniform", round16c);
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round16c);
       std::printf("== the harness generator's values (what bench --kernels packs)\n");
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round16c, 0, true);
