@@ -1183,6 +1183,52 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
     }, 15);
     std::printf("  %-34s %8.1f us  %6.0f GB/s of rows read  copy/this %.3f (a pack's ceiling)\n",
                 "read roofline (flat grid, rows only)", us, double(in_bytes) / us / 1e3, ref0 / us);
+    // Isolated launches, as bench --kernels sees the pack (one launch per iteration among other
+    // phases' kernels): the first variant, and a copy of the reference's size, each right after
+    // the roofline over the other input (other code run, other data in L2), timed alone by events
+    // around it. The host queues the runs far faster than the GPU runs them (a roofline and a pack
+    // take 20 us or more), so after the first, which is not counted, none waits on the host; the
+    // median of 30.
+    const std::size_t half = std::size_t(bytes / 2);
+    void *csrc = nullptr, *cdst = nullptr;
+    SB_CUDA(cudaMalloc(&csrc, half));
+    SB_CUDA(cudaMalloc(&cdst, half));
+    SB_CUDA(cudaMemset(csrc, 1, half));
+    auto isolated_us = [&](auto&& launch) {
+      constexpr int kRuns = 31;
+      std::vector<cudaEvent_t> a(kRuns), e(kRuns);
+      for (int r = 0; r < kRuns; ++r) {
+        SB_CUDA(cudaEventCreate(&a[r]));
+        SB_CUDA(cudaEventCreate(&e[r]));
+      }
+      for (int r = 0; r < kRuns; ++r) {
+        read_roofline_kernel<<<blocks, 256>>>(static_cast<const uint4*>(in[(r + 1) & 1]), n, sink);
+        SB_CUDA_LAUNCH();
+        SB_CUDA(cudaEventRecord(a[r]));
+        launch(r & 1);
+        SB_CUDA(cudaEventRecord(e[r]));
+      }
+      SB_CUDA(cudaDeviceSynchronize());
+      std::vector<double> v;
+      for (int r = 1; r < kRuns; ++r) {  // the first is a warm-up
+        float ms = 0;
+        SB_CUDA(cudaEventElapsedTime(&ms, a[r], e[r]));
+        v.push_back(double(ms) * 1000.0);
+      }
+      for (int r = 0; r < kRuns; ++r) {
+        SB_CUDA(cudaEventDestroy(a[r]));
+        SB_CUDA(cudaEventDestroy(e[r]));
+      }
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    const prune_batch ib0 = batch_for(0, vals[0], pairs[0]), ib1 = batch_for(1, vals[1], pairs[1]);
+    const double pack_us = isolated_us([&](int k) { vs[0].launch(k ? ib1 : ib0, d_offs, nullptr); });
+    const double copy_us = isolated_us([&](int) { SB_CUDA(cudaMemcpyAsync(cdst, csrc, half, cudaMemcpyDeviceToDevice)); });
+    std::printf("  isolated launches: %s %.1f us, copy %.1f us: %.3f of the isolated copy, %.3f of d2d\n", vs[0].name,
+                pack_us, copy_us, copy_us / pack_us, ref0 / pack_us);
+    SB_CUDA(cudaFree(csrc));
+    SB_CUDA(cudaFree(cdst));
     SB_CUDA(cudaFree(sink));
   }
   const double ref1 = d2d_us(std::size_t(bytes / 2));
