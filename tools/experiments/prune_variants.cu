@@ -1485,6 +1485,9 @@ int main(int argc, char** argv) {
       {"stagger 64+64 8000 ns", launch_stagger<dtype::bf16, 128, 64, 4, 16, 8, 8000>},
       {"stagger 128+128 2000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 2000>},
       {"stagger 128+128 4000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+      {"stagger 64+64 12000 ns", launch_stagger<dtype::bf16, 128, 64, 4, 16, 8, 12000>},
+      {"stagger 128+128 6000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 6000>},
+      {"stagger 128+128 8000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 8000>},
   };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
