@@ -52,20 +52,24 @@ def spread(p):
     return s["max"] / s["median"] - 1 if s["median"] > 0 else float("nan")
 
 
+def gate_of(p):
+    return p.get("launch_gate", "off")  # files from before --gate existed were not gated
+
+
 def gated(a_path, b_path, tol=0.03):
     a, b = ok_points(a_path), ok_points(b_path)
     common = sorted(set(a) & set(b))
     if not common:
         fail("repeatability", f"{a_path} and {b_path} have no ok point in common")
-    wrong = [f"{k[0]}/{k[1]} seq {k[8]}: A {a[k].get('launch_gate', 'off')}, B {b[k].get('launch_gate', 'off')}"
-             for k in common if a[k].get("launch_gate", "off") != "off" or b[k].get("launch_gate", "off") == "off"]
+    wrong = [f"{k[0]}/{k[1]} seq {k[8]}: A {gate_of(a[k])}, B {gate_of(b[k])}"
+             for k in common if gate_of(a[k]) != "off" or gate_of(b[k]) == "off"]
     slower, ratios, kinds = 0, [], {}
     for k in common:
         ma, mb = a[k]["time_us"]["median"], b[k]["time_us"]["median"]
         r = mb / ma
         ratios.append(r)
         slower += r > 1 + tol
-        g = b[k].get("launch_gate", "off")
+        g = gate_of(b[k])
         kinds[g] = kinds.get(g, 0) + 1
         print(f"{k[0] + '/' + k[1]:<20} seq {k[8]:>6} sp {k[5]}x{k[6]}  {ma:>10.1f} us {mb:>10.1f} us  B/A {r:6.3f}  "
               f"spread {100 * spread(a[k]):6.2f} % -> {100 * spread(b[k]):6.2f} %  ({g})")
