@@ -1555,12 +1555,16 @@ int main(int argc, char** argv) {
       run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round13);
       run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round13, 16168);
     }
+    // Round 16's bf16 shapes: 4K, usp's 4152 rows, 32K, and 4K at 2.94 draft columns per vector.
+    auto round16_bf16 = [&](const std::vector<variant>& vs) {
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", vs);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", vs);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", vs);
+      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", vs);
+    };
     if (round == "round16") {
       std::printf("== round16 bf16\n");
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round16);
-      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round16);
-      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round16);
-      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round16);
+      round16_bf16(round16);
       std::printf("== round16 fp32\n");
       run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round16_f32);
       run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round16_f32);
@@ -1570,10 +1574,7 @@ int main(int argc, char** argv) {
     }
     if (round == "round16b") {
       std::printf("== round16b bf16\n");
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round16b);
-      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round16b);
-      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round16b);
-      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round16b);
+      round16_bf16(round16b);
       run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round16b);
       run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round16b, 16168);
       std::printf("== round16b fp32\n");
