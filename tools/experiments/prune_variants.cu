@@ -980,6 +980,287 @@ void launch_stagger(const prune_batch& b, const std::uint16_t*, cudaStream_t str
   SB_CUDA_LAUNCH();
 }
 
+// Round 17 (tried in production's place at ccbc8ed, then moved here): the pruned sender without a
+// block per row. A warp's unit of work is a
+// segment of a row, 32·U 16-byte vectors (bf16 with U 4: 1 024 columns, so a tp 8 row of 16 160
+// is 16 segments). The warp loads its segment, finds the segment's draft ids (a 32-way search of
+// the sorted ids while the loads are in flight), takes the segment's argmax (its maximum first,
+// then the lowest column holding it), gathers its draft columns from L1, and folds (maximum,
+// column) into the row's slot by a 64-bit atomicMax. The last of the row's segments to count
+// itself in writes the row's pair, reading the element at the column again for its exact bits,
+// and zeroes the slot for the next pack. There is no barrier: the blocks of one row per block
+// (prune_split_kernel) start together, stay in step, and all end their rows at once, leaving
+// DRAM idle at every change of row; the 4K-row pack lost 12 µs to that on an H100 (round 16).
+// It ran at about half the copy's rate (docs/kernel-notes.md, round 17).
+namespace seg {
+
+// A row's scratch: the warps that each take a part of the row fold their (maximum, column) into
+// key and count themselves in; the last one writes the row's pair and sets both back to zero.
+// Zeroed once before the first pack, left zeroed.
+struct pack_slot {
+  unsigned long long key;
+  unsigned count, unused;
+};
+
+// Order-preserving bits of a non-NaN float, -0 as +0 (a tie, as the scan's ">" sees it).
+__device__ __forceinline__ unsigned ordered_bits(float v) {
+  const unsigned u = __float_as_uint(v == 0.0f ? 0.0f : v);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// The first k with ids[k] >= x over the sorted ids[0, n), by the whole warp: a 32-way search.
+__device__ __forceinline__ int warp_lower_bound(const std::int32_t* ids, int n, int x) {
+  const int lane = int(threadIdx.x & 31);
+  int lo = 0, hi = n;
+  while (hi - lo > 32) {
+    const int step = (hi - lo + 31) / 32, k = lo + lane * step;
+    const int c = __popc(__ballot_sync(~0u, k < hi && __ldg(ids + k) < x));
+    const int nlo = c == 0 ? lo : lo + (c - 1) * step + 1;
+    hi = min(hi, lo + c * step);
+    lo = nlo;
+  }
+  return lo + __popc(__ballot_sync(~0u, lo + lane < hi && __ldg(ids + lo + lane) < x));
+}
+
+// Segment s of launch row g (item it = g·nseg + s).
+struct item {
+  std::int64_t g;
+  int v0, c0, c1;  // its first vector, first column, end column
+  bool last;
+};
+template <int SEGV, int per>
+__device__ __forceinline__ item item_of(std::int64_t it, int nseg, int cols) {
+  const int s = int(it % nseg);
+  const bool last = s == nseg - 1;
+  return {it / nseg, s * SEGV, s * SEGV * per, last ? cols : (s + 1) * SEGV * per, last};
+}
+
+// This lane's U vectors of the segment (past the row: NaN, which fmaxf ignores); none for a zero row.
+template <dtype T, int U>
+__device__ __forceinline__ void load(const prune_batch& b, const item& a, int nvec, uint4 (&u)[U]) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  const std::int64_t r = locate(b, a.g).r;
+  if (r < 0) return;
+  const uint4* row = reinterpret_cast<const uint4*>(shard_row<word>(b.d, r));
+  const int lane = int(threadIdx.x & 31);
+#pragma unroll
+  for (int k = 0; k < U; ++k) {
+    const int v = a.v0 + lane + 32 * k;
+    u[k] = v < nvec ? __ldg(row + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+  }
+}
+
+// The largest element of a vector; bf16 pairs by max.bf16x2, which returns the other operand of a
+// NaN as fmaxf does.
+template <dtype T>
+__device__ __forceinline__ float vec_max(const uint4& u) {
+  if constexpr (T == dtype::bf16) {
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+    const __nv_bfloat162 m = __hmax2(__hmax2(h[0], h[1]), __hmax2(h[2], h[3]));
+    return fmaxf(__low2float(m), __high2float(m));
+  } else {
+    constexpr int per = T == dtype::fp32 ? 4 : 8;
+    float m = element_of<T>(u, 0);
+#pragma unroll
+    for (int e = 1; e < per; ++e) m = fmaxf(m, element_of<T>(u, e));
+    return m;
+  }
+}
+
+// Bit k·per + e set where element e of u[k] equals m (a value of the row's type, not NaN).
+template <dtype T, int U>
+__device__ __forceinline__ unsigned long long hits(const uint4 (&u)[U], float m) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  static_assert(U * per <= 64, "one bit per element of the lane's vectors");
+  unsigned long long hit = 0;
+  if constexpr (T == dtype::bf16) {  // compared as bits, two at a time (-0 equals +0)
+    const unsigned mb = __float_as_uint(m) >> 16, mm = mb | (mb << 16);
+    const bool zero = m == 0.0f;
+#pragma unroll
+    for (int k = 0; k < U; ++k) {
+      const unsigned* w = &u[k].x;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        unsigned eq = __vcmpeq2(w[j], mm);
+        if (zero) eq |= __vcmpeq2(w[j], mm ^ 0x80008000u);
+        hit |= static_cast<unsigned long long>((eq & 1u) | ((eq >> 15) & 2u)) << (k * per + 2 * j);
+      }
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < U; ++k)
+#pragma unroll
+      for (int e = 0; e < per; ++e) hit |= static_cast<unsigned long long>(element_of<T>(u[k], e) == m) << (k * per + e);
+  }
+  return hit;
+}
+
+// The segment's argmax: its maximum m (the same in every lane) and lowest column holding it
+// (INT_MAX where every element is NaN).
+template <dtype T, int U>
+__device__ __forceinline__ int argmax(const uint4 (&u)[U], const item& a, const void* row, int nvec, int cols, float& m) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const int lane = int(threadIdx.x & 31);
+  m = -INFINITY;
+#pragma unroll
+  for (int k = 0; k < U; ++k) m = fmaxf(m, vec_max<T>(u[k]));
+  const int tc = nvec * per + lane;  // the columns past the last whole vector
+  const bool tail = a.last && tc < cols;
+  const float t = tail ? load_as_float(row, tc, T) : -INFINITY;
+  m = fmaxf(m, t);
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(~0u, m, o));
+  if (m != m) return INT_MAX;
+  const unsigned long long hit = hits<T, U>(u, m);
+  int mine = INT_MAX;
+  if (hit != 0) {
+    const int f = __ffsll(static_cast<long long>(hit)) - 1;
+    mine = (a.v0 + lane + 32 * (f / per)) * per + f % per;
+  }
+  if (tail && t == m) mine = min(mine, tc);
+  return int(__reduce_min_sync(~0u, unsigned(mine)));
+}
+
+// Lane 0: the segment's (m, col) into the row's slot; the row's last segment writes the pair.
+template <dtype T>
+__device__ __forceinline__ void fold(pack_slot* slot, pruned_pair* pair, float m, int col, int nseg, const void* row,
+                                     int col_base) {
+  if (col != INT_MAX)
+    atomicMax(&slot->key, (static_cast<unsigned long long>(ordered_bits(m)) << 32) | (0xffffffffu - unsigned(col)));
+  __threadfence();  // the key before the count: the last segment reads every key
+  if (atomicAdd(&slot->count, 1u) != unsigned(nseg - 1)) return;
+  __threadfence();
+  const unsigned long long key = atomicExch(&slot->key, 0ull);
+  slot->count = 0;
+  const int c = key == 0 ? 0 : int(0xffffffffu - unsigned(key & 0xffffffffu));  // all NaN: column 0
+  *pair = {row ? load_as_float(row, c, T) : 0.0f, std::int32_t(col_base + c)};
+}
+
+// The segment after its loads: its ids, argmax, gather (G ids in flight per lane), and fold.
+template <dtype T, int U, int G>
+__device__ __forceinline__ void finish(const prune_batch& b, pack_slot* slots, int nseg, const item& a, const uint4 (&u)[U]) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const prune_desc& d = b.d;
+  const int lane = int(threadIdx.x & 31), cols = int(d.valid_cols), nvec = cols / per, n_ids = int(d.n_ids);
+  const int col_base = int(d.col_base);
+  const auto [pr, i, r] = locate(b, a.g);
+  word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+  const word* row = r >= 0 ? shard_row<word>(d, r) : nullptr;
+  const int k0 = warp_lower_bound(d.ids, n_ids, col_base + a.c0);
+  const int k1 = a.last ? n_ids : warp_lower_bound(d.ids, n_ids, col_base + a.c1);
+  float m = 0.0f;
+  const int col = r >= 0 ? argmax<T, U>(u, a, row, nvec, cols, m) : a.c0;  // a zero row: 0 at its first column
+  for (int k = k0 + lane; k < k1; k += 32 * G) {
+    word v[G];
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+      if (k + 32 * q < k1) v[q] = row ? row[__ldg(d.ids + k + 32 * q) - col_base] : word(0);
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+      if (k + 32 * q < k1) out[k + 32 * q] = v[q];
+  }
+  if (lane == 0) fold<T>(slots + a.g, pr.pairs + i, m, col, nseg, row, col_base);  // slots per launch row
+}
+
+}  // namespace seg
+
+template <dtype T, int U, int NT, int MinBlocks, int G>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_seg_kernel(const __grid_constant__ prune_batch b, seg::pack_slot* slots, int nseg) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8, SEGV = 32 * U;
+  const int cols = int(b.d.valid_cols), nvec = cols / per;
+  const std::int64_t items = b.rows * nseg, warps = std::int64_t(gridDim.x) * (NT / 32);
+  for (std::int64_t it = std::int64_t(blockIdx.x) * (NT / 32) + threadIdx.x / 32; it < items; it += warps) {
+    const seg::item a = seg::item_of<SEGV, per>(it, nseg, cols);
+    uint4 u[U];
+    seg::load<T, U>(b, a, nvec, u);
+    seg::finish<T, U, G>(b, slots, nseg, a, u);
+  }
+}
+
+// The segment kernel's launch: a warp per segment (rows · segments of 32·U vectors).
+template <dtype T, int U, int NT, int MinBlocks, int G>
+void launch_segments(const prune_batch& b, seg::pack_slot* slots, cudaStream_t stream) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const int nseg = int(std::max<std::int64_t>(1, (b.d.valid_cols / per + 32 * U - 1) / (32 * U)));
+  const std::int64_t blocks = std::min<std::int64_t>((b.rows * nseg + NT / 32 - 1) / (NT / 32), INT_MAX);
+  prune_seg_kernel<T, U, NT, MinBlocks, G><<<unsigned(blocks), NT, 0, stream>>>(b, slots, nseg);
+}
+
+
+// Round 17's other launch shapes: a persistent grid, and with Pipe the warp's next segment's
+// loads issued before it finishes the current one.
+template <dtype T, int U, int NT, int MinBlocks, int G, bool Pipe>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_seg_pipe_kernel(const __grid_constant__ prune_batch b, seg::pack_slot* slots, int nseg) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8, SEGV = 32 * U;
+  const int cols = int(b.d.valid_cols), nvec = cols / per;
+  const std::int64_t items = b.rows * nseg, warps = std::int64_t(gridDim.x) * (NT / 32);
+  std::int64_t it = std::int64_t(blockIdx.x) * (NT / 32) + threadIdx.x / 32;
+  if (it >= items) return;
+  uint4 u[U];
+  seg::item a = seg::item_of<SEGV, per>(it, nseg, cols);
+  seg::load<T, U>(b, a, nvec, u);
+  for (;;) {
+    const std::int64_t next = it + warps;
+    if constexpr (Pipe) {
+      uint4 un[U];
+      const seg::item an = seg::item_of<SEGV, per>(next < items ? next : it, nseg, cols);
+      if (next < items) seg::load<T, U>(b, an, nvec, un);
+      seg::finish<T, U, G>(b, slots, nseg, a, u);
+      if (next >= items) return;
+#pragma unroll
+      for (int k = 0; k < U; ++k) u[k] = un[k];
+      a = an;
+    } else {
+      seg::finish<T, U, G>(b, slots, nseg, a, u);
+      if (next >= items) return;
+      a = seg::item_of<SEGV, per>(next, nseg, cols);
+      seg::load<T, U>(b, a, nvec, u);
+    }
+    it = next;
+  }
+}
+
+// Zeroed slots for the batch's rows (grown as needed; every pack leaves them zeroed).
+seg::pack_slot* slots_for(const prune_batch& b) {
+  static seg::pack_slot* slots = nullptr;
+  static std::int64_t n = 0;
+  if (n < b.rows) {
+    SB_CUDA(cudaDeviceSynchronize());
+    if (slots) SB_CUDA(cudaFree(slots));
+    SB_CUDA(cudaMalloc(&slots, std::size_t(b.rows) * sizeof(seg::pack_slot)));
+    SB_CUDA(cudaMemset(slots, 0, std::size_t(b.rows) * sizeof(seg::pack_slot)));
+    n = b.rows;
+  }
+  return slots;
+}
+
+// The segment kernel: a warp per segment (Persistent false), or a persistent grid (Pipe: loads
+// one segment ahead).
+template <dtype T, int U, int NT, int MinBlocks, bool Persistent, int G = 8, bool Pipe = false>
+void launch_seg(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  seg::pack_slot* slots = slots_for(b);
+  if (!Persistent) {
+    launch_segments<T, U, NT, MinBlocks, G>(b, slots, stream);
+    SB_CUDA_LAUNCH();
+    return;
+  }
+  auto k = prune_seg_pipe_kernel<T, U, NT, MinBlocks, G, Pipe>;
+  static int resident = 0;
+  if (resident == 0) {
+    int per_sm = 0, sms = 0;
+    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, 0));
+    SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    resident = std::max(per_sm, 1) * sms;
+    std::printf("    (%d resident blocks of %d threads)\n", resident, NT);
+  }
+  const int per = T == dtype::fp32 ? 4 : 8;
+  const int nseg = std::max<int>(1, int((b.d.valid_cols / per + 32 * U - 1) / (32 * U)));
+  const std::int64_t blocks = std::min<std::int64_t>((b.rows * nseg + NT / 32 - 1) / (NT / 32), resident);
+  k<<<unsigned(blocks), NT, 0, stream>>>(b, slots, nseg);
+  SB_CUDA_LAUNCH();
+}
+
 // Persistent: as many blocks as fit at once (occupancy), else one per row.
 template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Prefetch, bool Sync, bool Persistent = true>
 void launch_flow(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
@@ -1504,6 +1785,20 @@ int main(int argc, char** argv) {
       {"stagger 128+128 6000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 6000>},
       {"stagger 128+128 8000 ns", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 8000>},
   };
+  const std::vector<variant> round17 = {  // a warp per row segment, rows combined in zeroed slots
+      {"production", launch_production},
+      {"split 128+128 4blk (by name)", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+      {"seg U4 256thr 4blk (as in ccbc8ed)", launch_seg<dtype::bf16, 4, 256, 4, false>},
+      {"seg U4 128thr 8blk", launch_seg<dtype::bf16, 4, 128, 8, false>},
+      {"seg U8 256thr 3blk", launch_seg<dtype::bf16, 8, 256, 3, false>},
+      {"seg U4 256thr 4blk persistent", launch_seg<dtype::bf16, 4, 256, 4, true>},
+      {"seg U4 256thr 3blk persistent pipe", launch_seg<dtype::bf16, 4, 256, 3, true, 8, true>},
+  };
+  const std::vector<variant> round17_f32 = {
+      {"production", launch_production},
+      {"seg U4 256thr 4blk", launch_seg<dtype::fp32, 4, 256, 4, false>},
+      {"seg U8 256thr 2blk", launch_seg<dtype::fp32, 8, 256, 2, false>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -1595,6 +1890,14 @@ int main(int argc, char** argv) {
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round16c, 0, true);
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 32K generator", round16c, 0, true);
       run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 4K generator", round16b_f32, 0, true);
+    }
+    if (round == "round17") {
+      std::printf("== round17 bf16\n");
+      round16_bf16(round17);
+      run_shape<dtype::bf16>(1056, 16160, uniform, "bf16 tp8 1056 rows", round17);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round17, 16168);
+      std::printf("== round17 fp32\n");
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round17_f32);
     }
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
