@@ -687,14 +687,27 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 // - fp32 rows up to 64 KiB: 128 + 128 with 8 loads in flight per scanner up to 2.25 cpv (0.80-0.98
 //   against 0.66-0.96 for 64 + 64); above, and on longer rows (tp 4: 0.84-0.95 at 0.5-2.0 against
 //   0.61-0.93), the 1024-thread scan-then-gather (0.72-0.78).
+// - On an H100 (5 120-bit bus; every range above is the H200's), 128 + 128 beats 64 + 64 on rows
+//   up to 48 KiB and 3.5 cpv between two and eight waves of 64 + 64 blocks (8 per SM): at 4K-8K
+//   rows and 2.0 cpv 0.879-0.927 against 0.857-0.915 in each of five runs on lent H100s (rounds
+//   14, 16, 16b, 16c, 17), at 2.94 cpv 0.869-0.874 against 0.849-0.852. Outside, 64 + 64 stays:
+//   ahead over one or two waves (1 056 rows: 0.973 against 0.912; 2 112: 0.934 against 0.908), and
+//   at 16K-32K rows within 0.01 either way (16K 0.960 against 0.955). On the H200 (6 144-bit bus)
+//   64 + 64 led at 4K (0.779 against 0.734). Other cards were not measured; narrower buses take
+//   the H100's choice.
 enum class pack_kernel { split_64, split_128, scan_then_gather };
 
-pack_kernel pick_pack_kernel(const prune_desc& d) {
+pack_kernel pick_pack_kernel(const prune_desc& d, std::int64_t rows, const pack_card& card) {
   const std::int64_t bytes = d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)), vecs = bytes / 16;
   auto cpv_at_most = [&](int quarters) { return d.n_ids * 4 <= vecs * quarters; };  // cpv <= quarters / 4
   if (d.rows.src_type == dtype::fp32)
     return bytes <= 64 * 1024 && cpv_at_most(9) ? pack_kernel::split_128 : pack_kernel::scan_then_gather;
-  if (bytes <= 48 * 1024) return cpv_at_most(14) ? pack_kernel::split_64 : pack_kernel::split_128;
+  if (bytes <= 48 * 1024) {
+    if (!cpv_at_most(14)) return pack_kernel::split_128;
+    const std::int64_t wave = std::int64_t(8) * card.sms;  // of 64 + 64 blocks
+    const bool two_to_eight_waves = rows > 2 * wave && rows <= 8 * wave;
+    return card.bus_bits < 6144 && two_to_eight_waves ? pack_kernel::split_128 : pack_kernel::split_64;
+  }
   if (bytes <= 64 * 1024 && !cpv_at_most(5) && cpv_at_most(10)) return pack_kernel::split_128;
   if (bytes > 64 * 1024 && bytes <= 128 * 1024 && !cpv_at_most(5))
     return !cpv_at_most(7) && cpv_at_most(10) ? pack_kernel::split_64 : pack_kernel::split_128;
@@ -703,7 +716,7 @@ pack_kernel pick_pack_kernel(const prune_desc& d) {
 
 template <dtype T>
 void launch_two_byte(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
-  switch (pick_pack_kernel(b.d)) {
+  switch (pick_pack_kernel(b.d, b.rows, current_pack_card())) {
     case pack_kernel::split_64: prune_split_kernel<T, 128, 64, kPackUnroll, 16, 8><<<blocks, 128, 0, stream>>>(b); break;
     case pack_kernel::split_128: prune_split_kernel<T, 256, 128, kPackUnroll, 16, 4><<<blocks, 256, 0, stream>>>(b); break;
     case pack_kernel::scan_then_gather: prune_vec_kernel<T, kPackThreads, 8, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
@@ -711,7 +724,7 @@ void launch_two_byte(const prune_batch& b, unsigned blocks, cudaStream_t stream)
 }
 
 void launch_fp32(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
-  if (pick_pack_kernel(b.d) == pack_kernel::split_128)
+  if (pick_pack_kernel(b.d, b.rows, current_pack_card()) == pack_kernel::split_128)
     prune_split_kernel<dtype::fp32, 256, 128, 8, 16, 4><<<blocks, 256, 0, stream>>>(b);
   else
     prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b);
@@ -756,9 +769,20 @@ void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream) {
   flush();
 }
 
-const char* prune_pack_kernel(const prune_desc& d) {
+pack_card current_pack_card() {
+  int dev = 0;
+  pack_card c;
+  SB_CUDA(cudaGetDevice(&dev));
+  SB_CUDA(cudaDeviceGetAttribute(&c.bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
+  SB_CUDA(cudaDeviceGetAttribute(&c.sms, cudaDevAttrMultiProcessorCount, dev));
+  return c;
+}
+
+const char* prune_pack_kernel(const prune_desc& d) { return prune_pack_kernel(d, current_pack_card()); }
+
+const char* prune_pack_kernel(const prune_desc& d, const pack_card& card) {
   if (!vectorizable(d)) return "element by element";
-  switch (pick_pack_kernel(d)) {
+  switch (pick_pack_kernel(d, pack_rows(d), card)) {
     case pack_kernel::split_64: return "split 64+64";
     case pack_kernel::split_128: return "split 128+128";
     case pack_kernel::scan_then_gather: break;

@@ -408,6 +408,38 @@ TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
   for (const row& r : table)
     EXPECT_EQ(pick(r.t, r.cols, r.cpv), r.kernel) << to_string(r.t) << " " << r.cols << " columns, cpv " << r.cpv;
   EXPECT_EQ(pick(dtype::bf16, 16160, 2.0, 0x10008), "element by element");  // not 16-byte aligned
+
+  // By card and rows: on an H100 (5 120-bit bus) 128 + 128 takes 2-byte rows up to 48 KiB and
+  // 3.5 cpv between two and eight waves of 64 + 64 blocks (8 per SM); the H200 keeps 64 + 64.
+  const kernels::pack_card h100{5120, 132}, h200{6144, 132};
+  auto pick_on = [](const kernels::pack_card& card, dtype t, double cpv, std::int64_t rows) {
+    prune_desc d;
+    d.rows.src = reinterpret_cast<const void*>(std::uintptr_t(0x10000));
+    d.rows.src_type = t;
+    d.rows.src_ld = 16160;
+    d.rows.win_len = rows;
+    d.valid_cols = 16160;
+    d.n_ids = std::int64_t(cpv * double(16160 * std::int64_t(dtype_size(t)) / 16) + 0.5);
+    return std::string(kernels::prune_pack_kernel(d, card));
+  };
+  struct by_rows {
+    std::int64_t rows;
+    const char* h100;
+  };
+  const by_rows rows_table[] = {{2112, "split 64+64"},    {2113, "split 128+128"}, {4096, "split 128+128"},
+                                {4152, "split 128+128"},  {8448, "split 128+128"}, {8449, "split 64+64"},
+                                {32768, "split 64+64"}};
+  for (const by_rows& r : rows_table) {
+    for (dtype t : {dtype::bf16, dtype::fp16}) {
+      EXPECT_EQ(pick_on(h100, t, 2.0, r.rows), r.h100) << "H100, " << to_string(t) << ", " << r.rows << " rows";
+      EXPECT_EQ(pick_on(h200, t, 2.0, r.rows), "split 64+64") << "H200, " << to_string(t) << ", " << r.rows << " rows";
+    }
+    EXPECT_EQ(pick_on(h100, dtype::bf16, 3.6, r.rows), "split 128+128") << r.rows << " rows, cpv 3.6";
+    EXPECT_EQ(pick_on(h100, dtype::fp32, 1.0, r.rows), "split 128+128") << r.rows << " rows, fp32";
+    EXPECT_EQ(pick_on(h200, dtype::fp32, 1.0, r.rows), "split 128+128") << r.rows << " rows, fp32";
+  }
+  // Twice the SMs: twice the rows per wave.
+  EXPECT_EQ(pick_on({5120, 264}, dtype::bf16, 2.0, 4096), "split 64+64");
 }
 
 // The stream gate (nvbench's blocking kernel): nothing behind it runs until the host opens it, and
