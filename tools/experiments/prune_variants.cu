@@ -1221,6 +1221,17 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_seg_pipe_kernel(const __g
   }
 }
 
+// How many blocks of NT threads of kernel k fit on the GPU at once (printed once per kernel).
+template <typename Kernel>
+int resident_blocks(Kernel k, int nt) {
+  int per_sm = 0, sms = 0;
+  SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, nt, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const int resident = std::max(per_sm, 1) * sms;
+  std::printf("    (%d resident blocks of %d threads)\n", resident, nt);
+  return resident;
+}
+
 // Zeroed slots for the batch's rows (grown as needed; every pack leaves them zeroed).
 seg::pack_slot* slots_for(const prune_batch& b) {
   static seg::pack_slot* slots = nullptr;
@@ -1246,14 +1257,7 @@ void launch_seg(const prune_batch& b, const std::uint16_t*, cudaStream_t stream)
     return;
   }
   auto k = prune_seg_pipe_kernel<T, U, NT, MinBlocks, G, Pipe>;
-  static int resident = 0;
-  if (resident == 0) {
-    int per_sm = 0, sms = 0;
-    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, 0));
-    SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    resident = std::max(per_sm, 1) * sms;
-    std::printf("    (%d resident blocks of %d threads)\n", resident, NT);
-  }
+  static const int resident = resident_blocks(k, NT);
   const int per = T == dtype::fp32 ? 4 : 8;
   const int nseg = std::max<int>(1, int((b.d.valid_cols / per + 32 * U - 1) / (32 * U)));
   const std::int64_t blocks = std::min<std::int64_t>((b.rows * nseg + NT / 32 - 1) / (NT / 32), resident);
@@ -1265,14 +1269,7 @@ void launch_seg(const prune_batch& b, const std::uint16_t*, cudaStream_t stream)
 template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Prefetch, bool Sync, bool Persistent = true>
 void launch_flow(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
   auto k = prune_flow_kernel<T, NT, S, U, G, MinBlocks, Prefetch, Sync>;
-  static int resident = 0;
-  if (resident == 0) {
-    int per_sm = 0, sms = 0;
-    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, 0));
-    SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    resident = std::max(per_sm, 1) * sms;
-    std::printf("    (%d resident blocks of %d threads)\n", resident, NT);
-  }
+  static const int resident = resident_blocks(k, NT);
   const std::int64_t blocks = Persistent ? std::min<std::int64_t>(b.rows, resident) : b.rows;
   k<<<unsigned(blocks), NT, 0, stream>>>(b);
   SB_CUDA_LAUNCH();
@@ -1867,15 +1864,17 @@ int main(int argc, char** argv) {
       for (const std::int64_t rows : {1056, 2112, 8192, 16384})
         run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round16_sweep);
     }
-    if (round == "round16b") {
-      std::printf("== round16b bf16\n");
-      round16_bf16(round16b);
-      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round16b);
-      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round16b, 16168);
-      std::printf("== round16b fp32\n");
-      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round16b_f32);
-      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", round16b_f32);
-    }
+    // Round 16b's and 17's shapes: round16_bf16's, the skewed rank 0, tail columns, fp32 4K and 32K.
+    auto bf16_and_fp32 = [&](const char* name, const std::vector<variant>& vs, const std::vector<variant>& vs_f32) {
+      std::printf("== %s bf16\n", name);
+      round16_bf16(vs);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", vs);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", vs, 16168);
+      std::printf("== %s fp32\n", name);
+      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", vs_f32);
+      run_shape<dtype::fp32>(32768, 16160, uniform, "fp32 tp8 32K uniform", vs_f32);
+    };
+    if (round == "round16b") bf16_and_fp32("round16b", round16b, round16b_f32);
     if (round == "round16c") {
       g_read_roofline = true;
       std::printf("== round16c bf16\n");
@@ -1892,12 +1891,8 @@ int main(int argc, char** argv) {
       run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 4K generator", round16b_f32, 0, true);
     }
     if (round == "round17") {
-      std::printf("== round17 bf16\n");
-      round16_bf16(round17);
+      bf16_and_fp32("round17", round17, round17_f32);
       run_shape<dtype::bf16>(1056, 16160, uniform, "bf16 tp8 1056 rows", round17);
-      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round17, 16168);
-      std::printf("== round17 fp32\n");
-      run_shape<dtype::fp32>(4096, 16160, uniform, "fp32 tp8 4K uniform", round17_f32);
     }
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
