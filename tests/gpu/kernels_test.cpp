@@ -378,14 +378,17 @@ TEST(kernels_gpu, prune_pack_rejects_bad_descriptors) {
 // kernels/consumer.cu's pick_pack_kernel documents them from the H200 sweeps (docs/kernel-notes.md,
 // round 14): a host-side choice, so this runs without a GPU too; the pointers are never dereferenced.
 TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
-  auto pick = [](dtype t, std::int64_t cols, double cpv, std::uintptr_t src = 0x10000) {
+  // No rows given: the same kernel on every card.
+  auto pick = [](dtype t, std::int64_t cols, double cpv, std::uintptr_t src = 0x10000, const kernels::pack_card& card = {},
+                 std::int64_t rows = 0) {
     prune_desc d;
     d.rows.src = reinterpret_cast<const void*>(src);
     d.rows.src_type = t;
     d.rows.src_ld = cols;
+    d.rows.win_len = rows;
     d.valid_cols = cols;
     d.n_ids = std::int64_t(cpv * double(cols * std::int64_t(dtype_size(t)) / 16) + 0.5);
-    return std::string(kernels::prune_pack_kernel(d, kernels::pack_card{}));  // no rows: the same on every card
+    return std::string(kernels::prune_pack_kernel(d, card));
   };
   struct row {
     dtype t;
@@ -412,15 +415,8 @@ TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
   // By card and rows: on an H100 (5 120-bit bus) 128 + 128 takes 2-byte rows up to 48 KiB and
   // 3.5 cpv between two and eight waves of 64 + 64 blocks (8 per SM); the H200 keeps 64 + 64.
   const kernels::pack_card h100{5120, 132}, h200{6144, 132};
-  auto pick_on = [](const kernels::pack_card& card, dtype t, double cpv, std::int64_t rows) {
-    prune_desc d;
-    d.rows.src = reinterpret_cast<const void*>(std::uintptr_t(0x10000));
-    d.rows.src_type = t;
-    d.rows.src_ld = 16160;
-    d.rows.win_len = rows;
-    d.valid_cols = 16160;
-    d.n_ids = std::int64_t(cpv * double(16160 * std::int64_t(dtype_size(t)) / 16) + 0.5);
-    return std::string(kernels::prune_pack_kernel(d, card));
+  auto pick_on = [&](const kernels::pack_card& card, dtype t, double cpv, std::int64_t rows) {
+    return pick(t, 16160, cpv, 0x10000, card, rows);
   };
   struct by_rows {
     std::int64_t rows;
