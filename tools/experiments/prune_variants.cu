@@ -1178,12 +1178,20 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_seg_kernel(const __grid_c
   }
 }
 
-// The segment kernel's launch: a warp per segment (rows · segments of 32·U vectors).
+// Segments of 32·U vectors per row (at least one), and the blocks of NT threads that give each a warp.
+template <dtype T, int U>
+int segments_per_row(const prune_batch& b) {
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  return int(std::max<std::int64_t>(1, (b.d.valid_cols / per + 32 * U - 1) / (32 * U)));
+}
+template <int NT>
+std::int64_t warp_per_segment_blocks(const prune_batch& b, int nseg) { return (b.rows * nseg + NT / 32 - 1) / (NT / 32); }
+
+// The segment kernel's launch: a warp per segment.
 template <dtype T, int U, int NT, int MinBlocks, int G>
 void launch_segments(const prune_batch& b, seg::pack_slot* slots, cudaStream_t stream) {
-  constexpr int per = T == dtype::fp32 ? 4 : 8;
-  const int nseg = int(std::max<std::int64_t>(1, (b.d.valid_cols / per + 32 * U - 1) / (32 * U)));
-  const std::int64_t blocks = std::min<std::int64_t>((b.rows * nseg + NT / 32 - 1) / (NT / 32), INT_MAX);
+  const int nseg = segments_per_row<T, U>(b);
+  const std::int64_t blocks = std::min<std::int64_t>(warp_per_segment_blocks<NT>(b, nseg), INT_MAX);
   prune_seg_kernel<T, U, NT, MinBlocks, G><<<unsigned(blocks), NT, 0, stream>>>(b, slots, nseg);
 }
 
@@ -1258,9 +1266,8 @@ void launch_seg(const prune_batch& b, const std::uint16_t*, cudaStream_t stream)
   }
   auto k = prune_seg_pipe_kernel<T, U, NT, MinBlocks, G, Pipe>;
   static const int resident = resident_blocks(k, NT);
-  const int per = T == dtype::fp32 ? 4 : 8;
-  const int nseg = std::max<int>(1, int((b.d.valid_cols / per + 32 * U - 1) / (32 * U)));
-  const std::int64_t blocks = std::min<std::int64_t>((b.rows * nseg + NT / 32 - 1) / (NT / 32), resident);
+  const int nseg = segments_per_row<T, U>(b);
+  const std::int64_t blocks = std::min<std::int64_t>(warp_per_segment_blocks<NT>(b, nseg), resident);
   k<<<unsigned(blocks), NT, 0, stream>>>(b, slots, nseg);
   SB_CUDA_LAUNCH();
 }
