@@ -1272,6 +1272,132 @@ void launch_seg(const prune_batch& b, const std::uint16_t*, cudaStream_t stream)
   SB_CUDA_LAUNCH();
 }
 
+// Round 18 (2026-12-06, prepared for an H100): rows cut at arbitrary places, so that the blocks of
+// one SM change rows at different times. Rounds 16 and 16c put the 4K pack's loss at the changes
+// of row: blocks of one row each start together, stay in step, and an SM's blocks end their rows
+// at once (16c's staggered sleep gained 0.02-0.04 and cost over one or two waves). Round 17 gave
+// each warp a piece of a row, with no block per row, and ran at half the rate (a dependent chain per
+// warp). Here the split kernel's block stays (S scanners, NT - S gatherers, a block barrier after
+// each piece, which round 16 needed on a persistent grid to keep the gatherers with the scanners),
+// but on a persistent grid of the resident blocks, each taking one contiguous range of the launch's
+// rows x vectors. Every block has the same work, so none idles at the end, and a range starts part
+// way into a row: with 3.88 rows per block at 4K, the eight ranges of one SM (Spread: ranges
+// sm·8 .. sm·8 + 7, where block b is taken to sit on SM b mod sms) start at phases k·0.88 of a row,
+// spread over the whole row. A row cut between two blocks folds each piece's (maximum, column) into
+// its zeroed slot (round 17's fold); the last piece writes the pair. The gatherers of a piece that
+// starts mid-row find its first draft id by a 32-way warp search.
+namespace phase {
+
+// Range p of n over the launch's total vectors (a rows x nvec stream): [start(p), start(p + 1)).
+__device__ __forceinline__ std::int64_t start(std::int64_t p, std::int64_t total, int n) { return p * total / n; }
+// The range holding vector x of the stream: the largest p with start(p) <= x (ranges not empty).
+__device__ __forceinline__ std::int64_t range_of(std::int64_t x, std::int64_t total, int n) { return ((x + 1) * n - 1) / total; }
+
+}  // namespace phase
+
+// Each piece of the stream's range [x, end): launch row g, its vectors [vb, ve); a block barrier
+// after each (whole warps per role: the gatherers stay with the scanners). The roles run their own
+// loops, so their registers do not add up.
+template <typename Each>
+__device__ __forceinline__ void for_each_piece(std::int64_t x, std::int64_t end, int nvec, Each&& each) {
+  while (x < end) {
+    const std::int64_t g = x / nvec;
+    const int vb = int(x - g * nvec), ve = end - x < nvec - vb ? vb + int(end - x) : nvec;
+    each(g, vb, ve);
+    x += ve - vb;
+    __syncthreads();
+  }
+}
+
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Spread>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_phase_kernel(const __grid_constant__ prune_batch b, seg::pack_slot* slots, int sms,
+                                                                    int* where) {
+  if (where && threadIdx.x == 0) {  // the block's SM, for the placement check
+    unsigned id;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(id));
+    where[blockIdx.x] = int(id);
+  }
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int NG = NT - S, per = T == dtype::fp32 ? 4 : 8;
+  const prune_desc& d = b.d;
+  const int cols = int(d.valid_cols), nvec = cols / per, n = int(gridDim.x);
+  const std::int64_t total = b.rows * nvec;
+  const int per_sm = n / sms;  // the launch is sms x per_sm blocks
+  const std::int64_t p = Spread ? std::int64_t(blockIdx.x % unsigned(sms)) * per_sm + blockIdx.x / unsigned(sms) : blockIdx.x;
+  const std::int64_t x0 = phase::start(p, total, n), end = phase::start(p + 1, total, n);
+  if (int(threadIdx.x) < S) {
+    const int l = int(threadIdx.x);
+    for_each_piece(x0, end, nvec, [&](std::int64_t g, int vb, int ve) {
+      const auto [pr, i, r] = locate(b, g);
+      arg_max a;
+      if (r >= 0) {
+        const char* row = reinterpret_cast<const char*>(shard_row<word>(d, r));
+        row_scan<T, S, U> s;
+        for (int v0 = vb; v0 < ve; v0 += s.chunk_vecs) s.chunk(row, v0, ve);
+        if (ve == nvec) s.tail(row, cols);
+        a = s.result(0);  // the column in the row
+      } else if (l == 0 && vb == 0 && cols > 0) {
+        a = {0.0f, 0};  // a zero row: its first column is its argmax
+      }
+      if (vb == 0 && ve == nvec) {
+        if (a.i >= 0) a.i += d.col_base;
+        write_pair<S>(pr.pairs + i, d.col_base, a);
+        return;
+      }
+      a = block_argmax<S>(a);
+      if (l == 0) {
+        const std::int64_t pieces = phase::range_of((g + 1) * nvec - 1, total, n) - phase::range_of(g * nvec, total, n) + 1;
+        seg::fold<T>(slots + g, pr.pairs + i, a.v, a.i < 0 ? INT_MAX : int(a.i), int(pieces), r >= 0 ? shard_row<word>(d, r) : nullptr,
+                     int(d.col_base));
+      }
+    });
+  } else {
+    const int l = int(threadIdx.x) - S, n_ids = int(d.n_ids), col_base = int(d.col_base);
+    for_each_piece(x0, end, nvec, [&](std::int64_t g, int vb, int ve) {
+      const auto [pr, i, r] = locate(b, g);
+      word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+      const int hi = ve == nvec ? INT_MAX : ve * per;
+      const int k0 = vb == 0 ? 0 : seg::warp_lower_bound(d.ids, n_ids, col_base + vb * per);
+      if (r >= 0) {
+        draft_cursor<NG, G> ids{k0 + l};
+        ids.lo = vb * per;
+        ids.load(d);
+        ids.gather_below(shard_row<word>(d, r), out, d, hi);
+      } else {
+        for (int k = k0 + l; k < n_ids && __ldg(d.ids + k) - col_base < hi; k += NG) out[k] = 0;
+      }
+    });
+  }
+}
+
+// The phase kernel on the resident blocks (falls back to production where a range would be empty
+// or the rows have no whole vector).
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Spread>
+void launch_phase(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  auto k = prune_phase_kernel<T, NT, S, U, G, MinBlocks, Spread>;
+  static const int resident = resident_blocks(k, NT);
+  int sms = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const std::int64_t total = b.rows * (b.d.valid_cols / per);
+  if (total < resident || resident % sms != 0) return launch_batch(b, stream);
+  static bool placed = false;  // the first launch records where its blocks sit
+  int* where = nullptr;
+  if (!placed) SB_CUDA(cudaMalloc(&where, std::size_t(resident) * sizeof(int)));
+  k<<<unsigned(resident), NT, 0, stream>>>(b, slots_for(b), sms, where);
+  SB_CUDA_LAUNCH();
+  if (!placed) {
+    placed = true;
+    std::vector<int> h(std::size_t(resident), 0);
+    SB_CUDA(cudaMemcpy(h.data(), where, h.size() * sizeof(int), cudaMemcpyDeviceToHost));
+    SB_CUDA(cudaFree(where));
+    int same = 0;  // blocks on the SM of block b mod sms, as Spread takes them to be
+    for (int x = 0; x < resident; ++x) same += h[std::size_t(x)] == h[std::size_t(x % sms)];
+    std::printf("    (placement: %d of %d blocks on the SM of block b mod %d; blocks 0-3: SMs %d %d %d %d, %d-%d: %d %d)\n", same,
+                resident, sms, h[0], h[1], h[2], h[3], sms, sms + 1, h[std::size_t(sms)], h[std::size_t(sms + 1)]);
+  }
+}
+
 // Persistent: as many blocks as fit at once (occupancy), else one per row.
 template <dtype T, int NT, int S, int U, int G, int MinBlocks, bool Prefetch, bool Sync, bool Persistent = true>
 void launch_flow(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
@@ -1803,6 +1929,22 @@ int main(int argc, char** argv) {
       {"seg U4 256thr 4blk", launch_seg<dtype::fp32, 4, 256, 4, false>},
       {"seg U8 256thr 2blk", launch_seg<dtype::fp32, 8, 256, 2, false>},
   };
+  const std::vector<variant> round18 = {  // rows cut anywhere: a persistent grid of equal ranges, out of phase on each SM
+      {"production", launch_production},
+      {"split 64+64 8blk (by name)", launch_prod_split<dtype::bf16, 128, 64, kPackUnroll, 16, 8>},
+      {"split 128+128 4blk (by name)", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+      {"phase 64+64 8blk spread", launch_phase<dtype::bf16, 128, 64, 4, 16, 8, true>},
+      {"phase 64+64 8blk in block order", launch_phase<dtype::bf16, 128, 64, 4, 16, 8, false>},
+      {"phase 128+128 4blk spread", launch_phase<dtype::bf16, 256, 128, 4, 16, 4, true>},
+      {"phase 128+128 4blk in block order", launch_phase<dtype::bf16, 256, 128, 4, 16, 4, false>},
+      {"phase 64+64 8blk spread G8", launch_phase<dtype::bf16, 128, 64, 4, 8, 8, true>},
+      {"phase 32+32 16blk spread", launch_phase<dtype::bf16, 64, 32, 4, 16, 16, true>},
+  };
+  const std::vector<variant> round18_f32 = {
+      {"production", launch_production},
+      {"phase 128+128 4blk U8 spread", launch_phase<dtype::fp32, 256, 128, 8, 16, 4, true>},
+      {"phase 64+64 8blk U8 spread", launch_phase<dtype::fp32, 128, 64, 8, 16, 8, true>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -1900,6 +2042,13 @@ int main(int argc, char** argv) {
     if (round == "round17") {
       bf16_and_fp32("round17", round17, round17_f32);
       run_shape<dtype::bf16>(1056, 16160, uniform, "bf16 tp8 1056 rows", round17);
+    }
+    if (round == "round18") {
+      bf16_and_fp32("round18", round18, round18_f32);
+      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round18);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round18, 0, true);
+      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round18);
     }
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
