@@ -1272,7 +1272,10 @@ void launch_seg(const prune_batch& b, const std::uint16_t*, cudaStream_t stream)
   SB_CUDA_LAUNCH();
 }
 
-// Round 18 (2026-12-06, prepared for an H100): rows cut at arbitrary places, so that the blocks of
+// Round 18 (2026-12-06, run on an H100 from branch phase-pack at 75308c8, where this kernel was
+// production's; docs/kernel-notes.md): slower everywhere (bf16 4K 0.81 of the copy against the
+// split kernel's 0.89, 32K 0.91 against 0.99), spread or not, and the placement it assumes was not
+// the card's (248 of 1 056 blocks on SM b mod sms). Rows cut at arbitrary places, so that the blocks of
 // one SM change rows at different times. Rounds 16 and 16c put the 4K pack's loss at the changes
 // of row: blocks of one row each start together, stay in step, and an SM's blocks end their rows
 // at once (16c's staggered sleep gained 0.02-0.04 and cost over one or two waves). Round 17 gave
