@@ -694,7 +694,8 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 //   ahead over one or two waves (1 056 rows: 0.973 against 0.912; 2 112: 0.934 against 0.908), and
 //   at 16K-32K rows within 0.01 either way (16K 0.960 against 0.955). On the H200 (6 144-bit bus)
 //   64 + 64 led at 4K (0.779 against 0.734). Other cards were not measured; narrower buses take
-//   the H100's choice.
+//   the H100's choice. In bench --kernels the gain is smaller: 4K pruned packs (batch / usp)
+//   0.836 / 0.901 against 0.833 / 0.896 in one call on one H100 (docs/results.md).
 enum class pack_kernel { split_64, split_128, scan_then_gather };
 
 pack_kernel pick_pack_kernel(const prune_desc& d, std::int64_t rows, const pack_card& card) {
@@ -724,7 +725,8 @@ void launch_two_byte(const prune_batch& b, unsigned blocks, cudaStream_t stream)
 }
 
 void launch_fp32(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
-  if (pick_pack_kernel(b.d, b.rows, current_pack_card()) == pack_kernel::split_128)
+  // The card decides only 2-byte rows (pick_pack_kernel): no device queries for fp32's launch.
+  if (pick_pack_kernel(b.d, b.rows, pack_card{}) == pack_kernel::split_128)
     prune_split_kernel<dtype::fp32, 256, 128, 8, 16, 4><<<blocks, 256, 0, stream>>>(b);
   else
     prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b);
