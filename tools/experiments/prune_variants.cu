@@ -980,6 +980,51 @@ void launch_stagger(const prune_batch& b, const std::uint16_t*, cudaStream_t str
   SB_CUDA_LAUNCH();
 }
 
+// Round 19: production's split kernel, and at the start of each row g thread 0 asks L2 for the row
+// g + ahead (one cp.async.bulk.prefetch.L2 of the row's whole vectors, issued and forgotten: no
+// registers, no shared memory, no barrier). With one block per row the block scheduler starts block
+// g + ahead about ahead / resident waves later, so its row is in L2 or on its way when it starts, and
+// DRAM has work queued while an SM's blocks reduce, finish their gathers and start anew (rounds 16 and
+// 18 put the 4K pack's loss there). Round 6's prefetch (H200) was a line at a time on a persistent grid
+// of scan-then-gather blocks; this one keeps production's block per row. Ns > 0: round 16c's staggered
+// first wave as well. Run once on an H100 (2026-12-06) with this prefetch in production's split
+// kernel too (branch ahead-pack), where the output's "production" line is "ahead 128+128 4blk 1
+// wave": slower on every shape, 0.62-0.78 of the copy against 0.88-0.97 without
+// (docs/kernel-notes.md, round 19).
+__device__ __forceinline__ void prefetch_row_l2(const prune_batch& b, std::int64_t g, unsigned bytes) {
+  if (g >= b.rows || bytes == 0) return;
+  const std::int64_t r = locate(b, g).r;
+  if (r < 0) return;
+  const char* row = static_cast<const char*>(b.d.rows.src) + r * b.d.rows.src_ld * std::int64_t(dtype_size(b.d.rows.src_type));
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(row), "r"(bytes) : "memory");
+}
+
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns>
+__global__ void __launch_bounds__(NT, MinBlocks) prune_ahead_kernel(const __grid_constant__ prune_batch b, int first_wave,
+                                                                     std::int64_t ahead) {
+  if (Ns > 0 && int(blockIdx.x) < first_wave) __nanosleep(unsigned(Ns) * (blockIdx.x % 16) / 16);
+  const prune_desc& d = b.d;
+  const bool scanner = int(threadIdx.x) < S;
+  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const unsigned bytes = unsigned(cols / per) * 16u;
+  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) {
+    if (threadIdx.x == 0) prefetch_row_l2(b, g + ahead, bytes);
+    split_row<T, NT, S, U, G>(b, g, scanner, l, n_ids, cols);
+  }
+}
+
+// ahead = Q/4 of a wave of resident blocks (MinBlocks per SM).
+template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns, int Q>
+void launch_ahead(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  int sms = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const std::int64_t ahead = std::int64_t(sms) * MinBlocks * Q / 4;
+  prune_ahead_kernel<T, NT, S, U, G, MinBlocks, Ns>
+      <<<unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks)), NT, 0, stream>>>(b, sms * MinBlocks, ahead);
+  SB_CUDA_LAUNCH();
+}
+
 // Round 17 (tried in production's place at ccbc8ed, then moved here): the pruned sender without a
 // block per row. A warp's unit of work is a
 // segment of a row, 32·U 16-byte vectors (bf16 with U 4: 1 024 columns, so a tp 8 row of 16 160
@@ -1948,6 +1993,24 @@ int main(int argc, char** argv) {
       {"phase 128+128 4blk U8 spread", launch_phase<dtype::fp32, 256, 128, 8, 16, 4, true>},
       {"phase 64+64 8blk U8 spread", launch_phase<dtype::fp32, 128, 64, 8, 16, 8, true>},
   };
+  const std::vector<variant> round19 = {  // production's split kernel with an L2 bulk prefetch of the row a wave ahead
+      {"production", launch_production},
+      {"split 64+64 8blk (by name)", launch_prod_split<dtype::bf16, 128, 64, kPackUnroll, 16, 8>},
+      {"split 128+128 4blk (by name)", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+      {"ahead 128+128 4blk 1/2 wave", launch_ahead<dtype::bf16, 256, 128, 4, 16, 4, 0, 2>},
+      {"ahead 128+128 4blk 1 wave", launch_ahead<dtype::bf16, 256, 128, 4, 16, 4, 0, 4>},
+      {"ahead 128+128 4blk 2 waves", launch_ahead<dtype::bf16, 256, 128, 4, 16, 4, 0, 8>},
+      {"ahead 64+64 8blk 1/2 wave", launch_ahead<dtype::bf16, 128, 64, 4, 16, 8, 0, 2>},
+      {"ahead 64+64 8blk 1 wave", launch_ahead<dtype::bf16, 128, 64, 4, 16, 8, 0, 4>},
+      {"ahead 64+64 8blk 2 waves", launch_ahead<dtype::bf16, 128, 64, 4, 16, 8, 0, 8>},
+      {"ahead 128+128 1 wave + stagger 4000 ns", launch_ahead<dtype::bf16, 256, 128, 4, 16, 4, 4000, 4>},
+      {"stagger 128+128 4000 ns (16c)", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+  };
+  const std::vector<variant> round19_f32 = {
+      {"production", launch_production},
+      {"ahead 128+128 4blk U8 1/2 wave", launch_ahead<dtype::fp32, 256, 128, 8, 16, 4, 0, 2>},
+      {"ahead 128+128 4blk U8 1 wave", launch_ahead<dtype::fp32, 256, 128, 8, 16, 4, 0, 4>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -2052,6 +2115,13 @@ int main(int argc, char** argv) {
         run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round18);
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round18, 0, true);
       run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round18);
+    }
+    if (round == "round19") {
+      bf16_and_fp32("round19", round19, round19_f32);
+      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round19);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round19, 0, true);
+      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round19);
     }
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
