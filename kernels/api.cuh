@@ -44,6 +44,9 @@ void launch_prune_pack(const prune_desc& d, cudaStream_t stream);
 // The sender's packs for several destinations (same elements as n launch_prune_pack calls): one
 // launch for those that read the same aligned shard with the same draft columns.
 void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream);
+struct pack_card;
+// The same, choosing its kernel as on a card like `card` (tests run the H100's choice on any GPU).
+void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream, const pack_card& card);
 
 // Holds `stream` until the host stores a non-zero int at `open` (host memory mapped to the device,
 // e.g. cudaHostAlloc(cudaHostAllocMapped)), so the work queued behind it runs back to back however
@@ -60,7 +63,8 @@ struct pack_card {
 pack_card current_pack_card();  // the current device's
 
 // Which of the pruned sender's kernels launch_prune_pack takes for d's rows (for tests and reports):
-// "split 64+64", "split 128+128", "scan-then-gather" or "element by element"; on the current
+// "split 64+64", "split 128+128", "split 128+128 staggered" (its first wave's blocks start at
+// staggered times), "scan-then-gather" or "element by element"; on the current
 // device, or on a card like `card`.
 const char* prune_pack_kernel(const prune_desc& d);
 const char* prune_pack_kernel(const prune_desc& d, const pack_card& card);

@@ -45,6 +45,7 @@ __device__ __forceinline__ void note_mismatch(unsigned long long& count, unsigne
 }
 
 constexpr int kPackUnroll = 4;  // 16-byte loads in flight per thread in a row scan
+constexpr unsigned kPackStaggerNs = 4000;  // the H100's staggered first wave (pick_pack_kernel)
 
 // Element e of a 16-byte vector of T.
 template <dtype T>
@@ -577,8 +578,14 @@ __device__ __forceinline__ void split_row(const prune_batch& b, std::int64_t g, 
   }
 }
 
+// first_wave, stagger_ns: the launch's first wave of blocks (those below first_wave) start at
+// staggered times, block b after stagger_ns · (b mod 16) / 16, so that their rows, and the changes
+// of row where an SM's blocks all reduce, gather from L2 and start anew at once, no longer line up
+// (docs/kernel-notes.md, round 16c: on an H100 at 4K rows 0.908 of the copy against 0.889).
 template <dtype T, int NT, int S, int U, int G, int MinBlocks>
-__global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b) {
+__global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b, int first_wave = 0,
+                                                                    unsigned stagger_ns = 0) {
+  if (int(blockIdx.x) < first_wave) __nanosleep(stagger_ns * (blockIdx.x % 16) / 16);
   const prune_desc& d = b.d;
   const bool scanner = int(threadIdx.x) < S;
   const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
@@ -696,7 +703,9 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 //   64 + 64 led at 4K (0.779 against 0.734). Other cards were not measured; narrower buses take
 //   the H100's choice. In bench --kernels the gain is smaller: 4K pruned packs (batch / usp)
 //   0.836 / 0.901 against 0.833 / 0.896 in one call on one H100 (docs/results.md).
-enum class pack_kernel { split_64, split_128, scan_then_gather };
+// - On the H100 the first wave of 128 + 128 blocks starts staggered over 4 µs in the same range
+//   (round 16c: 4K 0.908 against 0.889, 4 152 rows 0.942 against 0.925, 8K 0.937 against 0.927).
+enum class pack_kernel { split_64, split_128, split_128_staggered, scan_then_gather };
 
 pack_kernel pick_pack_kernel(const prune_desc& d, std::int64_t rows, const pack_card& card) {
   const std::int64_t bytes = d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)), vecs = bytes / 16;
@@ -707,7 +716,7 @@ pack_kernel pick_pack_kernel(const prune_desc& d, std::int64_t rows, const pack_
     if (!cpv_at_most(14)) return pack_kernel::split_128;
     const std::int64_t wave = std::int64_t(8) * card.sms;  // of 64 + 64 blocks
     const bool two_to_eight_waves = rows > 2 * wave && rows <= 8 * wave;
-    return card.bus_bits < 6144 && two_to_eight_waves ? pack_kernel::split_128 : pack_kernel::split_64;
+    return card.bus_bits < 6144 && two_to_eight_waves ? pack_kernel::split_128_staggered : pack_kernel::split_64;
   }
   if (bytes <= 64 * 1024 && !cpv_at_most(5) && cpv_at_most(10)) return pack_kernel::split_128;
   if (bytes > 64 * 1024 && bytes <= 128 * 1024 && !cpv_at_most(5))
@@ -716,10 +725,13 @@ pack_kernel pick_pack_kernel(const prune_desc& d, std::int64_t rows, const pack_
 }
 
 template <dtype T>
-void launch_two_byte(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
-  switch (pick_pack_kernel(b.d, b.rows, current_pack_card())) {
+void launch_two_byte(const prune_batch& b, unsigned blocks, const pack_card& card, cudaStream_t stream) {
+  switch (pick_pack_kernel(b.d, b.rows, card)) {
     case pack_kernel::split_64: prune_split_kernel<T, 128, 64, kPackUnroll, 16, 8><<<blocks, 128, 0, stream>>>(b); break;
     case pack_kernel::split_128: prune_split_kernel<T, 256, 128, kPackUnroll, 16, 4><<<blocks, 256, 0, stream>>>(b); break;
+    case pack_kernel::split_128_staggered:  // the first wave: 4 blocks per SM
+      prune_split_kernel<T, 256, 128, kPackUnroll, 16, 4><<<blocks, 256, 0, stream>>>(b, 4 * card.sms, kPackStaggerNs);
+      break;
     case pack_kernel::scan_then_gather: prune_vec_kernel<T, kPackThreads, 8, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
   }
 }
@@ -732,11 +744,11 @@ void launch_fp32(const prune_batch& b, unsigned blocks, cudaStream_t stream) {
     prune_vec_kernel<dtype::fp32, 1024, kPackUnroll, 2><<<blocks, 1024, 0, stream>>>(b);
 }
 
-void launch_batch(const prune_batch& b, cudaStream_t stream) {
+void launch_batch(const prune_batch& b, const pack_card& card, cudaStream_t stream) {
   const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks));
   switch (b.d.rows.src_type) {
-    case dtype::bf16: launch_two_byte<dtype::bf16>(b, blocks, stream); break;
-    case dtype::fp16: launch_two_byte<dtype::fp16>(b, blocks, stream); break;
+    case dtype::bf16: launch_two_byte<dtype::bf16>(b, blocks, card, stream); break;
+    case dtype::fp16: launch_two_byte<dtype::fp16>(b, blocks, card, stream); break;
     default: launch_fp32(b, blocks, stream); break;
   }
   SB_CUDA_LAUNCH();
@@ -747,9 +759,13 @@ void launch_batch(const prune_batch& b, cudaStream_t stream) {
 void launch_prune_pack(const prune_desc& d, cudaStream_t stream) { launch_prune_pack_many(&d, 1, stream); }
 
 void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream) {
+  launch_prune_pack_many(ds, n, stream, current_pack_card());
+}
+
+void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream, const pack_card& card) {
   prune_batch b{};
   auto flush = [&] {
-    if (b.n > 0 && b.rows > 0) launch_batch(b, stream);
+    if (b.n > 0 && b.rows > 0) launch_batch(b, card, stream);
     b.n = 0;
     b.rows = 0;
   };
@@ -787,6 +803,7 @@ const char* prune_pack_kernel(const prune_desc& d, const pack_card& card) {
   switch (pick_pack_kernel(d, pack_rows(d), card)) {
     case pack_kernel::split_64: return "split 64+64";
     case pack_kernel::split_128: return "split 128+128";
+    case pack_kernel::split_128_staggered: return "split 128+128 staggered";
     case pack_kernel::scan_then_gather: break;
   }
   return "scan-then-gather";

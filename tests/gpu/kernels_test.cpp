@@ -412,8 +412,9 @@ TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
     EXPECT_EQ(pick(r.t, r.cols, r.cpv), r.kernel) << to_string(r.t) << " " << r.cols << " columns, cpv " << r.cpv;
   EXPECT_EQ(pick(dtype::bf16, 16160, 2.0, 0x10008), "element by element");  // not 16-byte aligned
 
-  // By card and rows: on an H100 (5 120-bit bus) 128 + 128 takes 2-byte rows up to 48 KiB and
-  // 3.5 cpv between two and eight waves of 64 + 64 blocks (8 per SM); the H200 keeps 64 + 64.
+  // By card and rows: on an H100 (5 120-bit bus) 128 + 128 with a staggered first wave takes
+  // 2-byte rows up to 48 KiB and 3.5 cpv between two and eight waves of 64 + 64 blocks (8 per SM);
+  // the H200 keeps 64 + 64.
   const kernels::pack_card h100{5120, 132}, h200{6144, 132};
   auto pick_on = [&](const kernels::pack_card& card, dtype t, double cpv, std::int64_t rows) {
     return pick(t, 16160, cpv, 0x10000, card, rows);
@@ -422,8 +423,12 @@ TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
     std::int64_t rows;
     const char* h100;
   };
-  const by_rows rows_table[] = {{2112, "split 64+64"},    {2113, "split 128+128"}, {4096, "split 128+128"},
-                                {4152, "split 128+128"},  {8448, "split 128+128"}, {8449, "split 64+64"},
+  const by_rows rows_table[] = {{2112, "split 64+64"},
+                                {2113, "split 128+128 staggered"},
+                                {4096, "split 128+128 staggered"},
+                                {4152, "split 128+128 staggered"},
+                                {8448, "split 128+128 staggered"},
+                                {8449, "split 64+64"},
                                 {32768, "split 64+64"}};
   for (const by_rows& r : rows_table) {
     for (dtype t : {dtype::bf16, dtype::fp16}) {
@@ -726,6 +731,39 @@ TEST(kernels_gpu, prune_pack_split_and_dense_draft_match_the_host) {
       const char* kernel = t == dtype::fp32 ? (dense ? "scan-then-gather" : "split 128+128") : (dense ? "split 128+128" : "split 64+64");
       EXPECT_EQ(kernels::prune_pack_kernel(pc.dev), std::string(kernel)) << what;
       pc.expect_device_equal(what);
+    }
+  }
+}
+
+// The H100's staggered 128 + 128 (pick_pack_kernel: two to eight waves of 8 rows per SM), run on
+// any GPU as on H100-like cards of one to three SMs, where 37 and 61 rows make that many waves:
+// the first wave's blocks sleep before their rows, which must change nothing but the time. Rows of
+// 16 163 columns (a ragged tail), a zero row, ties, a uniform and a low-skewed draft vocabulary.
+TEST(kernels_gpu, prune_pack_staggered_first_wave_matches_the_host) {
+  SB_REQUIRE_GPU();
+  std::mt19937 rng(29);
+  const std::int64_t Vl = 16168, base = 16168 * 2;
+  for (dtype t : {dtype::bf16, dtype::fp16}) {
+    for (const std::int64_t T : {37, 61}) {
+      std::vector<char> input(std::size_t(T * Vl) * dtype_size(t));
+      for (std::int64_t i = 0; i < T * Vl; ++i) store_from_float(input.data(), i, t, gen::small_exact(rng()) * (i % 97 == 0 ? 4.0f : 1.0f));
+      for (const bool skewed : {false, true}) {
+        std::vector<std::int32_t> ids;
+        for (std::int64_t c = 0; c < Vl - 3; c += skewed ? (c < 3000 ? 1 : 9) : 4) ids.push_back(std::int32_t(base + c));
+        prune_case pc(zero_last_row(input.data(), t, Vl, Vl, T, ids, base), input, ids);
+        const std::string what = std::string(to_string(t)) + " " + std::to_string(T) + " rows" + (skewed ? " skewed" : " uniform");
+        for (const int sms : {1, 2, 3}) {
+          const kernels::pack_card card{5120, sms};
+          const bool staggered = T > 16 * sms && T <= 64 * sms;
+          EXPECT_EQ(std::string(kernels::prune_pack_kernel(pc.dev, card)), staggered ? "split 128+128 staggered" : "split 64+64")
+              << what << ", " << sms << " SMs";
+          SB_CUDA(cudaMemset(pc.dv.data(), 0xab, pc.values.size()));
+          SB_CUDA(cudaMemset(pc.dpair.data(), 0xab, pc.pairs.size() * sizeof(pruned_pair)));
+          kernels::launch_prune_pack_many(&pc.dev, 1, nullptr, card);
+          EXPECT_EQ(to_host(pc.dv.data(), pc.values.size()), pc.values) << what << ", " << sms << " SMs";
+          EXPECT_EQ(to_host(pc.dpair.data(), pc.pairs.size() * sizeof(pruned_pair)), bytes_of(pc.pairs)) << what << ", " << sms << " SMs";
+        }
+      }
     }
   }
 }

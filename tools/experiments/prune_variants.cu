@@ -1428,7 +1428,7 @@ void launch_phase(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   constexpr int per = T == dtype::fp32 ? 4 : 8;
   const std::int64_t total = b.rows * (b.d.valid_cols / per);
-  if (total < resident || resident % sms != 0) return launch_batch(b, stream);
+  if (total < resident || resident % sms != 0) return launch_batch(b, current_pack_card(), stream);
   static bool placed = false;  // the first launch records where its blocks sit
   int* where = nullptr;
   if (!placed) SB_CUDA(cudaMalloc(&where, std::size_t(resident) * sizeof(int)));
@@ -1530,7 +1530,7 @@ void launch_bulk(const prune_batch& b, const std::uint16_t* offs, cudaStream_t s
   SB_CUDA_LAUNCH();
 }
 
-void launch_production(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) { launch_batch(b, stream); }
+void launch_production(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) { launch_batch(b, current_pack_card(), stream); }
 
 // Finite values with ties: 8 significant bits, exact in bf16, fp16 and fp32.
 float sample_value(std::mt19937_64& g) { return float(int(g() % 1024) - 600) / 64.0f; }
