@@ -963,20 +963,14 @@ void launch_trail(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
 // Round 16c: production's split kernel, but the blocks of the first wave start at staggered times
 // (block b sleeps Ns · (b mod 16) / 16 first), so that their rows, and the transitions between
 // rows where an SM's blocks all reduce, gather from L2 and start anew at once, no longer line up.
-template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns>
-__global__ void __launch_bounds__(NT, MinBlocks) prune_stagger_kernel(const __grid_constant__ prune_batch b, int first_wave) {
-  if (int(blockIdx.x) < first_wave) __nanosleep(unsigned(Ns) * (blockIdx.x % 16) / 16);
-  const prune_desc& d = b.d;
-  const bool scanner = int(threadIdx.x) < S;
-  const int l = scanner ? int(threadIdx.x) : int(threadIdx.x) - S, n_ids = int(d.n_ids), cols = int(d.valid_cols);
-  for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) split_row<T, NT, S, U, G>(b, g, scanner, l, n_ids, cols);
-}
-
+// As run, its own kernel; since 99e41c3 production's split kernel takes the stagger (the H100's
+// 128 + 128 between two and eight waves, 4 µs), and this launches that.
 template <dtype T, int NT, int S, int U, int G, int MinBlocks, int Ns>
 void launch_stagger(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
   int sms = 0;
   SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  prune_stagger_kernel<T, NT, S, U, G, MinBlocks, Ns><<<unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks)), NT, 0, stream>>>(b, sms * MinBlocks);
+  prune_split_kernel<T, NT, S, U, G, MinBlocks>
+      <<<unsigned(std::min<std::int64_t>(b.rows, kMaxPackBlocks)), NT, 0, stream>>>(b, sms * MinBlocks, unsigned(Ns));
   SB_CUDA_LAUNCH();
 }
 
