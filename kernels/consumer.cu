@@ -581,7 +581,8 @@ __device__ __forceinline__ void split_row(const prune_batch& b, std::int64_t g, 
 // first_wave, stagger_ns: the launch's first wave of blocks (those below first_wave) start at
 // staggered times, block b after stagger_ns · (b mod 16) / 16, so that their rows, and the changes
 // of row where an SM's blocks all reduce, gather from L2 and start anew at once, no longer line up
-// (docs/kernel-notes.md, round 16c: on an H100 at 4K rows 0.908 of the copy against 0.889).
+// (docs/kernel-notes.md, round 16c: on an H100 at 4K rows 0.908 of the copy against 0.889;
+// round 19: 0.905 against 0.881).
 template <dtype T, int NT, int S, int U, int G, int MinBlocks>
 __global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid_constant__ prune_batch b, int first_wave = 0,
                                                                     unsigned stagger_ns = 0) {
@@ -704,7 +705,9 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 //   the H100's choice. In bench --kernels the gain is smaller: 4K pruned packs (batch / usp)
 //   0.836 / 0.901 against 0.833 / 0.896 in one call on one H100 (docs/results.md).
 // - On the H100 the first wave of 128 + 128 blocks starts staggered over 4 µs in the same range
-//   (round 16c: 4K 0.908 against 0.889, 4 152 rows 0.942 against 0.925, 8K 0.937 against 0.927).
+//   (round 16c: 4K 0.908 against 0.889, 4 152 rows 0.942 against 0.925, 8K 0.937 against 0.927;
+//   round 19: 0.905 / 0.938 / 0.933 against 0.881 / 0.917 / 0.921). In bench --kernels, 4K pruned
+//   packs (batch / usp) 0.845 / 0.894 against 0.829 / 0.886 in consecutive calls on one H100.
 enum class pack_kernel { split_64, split_128, split_128_staggered, scan_then_gather };
 
 pack_kernel pick_pack_kernel(const prune_desc& d, std::int64_t rows, const pack_card& card) {
