@@ -3,6 +3,7 @@
 // definition and comparing instead of writing), and the pruned variant's sender.
 #include <algorithm>
 #include <climits>
+#include <optional>
 #include <string>
 
 #include "harness/cuda_check.h"
@@ -761,14 +762,21 @@ void launch_batch(const prune_batch& b, const pack_card& card, cudaStream_t stre
 
 void launch_prune_pack(const prune_desc& d, cudaStream_t stream) { launch_prune_pack_many(&d, 1, stream); }
 
-void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream) {
-  launch_prune_pack_many(ds, n, stream, current_pack_card());
-}
+namespace {
 
-void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream, const pack_card& card) {
+// card: the card to pick kernels for, or null for the current device's, read only when a vectorised
+// batch launches, so that every descriptor is checked first (on a machine without a GPU a bad one
+// fails with its own message, not the driver's).
+void prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream, const pack_card* card) {
+  std::optional<pack_card> current;
+  auto card_for_launch = [&]() -> const pack_card& {
+    if (card != nullptr) return *card;
+    if (!current) current = current_pack_card();
+    return *current;
+  };
   prune_batch b{};
   auto flush = [&] {
-    if (b.n > 0 && b.rows > 0) launch_batch(b, card, stream);
+    if (b.n > 0 && b.rows > 0) launch_batch(b, card_for_launch(), stream);
     b.n = 0;
     b.rows = 0;
   };
@@ -788,6 +796,14 @@ void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream, co
     b.rows += rows;
   }
   flush();
+}
+
+}  // namespace
+
+void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream) { prune_pack_many(ds, n, stream, nullptr); }
+
+void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream, const pack_card& card) {
+  prune_pack_many(ds, n, stream, &card);
 }
 
 pack_card current_pack_card() {
