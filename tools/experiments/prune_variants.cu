@@ -2103,20 +2103,16 @@ int main(int argc, char** argv) {
       bf16_and_fp32("round17", round17, round17_f32);
       run_shape<dtype::bf16>(1056, 16160, uniform, "bf16 tp8 1056 rows", round17);
     }
-    if (round == "round18") {
-      bf16_and_fp32("round18", round18, round18_f32);
+    // Rounds 18's and 19's shapes: round 16b's, the rows sweep, the generator's values, tp 4 rows.
+    auto rows_and_more = [&](const char* name, const std::vector<variant>& vs, const std::vector<variant>& vs_f32) {
+      bf16_and_fp32(name, vs, vs_f32);
       for (const std::int64_t rows : {1056, 2112, 8192, 16384})
-        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round18);
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round18, 0, true);
-      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round18);
-    }
-    if (round == "round19") {
-      bf16_and_fp32("round19", round19, round19_f32);
-      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
-        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round19);
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round19, 0, true);
-      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", round19);
-    }
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", vs);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", vs, 0, true);
+      run_shape<dtype::bf16>(8192, 32320, uniform, "bf16 tp4 8K uniform", vs);
+    };
+    if (round == "round18") rows_and_more("round18", round18, round18_f32);
+    if (round == "round19") rows_and_more("round19", round19, round19_f32);
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
       for (const std::int64_t rows : {4096, 32768})
