@@ -2170,6 +2170,16 @@ int main(int argc, char** argv) {
       g_profile_only = true;
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round4);
     }
+    if (round == "ncu19") {  // production's split kernels at 4K and 32K, one launch each, for the profiler
+      g_profile_only = true;
+      const std::vector<variant> vs = {
+          {"production", launch_production},
+          {"split 128+128 4blk (by name)", launch_prod_split<dtype::bf16, 256, 128, kPackUnroll, 16, 4>},
+          {"split 64+64 8blk (by name)", launch_prod_split<dtype::bf16, 128, 64, kPackUnroll, 16, 8>},
+      };
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", vs);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", vs);
+    }
     if (round == "ncu") {  // one launch of each for the profiler, no timing loops
       g_profile_only = true;
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", decomp);
