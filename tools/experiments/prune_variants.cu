@@ -1175,7 +1175,9 @@ void launch_ring(const prune_batch& b, const std::uint16_t*, cudaStream_t stream
   SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
   const int budget = BPS == 1 ? optin - 1024 : (228 * 1024) / BPS - 4096;
   const int stages = std::min(MaxStages, budget / (stage_vecs * 16));
-  if (stages < 1) throw std::runtime_error("ring: a row does not fit in shared memory");
+  // Fewer stages than groups + 1 let a group wait on a stage two uses ahead, whose parity then reads
+  // as done (the tp 4 rows with 4 groups of 64 failed so on the H100).
+  if (stages < NGR + 1) throw std::runtime_error("ring: fewer stages than groups + 1");
   const int smem = stages * stage_vecs * 16;
   static bool once = [&] {
     SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 1024));
@@ -1185,6 +1187,107 @@ void launch_ring(const prune_batch& b, const std::uint16_t*, cudaStream_t stream
   (void)once;
   const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, std::int64_t(sms) * BPS));
   k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs);
+  SB_CUDA_LAUNCH();
+}
+
+// Round 21 (prepared 2026-12-06 for an H100): a warp per row, and a 4K pack in one wave. Round 16's
+// rows sweep put the split kernel at the copy's rate over one wave of rows (1 056 rows, 0.97) and
+// its loss in the waves that follow, when an SM's one-row blocks end their rows together and DRAM
+// idles while they reduce and start anew. With a warp per row and 32 warps per SM (64 registers),
+// 132 SMs hold 4 224 rows: a 4K pack (or usp's 4 152 rows) is one wave, every warp streams its row
+// for the whole launch and they all end together, as a copy's blocks do. A warp's row goes a chunk
+// (32·U vectors) at a time: the chunk's loads are issued first, and while they are in flight the
+// warp reads the chunk's draft ids (sorted: a cursor over them, G per lane per round, a ballot counts
+// those below the chunk's end) and gathers their values, which the chunk's own loads bring into
+// L1; then the chunk's argmax (row_scan's ordered take, lanes over vectors v, v + 32, ...). No
+// barrier; lane 0 writes the pair after a warp reduction. Round 2 on an H100 (9e9ed26) had a warp
+// per row too (0.57-0.75 at 4K), with the gather after each chunk's scan and not in one wave.
+namespace wave {
+
+// The draft columns below hi from the ids at kb on (lane's ids kb + lane + 32·q), G per lane per
+// round; returns the new cursor.
+template <int G, typename word>
+__device__ __forceinline__ int gather_below(const word* row, word* out, const prune_desc& d, int kb, int hi, int lane) {
+  const int n_ids = int(d.n_ids), base = int(d.col_base);
+  for (;;) {
+    int c[G];
+#pragma unroll
+    for (int q = 0; q < G; ++q) {
+      const int k = kb + lane + 32 * q;
+      c[q] = k < n_ids ? __ldg(d.ids + k) - base : INT_MAX;
+    }
+    word v[G];
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+      if (c[q] < hi) v[q] = __ldg(row + c[q]);
+    int taken = 0;
+#pragma unroll
+    for (int q = 0; q < G; ++q) {
+      if (c[q] < hi) out[kb + lane + 32 * q] = v[q];
+      taken += __popc(__ballot_sync(~0u, c[q] < hi));
+    }
+    kb += taken;
+    if (taken < 32 * G) return kb;
+  }
+}
+
+template <dtype T, int W, int U, int G, int MinBlocks, bool Overlap>
+__global__ void __launch_bounds__(32 * W, MinBlocks) prune_warp_kernel(const __grid_constant__ prune_batch b) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const prune_desc& d = b.d;
+  const int lane = int(threadIdx.x) & 31, n_ids = int(d.n_ids), cols = int(d.valid_cols), nvec = cols / per;
+  for (std::int64_t g = std::int64_t(blockIdx.x) * W + threadIdx.x / 32; g < b.rows; g += std::int64_t(gridDim.x) * W) {
+    const auto [pr, i, r] = locate(b, g);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    arg_max a;
+    if (r < 0) {
+      a = zero_row<32>(out, lane, n_ids, cols, d.col_base);
+    } else {
+      const word* row = shard_row<word>(d, r);
+      const uint4* rv = reinterpret_cast<const uint4*>(row);
+      row_scan<T, 32, U> sc;
+      int kb = 0;
+      for (int v0 = 0; v0 < nvec; v0 += 32 * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + lane + 32 * q;  // past the row: NaN, which fmaxf ignores
+          u[q] = v < nvec ? __ldg(rv + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        const int hi = v0 + 32 * U >= nvec ? INT_MAX : (v0 + 32 * U) * per;  // the last chunk takes the tail's ids
+        if (Overlap) kb = gather_below<G>(row, out, d, kb, hi, lane);
+        float m = -INFINITY;
+#pragma unroll
+        for (int q = 0; q < U; ++q)
+#pragma unroll
+          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
+        sc.take(u, v0 + lane, nvec, m);
+        if (!Overlap) kb = gather_below<G>(row, out, d, kb, hi, lane);
+      }
+      if (nvec == 0) gather_below<G>(row, out, d, kb, INT_MAX, lane);
+      for (int c = nvec * per + lane; c < cols; c += 32) {
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      a = sc.result(d.col_base);
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0)
+      pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+  }
+}
+
+}  // namespace wave
+
+// A block of W warps per W rows (one wave while rows <= W · MinBlocks · SMs).
+template <dtype T, int W, int U, int G, int MinBlocks, bool Overlap = true>
+void launch_warp(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  const unsigned blocks = unsigned(std::min<std::int64_t>((b.rows + W - 1) / W, kMaxPackBlocks));
+  wave::prune_warp_kernel<T, W, U, G, MinBlocks, Overlap><<<blocks, 32 * W, 0, stream>>>(b);
   SB_CUDA_LAUNCH();
 }
 
@@ -2193,6 +2296,23 @@ int main(int argc, char** argv) {
       {"ring tma 2x256", launch_ring<dtype::fp32, 256, 2, true>},
       {"ring ldgsts 2x128", launch_ring<dtype::fp32, 128, 2, false>},
   };
+  const std::vector<variant> round21 = {  // a warp per row, a 4K pack in one wave
+      {"production", launch_production},
+      {"split 128+128 staggered (by name)", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+      {"warp W4 U4 G8 8blk", launch_warp<dtype::bf16, 4, 4, 8, 8>},
+      {"warp W4 U4 G8 8blk, gather after", launch_warp<dtype::bf16, 4, 4, 8, 8, false>},
+      {"warp W4 U2 G8 8blk", launch_warp<dtype::bf16, 4, 2, 8, 8>},
+      {"warp W4 U4 G4 8blk", launch_warp<dtype::bf16, 4, 4, 4, 8>},
+      {"warp W4 U8 G8 8blk", launch_warp<dtype::bf16, 4, 8, 8, 8>},
+      {"warp W8 U4 G8 4blk", launch_warp<dtype::bf16, 8, 4, 8, 4>},
+      {"warp W4 U2 G4 16blk (32 regs)", launch_warp<dtype::bf16, 4, 2, 4, 16>},
+      {"warp W4 U4 G8 6blk", launch_warp<dtype::bf16, 4, 4, 8, 6>},
+  };
+  const std::vector<variant> round21_f32 = {
+      {"production", launch_production},
+      {"warp W4 U4 G8 8blk", launch_warp<dtype::fp32, 4, 4, 8, 8>},
+      {"warp W4 U2 G8 8blk", launch_warp<dtype::fp32, 4, 2, 8, 8>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -2302,6 +2422,7 @@ int main(int argc, char** argv) {
     if (round == "round18") rows_and_more("round18", round18, round18_f32);
     if (round == "round19") rows_and_more("round19", round19, round19_f32);
     if (round == "round20") rows_and_more("round20", round20, round20_f32);
+    if (round == "round21") rows_and_more("round21", round21, round21_f32);
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
       for (const std::int64_t rows : {4096, 32768})
