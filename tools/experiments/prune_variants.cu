@@ -1019,6 +1019,278 @@ void launch_ahead(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA_LAUNCH();
 }
 
+// Round 20 (prepared 2026-12-06 for an H100): a ring of row buffers in shared memory, filled by a
+// producer warp and drained by consumer groups, so that DRAM always has the next rows queued while
+// the groups reduce, gather and change rows (rounds 16-19 put the 4K pack's loss at those changes,
+// when an SM's one-row blocks all stop loading at once). One block per SM on a persistent grid:
+// - the producer warp walks the block's rows (g = block + k · grid) and, once stage k mod S is free
+//   (its `empty` barrier), fills it with row k: one cp.async.bulk of the row's whole vectors by
+//   lane 0 (Tma), or 16-byte cp.async by all 32 lanes (LDGSTS), completing on the stage's `full`
+//   barrier. Zero rows only arrive;
+// - group j of NGR (GT threads each) takes the block's rows k = j, j + NGR, ...: it waits for
+//   `full`, scans the staged row for the argmax (row_scan's ordered take), gathers the draft
+//   columns from shared memory (the tail columns past the last whole vector from global), reduces
+//   over its warps behind a named barrier of its own, frees the stage and writes the pair.
+// Round 2 (H200) streamed rows by the bulk-copy engine too, but the whole block took a row at a
+// time behind block barriers, with one or two stages per block: 0.46-0.54 of the copy there.
+namespace ring {
+
+constexpr int kMaxStages = 8;
+
+__device__ __forceinline__ void arrive(std::uint64_t* bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smem_addr(bar)) : "memory");
+}
+
+template <int GT>
+__device__ __forceinline__ void group_sync(int grp) {
+  asm volatile("bar.sync %0, %1;" ::"r"(1 + grp), "n"(GT) : "memory");
+}
+
+template <dtype T, int GT, int NGR, bool Tma, int G = 8>
+__global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __grid_constant__ prune_batch b, int stages,
+                                                                      int stage_vecs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8, U = kPackUnroll;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full[kMaxStages], empty[kMaxStages];
+  __shared__ float wv[2][NGR][GT / 32];
+  __shared__ long long wi[2][NGR][GT / 32];
+  const prune_desc& d = b.d;
+  const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  const unsigned row_bytes = unsigned(nvec) * 16u;
+  const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  auto src_of = [&](std::int64_t r) {
+    return static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * std::int64_t(sizeof(word));
+  };
+  if (tid == 0) {
+    for (int s = 0; s < stages; ++s) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(&full[s])), "r"(Tma ? 1 : 32) : "memory");
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  if (tid >= GT * NGR) {  // the producer warp
+    const int lane = tid - GT * NGR;
+    for (std::int64_t k = 0; k < K; ++k) {
+      const int s = int(k % stages);
+      const std::int64_t n = k / stages;
+      if (n > 0) mbar_wait(&empty[s], unsigned((n - 1) & 1));
+      const std::int64_t r = locate(b, blockIdx.x + k * gridDim.x).r;
+      uint4* dst = sh + std::int64_t(s) * stage_vecs;
+      if constexpr (Tma) {
+        if (lane == 0) {
+          if (r >= 0 && row_bytes) bulk_row(dst, src_of(r), row_bytes, &full[s]);
+          else arrive(&full[s]);
+        }
+      } else {
+        if (r >= 0) {
+          const uint4* src = reinterpret_cast<const uint4*>(src_of(r));
+          for (int v = lane; v < nvec; v += 32)
+            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(smem_addr(dst + v)), "l"(src + v) : "memory");
+          asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(smem_addr(&full[s])) : "memory");
+        } else {
+          arrive(&full[s]);
+        }
+      }
+    }
+    return;
+  }
+  const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32;
+  int par = 0;
+  for (std::int64_t k = grp; k < K; k += NGR, par ^= 1) {
+    const int s = int(k % stages);
+    const std::int64_t g = blockIdx.x + k * gridDim.x;
+    const auto [pr, i, r] = locate(b, g);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    mbar_wait(&full[s], unsigned((k / stages) & 1));
+    arg_max a;
+    if (r < 0) {
+      a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
+    } else {
+      const uint4* srow = sh + std::int64_t(s) * stage_vecs;
+      const word* row = reinterpret_cast<const word*>(src_of(r));
+      row_scan<T, GT, U> sc;
+      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + q * GT;  // past the row: NaN, which fmaxf ignores
+          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        float m = -INFINITY;
+#pragma unroll
+        for (int q = 0; q < U; ++q)
+#pragma unroll
+          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
+        sc.take(u, v0, nvec, m);
+      }
+      for (int c = staged + l; c < cols; c += GT) {
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      a = sc.result(d.col_base);
+      const word* srw = reinterpret_cast<const word*>(srow);
+      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
+        int c[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? __ldg(d.ids + k0 + q * GT) - int(d.col_base) : -1;
+        word v[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) out[k0 + q * GT] = v[q];
+      }
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    group_sync<GT>(grp);  // every thread of the group is done with stage s
+    if (l == 0) {
+      arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+    }
+  }
+}
+
+}  // namespace ring
+
+// BPS blocks per SM (1 or 2), the stages as many as fit.
+template <dtype T, int GT, int NGR, bool Tma, int BPS = 1, int MaxStages = ring::kMaxStages>
+void launch_ring(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  auto k = ring::prune_ring_kernel<T, GT, NGR, Tma>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  const int stage_vecs = int((b.d.valid_cols / per + 7) / 8 * 8);  // 128-byte aligned stages
+  int sms = 0, optin = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  const int budget = BPS == 1 ? optin - 1024 : (228 * 1024) / BPS - 4096;
+  const int stages = std::min(MaxStages, budget / (stage_vecs * 16));
+  // Fewer stages than groups + 1 let a group wait on a stage two uses ahead, whose parity then reads
+  // as done (the tp 4 rows with 4 groups of 64 failed so on the H100).
+  if (stages < NGR + 1) throw std::runtime_error("ring: fewer stages than groups + 1");
+  const int smem = stages * stage_vecs * 16;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 1024));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, std::int64_t(sms) * BPS));
+  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs);
+  SB_CUDA_LAUNCH();
+}
+
+// Round 21 (prepared 2026-12-06 for an H100): a warp per row, and a 4K pack in one wave. Round 16's
+// rows sweep put the split kernel at the copy's rate over one wave of rows (1 056 rows, 0.97) and
+// its loss in the waves that follow, when an SM's one-row blocks end their rows together and DRAM
+// idles while they reduce and start anew. With a warp per row and 32 warps per SM (64 registers),
+// 132 SMs hold 4 224 rows: a 4K pack (or usp's 4 152 rows) is one wave, every warp streams its row
+// for the whole launch and they all end together, as a copy's blocks do. A warp's row goes a chunk
+// (32·U vectors) at a time: the chunk's loads are issued first, and while they are in flight the
+// warp reads the chunk's draft ids (sorted: a cursor over them, G per lane per round, a ballot counts
+// those below the chunk's end) and gathers their values, which the chunk's own loads bring into
+// L1; then the chunk's argmax (row_scan's ordered take, lanes over vectors v, v + 32, ...). No
+// barrier; lane 0 writes the pair after a warp reduction. Round 2 on an H100 (9e9ed26) had a warp
+// per row too (0.57-0.75 at 4K), with the gather after each chunk's scan and not in one wave.
+namespace wave {
+
+// The draft columns below hi from the ids at kb on (lane's ids kb + lane + 32·q), G per lane per
+// round; returns the new cursor.
+template <int G, typename word>
+__device__ __forceinline__ int gather_below(const word* row, word* out, const prune_desc& d, int kb, int hi, int lane) {
+  const int n_ids = int(d.n_ids), base = int(d.col_base);
+  for (;;) {
+    int c[G];
+#pragma unroll
+    for (int q = 0; q < G; ++q) {
+      const int k = kb + lane + 32 * q;
+      c[q] = k < n_ids ? __ldg(d.ids + k) - base : INT_MAX;
+    }
+    word v[G];
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+      if (c[q] < hi) v[q] = __ldg(row + c[q]);
+    int taken = 0;
+#pragma unroll
+    for (int q = 0; q < G; ++q) {
+      if (c[q] < hi) out[kb + lane + 32 * q] = v[q];
+      taken += __popc(__ballot_sync(~0u, c[q] < hi));
+    }
+    kb += taken;
+    if (taken < 32 * G) return kb;
+  }
+}
+
+template <dtype T, int W, int U, int G, int MinBlocks, bool Overlap>
+__global__ void __launch_bounds__(32 * W, MinBlocks) prune_warp_kernel(const __grid_constant__ prune_batch b) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const prune_desc& d = b.d;
+  const int lane = int(threadIdx.x) & 31, n_ids = int(d.n_ids), cols = int(d.valid_cols), nvec = cols / per;
+  for (std::int64_t g = std::int64_t(blockIdx.x) * W + threadIdx.x / 32; g < b.rows; g += std::int64_t(gridDim.x) * W) {
+    const auto [pr, i, r] = locate(b, g);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    arg_max a;
+    if (r < 0) {
+      a = zero_row<32>(out, lane, n_ids, cols, d.col_base);
+    } else {
+      const word* row = shard_row<word>(d, r);
+      const uint4* rv = reinterpret_cast<const uint4*>(row);
+      row_scan<T, 32, U> sc;
+      int kb = 0;
+      for (int v0 = 0; v0 < nvec; v0 += 32 * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + lane + 32 * q;  // past the row: NaN, which fmaxf ignores
+          u[q] = v < nvec ? __ldg(rv + v) : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        const int hi = v0 + 32 * U >= nvec ? INT_MAX : (v0 + 32 * U) * per;  // the last chunk takes the tail's ids
+        if (Overlap) kb = gather_below<G>(row, out, d, kb, hi, lane);
+        float m = -INFINITY;
+#pragma unroll
+        for (int q = 0; q < U; ++q)
+#pragma unroll
+          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
+        sc.take(u, v0 + lane, nvec, m);
+        if (!Overlap) kb = gather_below<G>(row, out, d, kb, hi, lane);
+      }
+      if (nvec == 0) gather_below<G>(row, out, d, kb, INT_MAX, lane);
+      for (int c = nvec * per + lane; c < cols; c += 32) {
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      a = sc.result(d.col_base);
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0)
+      pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+  }
+}
+
+}  // namespace wave
+
+// A block of W warps per W rows (one wave while rows <= W · MinBlocks · SMs).
+template <dtype T, int W, int U, int G, int MinBlocks, bool Overlap = true>
+void launch_warp(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  const unsigned blocks = unsigned(std::min<std::int64_t>((b.rows + W - 1) / W, kMaxPackBlocks));
+  wave::prune_warp_kernel<T, W, U, G, MinBlocks, Overlap><<<blocks, 32 * W, 0, stream>>>(b);
+  SB_CUDA_LAUNCH();
+}
+
 // Round 17 (tried in production's place at ccbc8ed, then moved here): the pruned sender without a
 // block per row. A warp's unit of work is a
 // segment of a row, 32·U 16-byte vectors (bf16 with U 4: 1 024 columns, so a tp 8 row of 16 160
@@ -2005,6 +2277,42 @@ int main(int argc, char** argv) {
       {"ahead 128+128 4blk U8 1/2 wave", launch_ahead<dtype::fp32, 256, 128, 8, 16, 4, 0, 2>},
       {"ahead 128+128 4blk U8 1 wave", launch_ahead<dtype::fp32, 256, 128, 8, 16, 4, 0, 4>},
   };
+  const std::vector<variant> round20 = {  // a ring of row buffers: a producer warp, consumer groups
+      {"production", launch_production},
+      {"split 128+128 staggered (by name)", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+      {"ring tma 2x128", launch_ring<dtype::bf16, 128, 2, true>},
+      {"ring tma 4x64", launch_ring<dtype::bf16, 64, 4, true>},
+      {"ring tma 3x128", launch_ring<dtype::bf16, 128, 3, true>},
+      {"ring tma 4x128", launch_ring<dtype::bf16, 128, 4, true>},
+      {"ring tma 2x256", launch_ring<dtype::bf16, 256, 2, true>},
+      {"ring tma 2x128, 2 blk/SM", launch_ring<dtype::bf16, 128, 2, true, 2>},
+      {"ring tma 2x128, 4 stages", launch_ring<dtype::bf16, 128, 2, true, 1, 4>},
+      {"ring ldgsts 2x128", launch_ring<dtype::bf16, 128, 2, false>},
+      {"ring ldgsts 4x64", launch_ring<dtype::bf16, 64, 4, false>},
+  };
+  const std::vector<variant> round20_f32 = {
+      {"production", launch_production},
+      {"ring tma 2x128", launch_ring<dtype::fp32, 128, 2, true>},
+      {"ring tma 2x256", launch_ring<dtype::fp32, 256, 2, true>},
+      {"ring ldgsts 2x128", launch_ring<dtype::fp32, 128, 2, false>},
+  };
+  const std::vector<variant> round21 = {  // a warp per row, a 4K pack in one wave
+      {"production", launch_production},
+      {"split 128+128 staggered (by name)", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+      {"warp W4 U4 G8 8blk", launch_warp<dtype::bf16, 4, 4, 8, 8>},
+      {"warp W4 U4 G8 8blk, gather after", launch_warp<dtype::bf16, 4, 4, 8, 8, false>},
+      {"warp W4 U2 G8 8blk", launch_warp<dtype::bf16, 4, 2, 8, 8>},
+      {"warp W4 U4 G4 8blk", launch_warp<dtype::bf16, 4, 4, 4, 8>},
+      {"warp W4 U8 G8 8blk", launch_warp<dtype::bf16, 4, 8, 8, 8>},
+      {"warp W8 U4 G8 4blk", launch_warp<dtype::bf16, 8, 4, 8, 4>},
+      {"warp W4 U2 G4 16blk (32 regs)", launch_warp<dtype::bf16, 4, 2, 4, 16>},
+      {"warp W4 U4 G8 6blk", launch_warp<dtype::bf16, 4, 4, 8, 6>},
+  };
+  const std::vector<variant> round21_f32 = {
+      {"production", launch_production},
+      {"warp W4 U4 G8 8blk", launch_warp<dtype::fp32, 4, 4, 8, 8>},
+      {"warp W4 U2 G8 8blk", launch_warp<dtype::fp32, 4, 2, 8, 8>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -2113,6 +2421,8 @@ int main(int argc, char** argv) {
     };
     if (round == "round18") rows_and_more("round18", round18, round18_f32);
     if (round == "round19") rows_and_more("round19", round19, round19_f32);
+    if (round == "round20") rows_and_more("round20", round20, round20_f32);
+    if (round == "round21") rows_and_more("round21", round21, round21_f32);
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
       for (const std::int64_t rows : {4096, 32768})
