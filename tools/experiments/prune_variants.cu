@@ -2313,6 +2313,20 @@ int main(int argc, char** argv) {
       {"warp W4 U4 G8 8blk", launch_warp<dtype::fp32, 4, 4, 8, 8>},
       {"warp W4 U2 G8 8blk", launch_warp<dtype::fp32, 4, 2, 8, 8>},
   };
+  const std::vector<variant> round22 = {  // production's split kernel with more loads in flight per scanner (U)
+      {"production", launch_production},
+      {"split 128+128 4blk U4 staggered (by name)", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+      {"split 128+128 4blk U8", launch_prod_split<dtype::bf16, 256, 128, 8, 16, 4>},
+      {"split 128+128 4blk U8 staggered", launch_stagger<dtype::bf16, 256, 128, 8, 16, 4, 4000>},
+      {"split 128+128 4blk U6 staggered", launch_stagger<dtype::bf16, 256, 128, 6, 16, 4, 4000>},
+      {"split 128+128 3blk U8 staggered", launch_stagger<dtype::bf16, 256, 128, 8, 16, 3, 4000>},
+      {"split 64+64 8blk U8", launch_prod_split<dtype::bf16, 128, 64, 8, 16, 8>},
+      {"split 64+64 8blk U8 staggered", launch_stagger<dtype::bf16, 128, 64, 8, 16, 8, 4000>},
+      {"split 128+128 4blk U8 G8 staggered", launch_stagger<dtype::bf16, 256, 128, 8, 8, 4, 4000>},
+      {"round 10's 64+64 6blk U8 hmax2", launch_split<128, 6, 0, 1, 16, 64, 8, dtype::bf16, true>},
+      {"round 10's 128+128 4blk U8 hmax2", launch_split<256, 4, 0, 1, 16, 128, 8, dtype::bf16, true>},
+      {"round 10's 128+128 3blk U8 hmax2", launch_split<256, 3, 0, 1, 16, 128, 8, dtype::bf16, true>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -2423,6 +2437,15 @@ int main(int argc, char** argv) {
     if (round == "round19") rows_and_more("round19", round19, round19_f32);
     if (round == "round20") rows_and_more("round20", round20, round20_f32);
     if (round == "round21") rows_and_more("round21", round21, round21_f32);
+    if (round == "round22") {
+      std::printf("== round22 bf16\n");
+      round16_bf16(round22);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round22);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round22, 16168);
+      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round22);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round22, 0, true);
+    }
     if (round == "thresholds") {  // draft columns per 16-byte vector (cpv) of DeepSeek-V3's shards, and between
       char label[64];
       for (const std::int64_t rows : {4096, 32768})
