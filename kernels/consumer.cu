@@ -106,9 +106,10 @@ struct row_scan {
     }
   }
 
-  // The columns past the last whole vector.
-  __device__ __forceinline__ void tail(const char* row, int cols) {
-    for (int c = cols / per * per + int(threadIdx.x); c < cols; c += NT) {
+  // The columns past the last whole vector, by lane `lane` of NT (the block's first NT threads, or
+  // a group or warp of NT that works on a row of its own).
+  __device__ __forceinline__ void tail(const char* row, int cols, int lane = int(threadIdx.x)) {
+    for (int c = cols / per * per + lane; c < cols; c += NT) {
       const float x = load_as_float(row, c, T);
       if (bi < 0 || x > bv) {
         bv = x;

@@ -1126,13 +1126,7 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
           for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
         sc.take(u, v0, nvec, m);
       }
-      for (int c = staged + l; c < cols; c += GT) {
-        const float x = load_as_float(row, c, T);
-        if (sc.bi < 0 || x > sc.bv) {
-          sc.bv = x;
-          sc.bi = c;
-        }
-      }
+      sc.tail(reinterpret_cast<const char*>(row), cols, l);
       a = sc.result(d.col_base);
       const word* srw = reinterpret_cast<const word*>(srow);
       for (int k0 = l; k0 < n_ids; k0 += GT * G) {
@@ -1266,13 +1260,7 @@ __global__ void __launch_bounds__(32 * W, MinBlocks) prune_warp_kernel(const __g
         if (!Overlap) kb = gather_below<G>(row, out, d, kb, hi, lane);
       }
       if (nvec == 0) gather_below<G>(row, out, d, kb, INT_MAX, lane);
-      for (int c = nvec * per + lane; c < cols; c += 32) {
-        const float x = load_as_float(row, c, T);
-        if (sc.bi < 0 || x > sc.bv) {
-          sc.bv = x;
-          sc.bi = c;
-        }
-      }
+      sc.tail(reinterpret_cast<const char*>(row), cols, lane);
       a = sc.result(d.col_base);
     }
     for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
