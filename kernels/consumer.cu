@@ -407,10 +407,15 @@ __device__ __forceinline__ arg_max block_argmax(arg_max a) {
   return a;
 }
 
+// A row's pair from its argmax: none (no columns) is -inf at the shard's first column.
+__device__ __forceinline__ pruned_pair pair_of(const arg_max& a, std::int64_t col_base) {
+  return a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+}
+
 template <int NT>
 __device__ __forceinline__ void write_pair(pruned_pair* at, std::int64_t col_base, arg_max a) {
   a = block_argmax<NT>(a);
-  if (threadIdx.x == 0) *at = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+  if (threadIdx.x == 0) *at = pair_of(a, col_base);
 }
 
 // One destination's rows in a batched pack: its row mapping, and where its values and pairs go.

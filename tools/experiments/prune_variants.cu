@@ -1151,6 +1151,8 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
     if (l == 0) {
       arrive(&empty[s]);
       for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      // production's pair_of, spelled out: this is the code round 20 timed, and pair_of changes
+      // this kernel's machine code
       pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
     }
   }
@@ -1265,7 +1267,7 @@ __global__ void __launch_bounds__(32 * W, MinBlocks) prune_warp_kernel(const __g
     }
     for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
     if (lane == 0)
-      pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+      pr.pairs[i] = pair_of(a, d.col_base);
   }
 }
 
