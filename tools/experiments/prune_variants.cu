@@ -1060,9 +1060,6 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
   const int nvec = cols / per, staged = nvec * per;
   const unsigned row_bytes = unsigned(nvec) * 16u;
   const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
-  auto src_of = [&](std::int64_t r) {
-    return static_cast<const char*>(d.rows.src) + r * d.rows.src_ld * std::int64_t(sizeof(word));
-  };
   if (tid == 0) {
     for (int s = 0; s < stages; ++s) {
       asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(&full[s])), "r"(Tma ? 1 : 32) : "memory");
@@ -1081,12 +1078,12 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
       uint4* dst = sh + std::int64_t(s) * stage_vecs;
       if constexpr (Tma) {
         if (lane == 0) {
-          if (r >= 0 && row_bytes) bulk_row(dst, src_of(r), row_bytes, &full[s]);
+          if (r >= 0 && row_bytes) bulk_row(dst, shard_row<word>(d, r), row_bytes, &full[s]);
           else arrive(&full[s]);
         }
       } else {
         if (r >= 0) {
-          const uint4* src = reinterpret_cast<const uint4*>(src_of(r));
+          const uint4* src = reinterpret_cast<const uint4*>(shard_row<word>(d, r));
           for (int v = lane; v < nvec; v += 32)
             asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(smem_addr(dst + v)), "l"(src + v) : "memory");
           asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(smem_addr(&full[s])) : "memory");
@@ -1110,7 +1107,7 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
       a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
     } else {
       const uint4* srow = sh + std::int64_t(s) * stage_vecs;
-      const word* row = reinterpret_cast<const word*>(src_of(r));
+      const word* row = shard_row<word>(d, r);
       row_scan<T, GT, U> sc;
       for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
         uint4 u[U];
