@@ -1183,6 +1183,166 @@ void launch_ring(const prune_batch& b, const std::uint16_t*, cudaStream_t stream
   SB_CUDA_LAUNCH();
 }
 
+// Round 23 (prepared 2026-12-06 for an H100): why round 20's ring ran at half the copy's rate. Its
+// table had the rate unchanged by the stages (4 or 7) and by the loader (bulk copy or cp.async), and
+// rising only weakly with the threads working on rows (2 groups of 128: 0.43, 2 of 256: 0.54), a
+// row taking a group of 128 about 8 µs, several times what its instructions need. So this round
+// takes the ring apart: the loads alone (consumers that only wait and free the stage), the rows'
+// work alone (no loads: stages scanned as they are), and the whole again, with three changes: the
+// draft ids sit in shared memory as 16-bit columns (read once per block, not 16 KB of L1 loads per
+// row), a stage belongs to one group (stages a multiple of the groups: a group waits only on phases
+// it has itself freed, so no parity can alias), and a row may go as several bulk copies.
+namespace ring2 {
+
+enum class mode { loads_only, work_only, full };
+
+template <dtype T, int GT, int NGR, mode M, int Splits, int G = 8>
+__global__ void __launch_bounds__(GT * NGR + 32, 1) ring2_kernel(const __grid_constant__ prune_batch b, int stages,
+                                                                  int stage_vecs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8, U = kPackUnroll;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full[ring::kMaxStages], empty[ring::kMaxStages];
+  __shared__ float wv[2][NGR][GT / 32];
+  __shared__ long long wi[2][NGR][GT / 32];
+  const prune_desc& d = b.d;
+  const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
+  for (int k = tid; k < n_ids; k += blockDim.x) sid[k] = std::uint16_t(__ldg(d.ids + k) - int(d.col_base));
+  if (tid == 0) {
+    for (int s = 0; s < stages; ++s) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  if (tid >= GT * NGR) {  // the producer warp: lane 0 issues a row's Splits bulk copies
+    if (M == mode::work_only || (tid & 31) != 0) return;
+    for (std::int64_t k = 0; k < K; ++k) {
+      const int s = int(k % stages);
+      const std::int64_t n = k / stages;
+      if (n > 0) mbar_wait(&empty[s], unsigned((n - 1) & 1));
+      const std::int64_t r = locate(b, blockIdx.x + k * gridDim.x).r;
+      uint4* dst = sh + std::int64_t(s) * stage_vecs;
+      if (r < 0 || nvec == 0) {
+        ring::arrive(&full[s]);
+        continue;
+      }
+      const uint4* src = reinterpret_cast<const uint4*>(shard_row<word>(d, r));
+      asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(&full[s])), "r"(unsigned(nvec) * 16u)
+                   : "memory");
+#pragma unroll
+      for (int p = 0; p < Splits; ++p) {
+        const int v0 = nvec * p / Splits, v1 = nvec * (p + 1) / Splits;
+        if (v1 > v0)
+          asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                           smem_addr(dst + v0)),
+                       "l"(src + v0), "r"(unsigned(v1 - v0) * 16u), "r"(smem_addr(&full[s]))
+                       : "memory");
+      }
+    }
+    return;
+  }
+  const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32;
+  int par = 0;
+  for (std::int64_t k = grp; k < K; k += NGR, par ^= 1) {
+    const int s = int(k % stages);  // stages % NGR == 0: stage s is only ever this group's
+    const std::int64_t g = blockIdx.x + k * gridDim.x;
+    const auto [pr, i, r] = locate(b, g);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    if constexpr (M == mode::loads_only) {
+      if (l == 0) {
+        mbar_wait(&full[s], unsigned((k / stages) & 1));
+        const word first = reinterpret_cast<const word*>(sh + std::int64_t(s) * stage_vecs)[0];
+        ring::arrive(&empty[s]);
+        pr.pairs[i] = pruned_pair{float(first), std::int32_t(r)};
+      }
+      continue;
+    }
+    if constexpr (M == mode::full) mbar_wait(&full[s], unsigned((k / stages) & 1));
+    arg_max a;
+    if (r < 0) {
+      a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
+    } else {
+      const uint4* srow = sh + std::int64_t(s) * stage_vecs;
+      const word* row = shard_row<word>(d, r);
+      row_scan<T, GT, U> sc;
+      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + q * GT;  // past the row: NaN, which fmaxf ignores
+          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        float m = -INFINITY;
+#pragma unroll
+        for (int q = 0; q < U; ++q)
+#pragma unroll
+          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
+        sc.take(u, v0, nvec, m);
+      }
+      sc.tail(reinterpret_cast<const char*>(row), cols, l);
+      a = sc.result(d.col_base);
+      const word* srw = reinterpret_cast<const word*>(srow);
+      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
+        int c[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? int(sid[k0 + q * GT]) : -1;
+        word v[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) out[k0 + q * GT] = v[q];
+      }
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s
+    if (l == 0) {
+      if constexpr (M == mode::full) ring::arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      pr.pairs[i] = pair_of(a, d.col_base);
+    }
+  }
+}
+
+}  // namespace ring2
+
+// Stages as many as fit beside the ids, a multiple of the groups; refused below two per group
+// (a group with one stage has no row in flight while it works).
+template <dtype T, int GT, int NGR, ring2::mode M, int Splits = 1>
+void launch_ring2(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  auto k = ring2::ring2_kernel<T, GT, NGR, M, Splits>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  if (b.d.valid_cols > 65535) throw std::runtime_error("ring2: shard columns past 16 bits");
+  const int stage_vecs = int((b.d.valid_cols / per + 7) / 8 * 8);  // 128-byte aligned stages
+  const int ids_bytes = int((b.d.n_ids * 2 + 15) / 16 * 16);
+  int sms = 0, optin = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  const int budget = optin - 2048 - ids_bytes;
+  const int stages = std::min(ring::kMaxStages, budget / (stage_vecs * 16)) / NGR * NGR;
+  if (stages < 2 * NGR) throw std::runtime_error("ring2: fewer than two stages per group");
+  const int smem = stages * stage_vecs * 16 + ids_bytes;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 2048));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
+  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs);
+  SB_CUDA_LAUNCH();
+}
+
 // Round 21 (prepared 2026-12-06 for an H100): a warp per row, and a 4K pack in one wave. Round 16's
 // rows sweep put the split kernel at the copy's rate over one wave of rows (1 056 rows, 0.97) and
 // its loss in the waves that follow, when an SM's one-row blocks end their rows together and DRAM
@@ -2314,6 +2474,23 @@ int main(int argc, char** argv) {
       {"round 10's 128+128 4blk U8 hmax2", launch_split<256, 4, 0, 1, 16, 128, 8, dtype::bf16, true>},
       {"round 10's 128+128 3blk U8 hmax2", launch_split<256, 3, 0, 1, 16, 128, 8, dtype::bf16, true>},
   };
+  using ring2::mode;
+  const std::vector<variant> round23 = {  // round 20's ring taken apart, and rebuilt
+      {"production", launch_production},
+      {"ring tma 2x128 (round 20, by name)", launch_ring<dtype::bf16, 128, 2, true>},
+      {"ring2 loads only 2x128, 1 copy/row", launch_ring2<dtype::bf16, 128, 2, mode::loads_only, 1>},
+      {"ring2 loads only 2x128, 4 copies/row", launch_ring2<dtype::bf16, 128, 2, mode::loads_only, 4>},
+      {"ring2 loads only 2x128, 16 copies/row", launch_ring2<dtype::bf16, 128, 2, mode::loads_only, 16>},
+      {"ring2 loads only 3x128, 1 copy/row", launch_ring2<dtype::bf16, 128, 3, mode::loads_only, 1>},
+      {"ring2 work only 2x128", launch_ring2<dtype::bf16, 128, 2, mode::work_only>},
+      {"ring2 work only 3x128", launch_ring2<dtype::bf16, 128, 3, mode::work_only>},
+      {"ring2 work only 2x256", launch_ring2<dtype::bf16, 256, 2, mode::work_only>},
+      {"ring2 2x128, 1 copy/row", launch_ring2<dtype::bf16, 128, 2, mode::full, 1>},
+      {"ring2 2x128, 4 copies/row", launch_ring2<dtype::bf16, 128, 2, mode::full, 4>},
+      {"ring2 3x128, 1 copy/row", launch_ring2<dtype::bf16, 128, 3, mode::full, 1>},
+      {"ring2 2x256, 1 copy/row", launch_ring2<dtype::bf16, 256, 2, mode::full, 1>},
+      {"ring2 3x256, 1 copy/row", launch_ring2<dtype::bf16, 256, 3, mode::full, 1>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -2486,6 +2663,19 @@ int main(int argc, char** argv) {
     }
     // Between the measured 0.79 and 1.98: where 128 + 128 overtakes scan-then-gather.
     if (round == "tp2_mid") bf16_tp2({1.0, 1.25, 1.5, 1.75});
+    if (round == "round23") {
+      std::printf("== round23 bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round23);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round23);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round23);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round23);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round23, 16168);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round23, 0, true);
+    }
+    if (round == "ncu23") {  // one launch each of round 23's rings, for the profiler
+      g_profile_only = true;
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round23);
+    }
     if (round == "ncu4") {
       g_profile_only = true;
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round4);
