@@ -1343,6 +1343,198 @@ void launch_ring2(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA_LAUNCH();
 }
 
+// Round 24 (prepared 2026-12-06 for an H100): round 23 found the ring's loads alone at 1.12 of the
+// copy (4K rows) and its rows' work alone at 0.63 (2 groups of 128): ncu put the work at 0.32
+// instructions per cycle per scheduler, 6 cycles between a warp's instructions, 44 % of them waiting
+// on a fixed-latency dependency — the scan's serial chain of fmaxf over a chunk's 32 elements, with
+// two warps per scheduler to hide it (shared memory allows one block per SM). A lean scan for rows
+// in shared memory: each vector's maximum as a tree (bf16 and fp16 pairs through the packed max),
+// the chunk's as a tree of those, and a chunk that beats the running maximum is not scanned element
+// by element: its first vector holding the chunk maximum, then that vector's first element equal
+// to it, is the lowest column with it (exact: elements equal to the maximum, -0 and +0 included,
+// are the ones an ordered ">" scan could keep, and it keeps the first).
+template <dtype T>
+__device__ __forceinline__ float lean_vec_max(const uint4& u) {
+  if constexpr (T == dtype::fp32) {
+    return fmaxf(fmaxf(element_of<T>(u, 0), element_of<T>(u, 1)), fmaxf(element_of<T>(u, 2), element_of<T>(u, 3)));
+  } else {
+    using pair = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
+    auto as_pair = [](unsigned x) {  // by value: the vector's address is never taken
+      pair p;
+      memcpy(&p, &x, 4);
+      return p;
+    };
+    const pair m = __hmax2(__hmax2(as_pair(u.x), as_pair(u.y)), __hmax2(as_pair(u.z), as_pair(u.w)));
+    return fmaxf(__low2float(m), __high2float(m));
+  }
+}
+
+template <dtype T, int NT, int U>
+struct lean_scan {
+  static constexpr int per = T == dtype::fp32 ? 4 : 8;
+  float bv = -INFINITY;
+  int bi = -1;
+
+  // u[q] = vector v + q·NT (NaN past the row).
+  __device__ __forceinline__ void chunk(const uint4 (&u)[U], int v) {
+    float vm[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q) vm[q] = lean_vec_max<T>(u[q]);
+    float m = vm[0];
+#pragma unroll
+    for (int w = 1; w < U; w *= 2)
+#pragma unroll
+      for (int q = 0; q + w < U; q += 2 * w) vm[q] = fmaxf(vm[q], vm[q + w]);  // tree, vm[0] last
+    m = vm[0];
+    if (!(bi < 0 ? m == m : m > bv)) return;  // all NaN: no real element in the chunk
+    // The tree overwrote vm: recompute the first vector holding m (rare: about twice a row per thread).
+    int qi = 0;
+#pragma unroll
+    for (int q = U - 1; q >= 0; --q)
+      if (lean_vec_max<T>(u[q]) == m) qi = q;
+    uint4 w = u[0];
+#pragma unroll
+    for (int q = 1; q < U; ++q)
+      if (q == qi) w = u[q];
+    int ei = 0;
+    float x = m;
+#pragma unroll
+    for (int e = per - 1; e >= 0; --e) {
+      const float y = element_of<T>(w, e);
+      if (y == m) {
+        ei = e;
+        x = y;  // its own bits (-0 stays -0)
+      }
+    }
+    bv = x;
+    bi = (v + qi * NT) * per + ei;
+  }
+};
+
+namespace ring3 {
+
+// ring2's kernel with the lean scan and U vectors per thread per chunk.
+template <dtype T, int GT, int NGR, int U, ring2::mode M = ring2::mode::full, int G = 8>
+__global__ void __launch_bounds__(GT * NGR + 32, 1) ring3_kernel(const __grid_constant__ prune_batch b, int stages,
+                                                                  int stage_vecs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full[ring::kMaxStages], empty[ring::kMaxStages];
+  __shared__ float wv[2][NGR][GT / 32];
+  __shared__ long long wi[2][NGR][GT / 32];
+  const prune_desc& d = b.d;
+  const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
+  for (int k = tid; k < n_ids; k += blockDim.x) sid[k] = std::uint16_t(__ldg(d.ids + k) - int(d.col_base));
+  if (tid == 0) {
+    for (int s = 0; s < stages; ++s) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  if (tid >= GT * NGR) {  // the producer warp: lane 0 issues each row as one bulk copy
+    if (M == ring2::mode::work_only || (tid & 31) != 0) return;
+    for (std::int64_t k = 0; k < K; ++k) {
+      const int s = int(k % stages);
+      const std::int64_t n = k / stages;
+      if (n > 0) mbar_wait(&empty[s], unsigned((n - 1) & 1));
+      const std::int64_t r = locate(b, blockIdx.x + k * gridDim.x).r;
+      if (r < 0 || nvec == 0) ring::arrive(&full[s]);
+      else bulk_row(sh + std::int64_t(s) * stage_vecs, shard_row<word>(d, r), unsigned(nvec) * 16u, &full[s]);
+    }
+    return;
+  }
+  const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32;
+  int par = 0;
+  for (std::int64_t k = grp; k < K; k += NGR, par ^= 1) {
+    const int s = int(k % stages);  // stages % NGR == 0: stage s is only ever this group's
+    const auto [pr, i, r] = locate(b, blockIdx.x + k * gridDim.x);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    if constexpr (M == ring2::mode::full) mbar_wait(&full[s], unsigned((k / stages) & 1));
+    arg_max a;
+    if (r < 0) {
+      a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
+    } else {
+      const uint4* srow = sh + std::int64_t(s) * stage_vecs;
+      const word* row = shard_row<word>(d, r);
+      lean_scan<T, GT, U> sc;
+      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + q * GT;  // past the row: NaN, which the maxima ignore
+          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        sc.chunk(u, v0);
+      }
+      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
+      const word* srw = reinterpret_cast<const word*>(srow);
+      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
+        int c[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? int(sid[k0 + q * GT]) : -1;
+        word v[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) out[k0 + q * GT] = v[q];
+      }
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s
+    if (l == 0) {
+      if constexpr (M == ring2::mode::full) ring::arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      pr.pairs[i] = pair_of(a, d.col_base);
+    }
+  }
+}
+
+}  // namespace ring3
+
+template <dtype T, int GT, int NGR, int U, ring2::mode M = ring2::mode::full>
+void launch_ring3(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  auto k = ring3::ring3_kernel<T, GT, NGR, U, M>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  if (b.d.valid_cols > 65535) throw std::runtime_error("ring3: shard columns past 16 bits");
+  const int stage_vecs = int((b.d.valid_cols / per + 7) / 8 * 8);  // 128-byte aligned stages
+  const int ids_bytes = int((b.d.n_ids * 2 + 15) / 16 * 16);
+  int sms = 0, optin = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  const int budget = optin - 2048 - ids_bytes;
+  const int stages = std::min(ring::kMaxStages, budget / (stage_vecs * 16)) / NGR * NGR;
+  if (stages < 2 * NGR) throw std::runtime_error("ring3: fewer than two stages per group");
+  const int smem = stages * stage_vecs * 16 + ids_bytes;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 2048));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
+  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs);
+  SB_CUDA_LAUNCH();
+}
+
 // Round 21 (prepared 2026-12-06 for an H100): a warp per row, and a 4K pack in one wave. Round 16's
 // rows sweep put the split kernel at the copy's rate over one wave of rows (1 056 rows, 0.97) and
 // its loss in the waves that follow, when an SM's one-row blocks end their rows together and DRAM
@@ -2491,6 +2683,21 @@ int main(int argc, char** argv) {
       {"ring2 2x256, 1 copy/row", launch_ring2<dtype::bf16, 256, 2, mode::full, 1>},
       {"ring2 3x256, 1 copy/row", launch_ring2<dtype::bf16, 256, 3, mode::full, 1>},
   };
+  const std::vector<variant> round24 = {  // the ring with a lean scan
+      {"production", launch_production},
+      {"split 128+128 staggered (by name)", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+      {"ring2 3x256 (round 23)", launch_ring2<dtype::bf16, 256, 3, mode::full, 1>},
+      {"ring3 work only 2x128 U4", launch_ring3<dtype::bf16, 128, 2, 4, mode::work_only>},
+      {"ring3 work only 2x128 U8", launch_ring3<dtype::bf16, 128, 2, 8, mode::work_only>},
+      {"ring3 work only 2x256 U4", launch_ring3<dtype::bf16, 256, 2, 4, mode::work_only>},
+      {"ring3 2x128 U4", launch_ring3<dtype::bf16, 128, 2, 4>},
+      {"ring3 2x128 U8", launch_ring3<dtype::bf16, 128, 2, 8>},
+      {"ring3 3x128 U4", launch_ring3<dtype::bf16, 128, 3, 4>},
+      {"ring3 3x128 U8", launch_ring3<dtype::bf16, 128, 3, 8>},
+      {"ring3 2x256 U4", launch_ring3<dtype::bf16, 256, 2, 4>},
+      {"ring3 3x256 U4", launch_ring3<dtype::bf16, 256, 3, 4>},
+      {"ring3 2x256 U8", launch_ring3<dtype::bf16, 256, 2, 8>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -2671,6 +2878,22 @@ int main(int argc, char** argv) {
       run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round23);
       run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round23, 16168);
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round23, 0, true);
+    }
+    if (round == "round24") {
+      std::printf("== round24 bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round24);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round24);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round24);
+      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round24);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round24);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round24, 16168);
+      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round24);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round24, 0, true);
+    }
+    if (round == "ncu24") {
+      g_profile_only = true;
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round24);
     }
     if (round == "ncu23") {  // one launch each of round 23's rings, for the profiler
       g_profile_only = true;
