@@ -1535,6 +1535,154 @@ void launch_ring3(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA_LAUNCH();
 }
 
+// Round 25 (prepared 2026-12-06 for an H100): round 24's lean scan lifted the rows' work alone only
+// from 0.63 to 0.73 of the copy (2 groups of 128): ncu still counted about 6 000 warp instructions
+// per row at 0.31 per cycle per scheduler, so what was left is the branches around every load
+// (bounds checks in the scan and gather) and the launch row's location (two 64-bit divisions per
+// thread per row). Here the stages are padded with NaN vectors to whole chunks and the draft
+// columns with zeros to whole rounds (so no load is guarded; padding is never a maximum and its
+// gathers are never stored), ids past the whole vectors (tail columns; sorted, so at the end) go
+// through a separate loop, and the producer, which locates each row anyway, leaves its
+// (destination, index, source row) beside the stage for the consumers.
+namespace ring4 {
+
+struct row_info {
+  int t;
+  std::int64_t i, r;
+};
+
+template <dtype T, int GT, int NGR, int U, int G = 8>
+__global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_constant__ prune_batch b, int stages,
+                                                                  int stage_vecs, int n_sid) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full[ring::kMaxStages], empty[ring::kMaxStages];
+  __shared__ row_info info[ring::kMaxStages];
+  __shared__ float wv[2][NGR][GT / 32];
+  __shared__ long long wi[2][NGR][GT / 32];
+  __shared__ int n_main;  // ids below the whole vectors' columns
+  const prune_desc& d = b.d;
+  const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
+  if (tid == 0) n_main = 0;
+  for (int s = 0; s < stages; ++s)
+    for (int v = nvec + tid; v < stage_vecs; v += blockDim.x) sh[std::int64_t(s) * stage_vecs + v] = make_uint4(~0u, ~0u, ~0u, ~0u);
+  for (int k = tid; k < n_sid; k += blockDim.x) sid[k] = k < n_ids ? std::uint16_t(__ldg(d.ids + k) - int(d.col_base)) : 0;
+  if (tid == 0) {
+    for (int s = 0; s < stages; ++s) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  for (int k = tid; k < n_ids; k += blockDim.x)
+    if (int(sid[k]) < staged) atomicMax(&n_main, k + 1);
+  __syncthreads();
+  if (tid >= GT * NGR) {  // the producer warp: lane 0 locates each row and issues it as one bulk copy
+    if ((tid & 31) != 0) return;
+    for (std::int64_t k = 0; k < K; ++k) {
+      const int s = int(k % stages);
+      const std::int64_t n = k / stages;
+      if (n > 0) mbar_wait(&empty[s], unsigned((n - 1) & 1));
+      const std::int64_t g = blockIdx.x + k * gridDim.x;
+      int t = 0;
+      while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+      const prune_rows& pr = b.dst[t];
+      const std::int64_t i = g - pr.first, r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+      info[s] = {t, i, r};  // published by the arrive below (release), read after the wait (acquire)
+      if (r < 0 || nvec == 0) ring::arrive(&full[s]);
+      else bulk_row(sh + std::int64_t(s) * stage_vecs, shard_row<word>(d, r), unsigned(nvec) * 16u, &full[s]);
+    }
+    return;
+  }
+  const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32, main_ids = n_main;
+  int par = 0;
+  for (std::int64_t k = grp; k < K; k += NGR, par ^= 1) {
+    const int s = int(k % stages);  // stages % NGR == 0: stage s is only ever this group's
+    mbar_wait(&full[s], unsigned((k / stages) & 1));
+    const row_info ri = info[s];
+    const prune_rows& pr = b.dst[ri.t];
+    word* out = static_cast<word*>(pr.values) + ri.i * d.n_ids;
+    arg_max a;
+    if (ri.r < 0) {
+      a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
+    } else {
+      const uint4* srow = sh + std::int64_t(s) * stage_vecs;
+      const word* row = shard_row<word>(d, ri.r);
+      lean_scan<T, GT, U> sc;
+      for (int v0 = l; v0 < stage_vecs; v0 += GT * U) {  // padding: NaN vectors, never a maximum
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) u[q] = srow[v0 + q * GT];
+        sc.chunk(u, v0);
+      }
+      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
+      const word* srw = reinterpret_cast<const word*>(srow);
+      for (int k0 = l; k0 < main_ids; k0 += GT * G) {  // sid is padded with column 0 to whole rounds
+        word v[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q) v[q] = srw[sid[k0 + q * GT]];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (k0 + q * GT < main_ids) out[k0 + q * GT] = v[q];
+      }
+      for (int k = main_ids + l; k < n_ids; k += GT) out[k] = row[sid[k]];  // tail columns' ids
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s and its info
+    if (l == 0) {
+      ring::arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      pr.pairs[ri.i] = pair_of(a, d.col_base);
+    }
+  }
+}
+
+}  // namespace ring4
+
+template <dtype T, int GT, int NGR, int U>
+void launch_ring4(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  constexpr int G = 8;
+  auto k = ring4::ring4_kernel<T, GT, NGR, U, G>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  if (b.d.valid_cols > 65535) throw std::runtime_error("ring4: shard columns past 16 bits");
+  const std::int64_t chunk = GT * U, round = GT * G;
+  const int stage_vecs = int(std::max<std::int64_t>(1, (b.d.valid_cols / per + chunk - 1) / chunk) * chunk);
+  const int n_sid = int(std::max<std::int64_t>(1, (b.d.n_ids + round - 1) / round) * round);
+  const int ids_bytes = (n_sid * 2 + 15) / 16 * 16;
+  int sms = 0, optin = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  const int budget = optin - 2048 - ids_bytes;
+  const int stages = std::min(ring::kMaxStages, budget / (stage_vecs * 16)) / NGR * NGR;
+  if (stages < 2 * NGR) throw std::runtime_error("ring4: fewer than two stages per group");
+  const int smem = stages * stage_vecs * 16 + ids_bytes;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 2048));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
+  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs, n_sid);
+  SB_CUDA_LAUNCH();
+}
+
 // Round 21 (prepared 2026-12-06 for an H100): a warp per row, and a 4K pack in one wave. Round 16's
 // rows sweep put the split kernel at the copy's rate over one wave of rows (1 056 rows, 0.97) and
 // its loss in the waves that follow, when an SM's one-row blocks end their rows together and DRAM
@@ -2698,6 +2846,18 @@ int main(int argc, char** argv) {
       {"ring3 3x256 U4", launch_ring3<dtype::bf16, 256, 3, 4>},
       {"ring3 2x256 U8", launch_ring3<dtype::bf16, 256, 2, 8>},
   };
+  const std::vector<variant> round25 = {  // the lean ring without guarded loads
+      {"production", launch_production},
+      {"ring3 3x256 U4 (round 24)", launch_ring3<dtype::bf16, 256, 3, 4>},
+      {"ring4 2x128 U4", launch_ring4<dtype::bf16, 128, 2, 4>},
+      {"ring4 2x128 U8", launch_ring4<dtype::bf16, 128, 2, 8>},
+      {"ring4 3x128 U4", launch_ring4<dtype::bf16, 128, 3, 4>},
+      {"ring4 3x128 U8", launch_ring4<dtype::bf16, 128, 3, 8>},
+      {"ring4 2x256 U4", launch_ring4<dtype::bf16, 256, 2, 4>},
+      {"ring4 3x256 U4", launch_ring4<dtype::bf16, 256, 3, 4>},
+      {"ring4 2x256 U8", launch_ring4<dtype::bf16, 256, 2, 8>},
+      {"ring4 3x256 U2", launch_ring4<dtype::bf16, 256, 3, 2>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -2894,6 +3054,22 @@ int main(int argc, char** argv) {
     if (round == "ncu24") {
       g_profile_only = true;
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round24);
+    }
+    if (round == "round25") {
+      std::printf("== round25 bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round25);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round25);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round25);
+      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round25);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round25);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round25, 16168);
+      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round25);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round25, 0, true);
+    }
+    if (round == "ncu25") {
+      g_profile_only = true;
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round25);
     }
     if (round == "ncu23") {  // one launch each of round 23's rings, for the profiler
       g_profile_only = true;
