@@ -1551,7 +1551,10 @@ struct row_info {
   std::int64_t i, r;
 };
 
-template <dtype T, int GT, int NGR, int U, int G = 8>
+// IDR > 0 (round 26): each consumer thread keeps its first IDR draft columns (k = l + j·GT) in
+// registers, two to a word, and stores through one row pointer at immediate offsets; the rest, if
+// any, go through the loop over the ids in shared memory.
+template <dtype T, int GT, int NGR, int U, int G = 8, int IDR = 0>
 __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_constant__ prune_batch b, int stages,
                                                                   int stage_vecs, int n_sid) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
@@ -1600,6 +1603,17 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
     return;
   }
   const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32, main_ids = n_main;
+  constexpr int IDW = IDR > 0 ? IDR / 2 : 1;
+  unsigned cp[IDW];  // this thread's first IDR draft columns, two 16-bit columns a word
+  int n_reg = 0;     // how many of them are real: j < n_reg
+  if constexpr (IDR > 0) {
+#pragma unroll
+    for (int j = 0; j < IDW; ++j) {
+      const int k0 = l + 2 * j * GT, k1 = k0 + GT;
+      cp[j] = unsigned(k0 < main_ids ? sid[k0] : 0) | unsigned(k1 < main_ids ? sid[k1] : 0) << 16;
+    }
+    n_reg = l < main_ids ? std::min(IDR, (main_ids - 1 - l) / GT + 1) : 0;
+  }
   int par = 0;
   for (std::int64_t k = grp; k < K; k += NGR, par ^= 1) {
     const int s = int(k % stages);  // stages % NGR == 0: stage s is only ever this group's
@@ -1629,7 +1643,21 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
       }
       a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
       const word* srw = reinterpret_cast<const word*>(srow);
-      for (int k0 = l; k0 < main_ids; k0 += GT * G) {  // sid is padded with column 0 to whole rounds
+      int k_from = l;
+      if constexpr (IDR > 0) {
+        word* o = out + l;
+#pragma unroll
+        for (int h = 0; h < IDR; h += 8) {
+          word v[8];
+#pragma unroll
+          for (int q = 0; q < 8; ++q) v[q] = srw[(cp[(h + q) / 2] >> (16 * ((h + q) & 1))) & 0xffffu];
+#pragma unroll
+          for (int q = 0; q < 8; ++q)
+            if (h + q < n_reg) o[(h + q) * GT] = v[q];
+        }
+        k_from = l + IDR * GT;
+      }
+      for (int k0 = k_from; k0 < main_ids; k0 += GT * G) {  // sid is padded with column 0 to whole rounds
         word v[G];
 #pragma unroll
         for (int q = 0; q < G; ++q) v[q] = srw[sid[k0 + q * GT]];
@@ -1655,10 +1683,10 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
 
 }  // namespace ring4
 
-template <dtype T, int GT, int NGR, int U>
+template <dtype T, int GT, int NGR, int U, int IDR = 0>
 void launch_ring4(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
   constexpr int G = 8;
-  auto k = ring4::ring4_kernel<T, GT, NGR, U, G>;
+  auto k = ring4::ring4_kernel<T, GT, NGR, U, G, IDR>;
   const int per = T == dtype::fp32 ? 4 : 8;
   if (b.d.valid_cols > 65535) throw std::runtime_error("ring4: shard columns past 16 bits");
   const std::int64_t chunk = GT * U, round = GT * G;
@@ -2858,6 +2886,17 @@ int main(int argc, char** argv) {
       {"ring4 2x256 U8", launch_ring4<dtype::bf16, 256, 2, 8>},
       {"ring4 3x256 U2", launch_ring4<dtype::bf16, 256, 3, 2>},
   };
+  const std::vector<variant> round26 = {  // the lean ring with its draft columns in registers
+      {"production", launch_production},
+      {"ring3 3x256 U4 (round 24)", launch_ring3<dtype::bf16, 256, 3, 4>},
+      {"ring4 3x256 U4 (round 25)", launch_ring4<dtype::bf16, 256, 3, 4>},
+      {"ring4 2x128 U4 ids in regs 32", launch_ring4<dtype::bf16, 128, 2, 4, 32>},
+      {"ring4 3x128 U4 ids in regs 32", launch_ring4<dtype::bf16, 128, 3, 4, 32>},
+      {"ring4 2x256 U4 ids in regs 16", launch_ring4<dtype::bf16, 256, 2, 4, 16>},
+      {"ring4 3x256 U4 ids in regs 16", launch_ring4<dtype::bf16, 256, 3, 4, 16>},
+      {"ring4 3x256 U2 ids in regs 16", launch_ring4<dtype::bf16, 256, 3, 2, 16>},
+      {"ring4 3x256 U4 ids in regs 8", launch_ring4<dtype::bf16, 256, 3, 4, 8>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -3070,6 +3109,22 @@ int main(int argc, char** argv) {
     if (round == "ncu25") {
       g_profile_only = true;
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round25);
+    }
+    if (round == "round26") {
+      std::printf("== round26 bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round26);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round26);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round26);
+      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round26);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round26);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round26, 16168);
+      for (const std::int64_t rows : {1056, 8192})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round26);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round26, 0, true);
+    }
+    if (round == "ncu26") {
+      g_profile_only = true;
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round26);
     }
     if (round == "ncu23") {  // one launch each of round 23's rings, for the profiler
       g_profile_only = true;
