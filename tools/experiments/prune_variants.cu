@@ -1711,6 +1711,185 @@ void launch_ring4(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA_LAUNCH();
 }
 
+// Round 27 (prepared 2026-12-06 for an H100): ncu on round 26's ring (3 groups of 256) put 26 % of
+// the warps' stall samples on the wait for a stage's data and 14 % on the group's barrier, while its
+// producer mostly waited for a free stage. A group holds one stage while it works and has one row
+// loading behind it, so its next row had been in flight for only one row's work when it was needed.
+// Here a stage is a segment of a row (SEGS to a row): a group frees each segment's stage as soon
+// as its warps are done with it (each warp arrives; no group barrier), so with the same shared
+// memory each group has more of its rows in flight. Stage counters are 32-bit and incremental.
+namespace ring5 {
+
+constexpr int kMaxStages = 32;
+
+template <dtype T, int GT, int NGR, int U, int SEGS, int G = 8>
+__global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_constant__ prune_batch b, int stages,
+                                                                  int stage_vecs, int n_sid) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8, WARPS = GT / 32;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full[kMaxStages], empty[kMaxStages];
+  __shared__ ring4::row_info info[kMaxStages];
+  __shared__ float wv[2][NGR][WARPS];
+  __shared__ long long wi[2][NGR][WARPS];
+  __shared__ int kseg[SEGS + 1];  // ids of segment j: [kseg[j], kseg[j + 1]); kseg[SEGS]: ids below the whole vectors
+  const prune_desc& d = b.d;
+  const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  const int K = b.rows > blockIdx.x ? int((b.rows - 1 - blockIdx.x) / gridDim.x + 1) : 0;
+  std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
+  if (tid <= SEGS) kseg[tid] = 0;
+  for (int k = tid; k < n_sid; k += blockDim.x) sid[k] = k < n_ids ? std::uint16_t(__ldg(d.ids + k) - int(d.col_base)) : 0;
+  if (tid == 0) {
+    for (int s = 0; s < stages; ++s) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(&empty[s])), "r"(WARPS) : "memory");
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  for (int k = tid; k < n_ids; k += blockDim.x) {  // kseg[j + 1]: the ids below segment j's end (sorted ids)
+    const int c = sid[k];
+#pragma unroll
+    for (int j = 0; j < SEGS; ++j)
+      if (c < nvec * (j + 1) / SEGS * per) atomicMax(&kseg[j + 1], k + 1);
+  }
+  __syncthreads();
+  if (tid == 0)
+    for (int j = 1; j <= SEGS; ++j) kseg[j] = max(kseg[j], kseg[j - 1]);
+  __syncthreads();
+  if (tid >= GT * NGR) {  // the producer warp: lane 0 locates each row and issues its segments
+    if ((tid & 31) != 0) return;
+    int s = 0;
+    unsigned ph = 0;  // bit s: the phase of stage s's empty barrier to wait for
+    for (int k = 0; k < K; ++k) {
+      const std::int64_t g = blockIdx.x + std::int64_t(k) * gridDim.x;
+      int t = 0;
+      while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+      const prune_rows& pr = b.dst[t];
+      const std::int64_t i = g - pr.first, r = pr.rule.source(i / pr.win_len, i % pr.win_len);
+      const uint4* src = r < 0 ? nullptr : reinterpret_cast<const uint4*>(shard_row<word>(d, r));
+#pragma unroll
+      for (int j = 0; j < SEGS; ++j) {
+        if (k * SEGS + j >= stages) {  // the stage's previous use must be freed
+          mbar_wait(&empty[s], (ph >> s) & 1u);
+          ph ^= 1u << s;
+        }
+        info[s] = {t, i, r};  // published by the arrive below (release), read after the wait (acquire)
+        const int v0 = nvec * j / SEGS, v1 = nvec * (j + 1) / SEGS;
+        if (r < 0 || v1 == v0) ring::arrive(&full[s]);
+        else bulk_row(sh + std::int64_t(s) * stage_vecs, src + v0, unsigned(v1 - v0) * 16u, &full[s]);
+        s = s + 1 == stages ? 0 : s + 1;
+      }
+    }
+    return;
+  }
+  const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32;
+  // This group's rows k = grp + NGR·m use stages (k·SEGS + j) mod stages; stages % (NGR·SEGS) == 0,
+  // so a stage is only ever this group's.
+  int s = grp * SEGS;
+  unsigned ph = 0;
+  int par = 0;
+  for (int k = grp; k < K; k += NGR, par ^= 1) {
+    lean_scan<T, GT, U> sc;
+    word* out = nullptr;
+    ring4::row_info ri{};
+#pragma unroll 1
+    for (int j = 0; j < SEGS; ++j) {
+      mbar_wait(&full[s], (ph >> s) & 1u);
+      ph ^= 1u << s;
+      ri = info[s];
+      out = static_cast<word*>(b.dst[ri.t].values) + ri.i * d.n_ids;
+      const int v0 = nvec * j / SEGS, cnt = nvec * (j + 1) / SEGS - v0;
+      if (ri.r >= 0) {
+        const uint4* srow = sh + std::int64_t(s) * stage_vecs;
+        for (int c0 = l; c0 < cnt; c0 += GT * U) {
+          uint4 u[U];
+#pragma unroll
+          for (int q = 0; q < U; ++q) {
+            const int v = c0 + q * GT;
+            u[q] = v < cnt ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+          }
+          sc.chunk(u, v0 + c0);
+        }
+        const word* srw = reinterpret_cast<const word*>(srow) - v0 * per;  // indexed by the row's column
+        const int k1 = kseg[j + 1];
+        for (int k0 = kseg[j] + l; k0 < k1; k0 += GT * G) {  // sid is padded with column 0 to whole rounds
+          word v[G];
+#pragma unroll
+          for (int q = 0; q < G; ++q) {
+            const int kk = k0 + q * GT;
+            v[q] = kk < k1 ? srw[sid[kk]] : word(0);
+          }
+#pragma unroll
+          for (int q = 0; q < G; ++q)
+            if (k0 + q * GT < k1) out[k0 + q * GT] = v[q];
+        }
+      }
+      __syncwarp();
+      if (lane == 0) ring::arrive(&empty[s]);  // this warp is done with the stage
+      s = s + 1 == stages ? 0 : s + 1;
+    }
+    s += (NGR - 1) * SEGS;  // past the other groups' rows
+    if (s >= stages) s -= stages;
+    arg_max a;
+    if (ri.r < 0) {
+      a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
+    } else {
+      const word* row = shard_row<word>(d, ri.r);
+      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      for (int kk = kseg[SEGS] + l; kk < n_ids; kk += GT) out[kk] = row[sid[kk]];  // tail columns' ids
+      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);
+    if (l == 0) {
+      for (int w = 1; w < WARPS; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      b.dst[ri.t].pairs[ri.i] = pair_of(a, d.col_base);
+    }
+  }
+}
+
+}  // namespace ring5
+
+template <dtype T, int GT, int NGR, int U, int SEGS>
+void launch_ring5(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
+  constexpr int G = 8;
+  auto k = ring5::ring5_kernel<T, GT, NGR, U, SEGS, G>;
+  const int per = T == dtype::fp32 ? 4 : 8;
+  if (b.d.valid_cols > 65535) throw std::runtime_error("ring5: shard columns past 16 bits");
+  const std::int64_t nvec = b.d.valid_cols / per, round = GT * G;
+  const int stage_vecs = int(std::max<std::int64_t>(8, ((nvec + SEGS - 1) / SEGS + 7) / 8 * 8));  // 128-byte aligned
+  const int n_sid = int(std::max<std::int64_t>(1, (b.d.n_ids + round - 1) / round) * round);
+  const int ids_bytes = (n_sid * 2 + 15) / 16 * 16;
+  int sms = 0, optin = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  const int budget = optin - 3072 - ids_bytes;
+  const int stages = std::min(ring5::kMaxStages, budget / (stage_vecs * 16)) / (NGR * SEGS) * (NGR * SEGS);
+  if (stages < 2 * NGR * SEGS) throw std::runtime_error("ring5: fewer than two rows of stages per group");
+  const int smem = stages * stage_vecs * 16 + ids_bytes;
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 3072));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
+  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs, n_sid);
+  SB_CUDA_LAUNCH();
+}
+
 // Round 21 (prepared 2026-12-06 for an H100): a warp per row, and a 4K pack in one wave. Round 16's
 // rows sweep put the split kernel at the copy's rate over one wave of rows (1 056 rows, 0.97) and
 // its loss in the waves that follow, when an SM's one-row blocks end their rows together and DRAM
@@ -2897,6 +3076,16 @@ int main(int argc, char** argv) {
       {"ring4 3x256 U2 ids in regs 16", launch_ring4<dtype::bf16, 256, 3, 2, 16>},
       {"ring4 3x256 U4 ids in regs 8", launch_ring4<dtype::bf16, 256, 3, 4, 8>},
   };
+  const std::vector<variant> round27 = {  // the lean ring in row segments, freed per warp
+      {"production", launch_production},
+      {"ring4 3x128 U4 ids in regs 32 (round 26)", launch_ring4<dtype::bf16, 128, 3, 4, 32>},
+      {"ring5 3x256 U4, 2 segments", launch_ring5<dtype::bf16, 256, 3, 4, 2>},
+      {"ring5 2x256 U4, 2 segments", launch_ring5<dtype::bf16, 256, 2, 4, 2>},
+      {"ring5 3x128 U4, 2 segments", launch_ring5<dtype::bf16, 128, 3, 4, 2>},
+      {"ring5 3x256 U2, 4 segments", launch_ring5<dtype::bf16, 256, 3, 2, 4>},
+      {"ring5 3x128 U4, 4 segments", launch_ring5<dtype::bf16, 128, 3, 4, 4>},
+      {"ring5 2x256 U2, 4 segments", launch_ring5<dtype::bf16, 256, 2, 2, 4>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -3125,6 +3314,18 @@ int main(int argc, char** argv) {
     if (round == "ncu26") {
       g_profile_only = true;
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round26);
+    }
+    if (round == "round27") {
+      std::printf("== round27 bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round27);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round27);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round27);
+      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round27);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round27);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round27, 16168);
+      for (const std::int64_t rows : {1056, 8192})
+        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round27);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round27, 0, true);
     }
     if (round == "ncu23") {  // one launch each of round 23's rings, for the profiler
       g_profile_only = true;
