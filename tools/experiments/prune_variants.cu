@@ -61,27 +61,33 @@ __device__ __forceinline__ void chunk_staged(row_scan<T, NT>& s, const char* row
   s.take(u, v0, nvec, m);  // production's ordered pass
 }
 
-// The draft columns of a row staged in shared memory (srow; columns past `staged` from global).
+// The draft columns of a row staged in shared memory (srw; columns past `staged` from the row in
+// global memory), id k's column col(k), G per thread in flight: lane l of GT.
+template <int GT, int G, typename word, typename Col>
+__device__ __forceinline__ void gather_staged_ids(const word* srw, const word* row, word* out, int n_ids, int staged, int l,
+                                                  Col&& col) {
+  for (int k0 = l; k0 < n_ids; k0 += GT * G) {
+    int c[G];
+#pragma unroll
+    for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? col(k0 + q * GT) : -1;
+    word v[G];
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+      if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+      if (c[q] >= 0) out[k0 + q * GT] = v[q];
+  }
+}
+
+// The same by the block's NT threads, the ids as 16-bit offsets (Offs) or the global ids.
 template <int NT, int G, bool Offs, typename word>
 __device__ __forceinline__ void gather_staged(const word* srow, const word* row, word* out, const prune_desc& d,
                                               const std::uint16_t* offs, int staged) {
-  const int n_ids = int(d.n_ids);
-  for (int k0 = int(threadIdx.x); k0 < n_ids; k0 += NT * G) {
-    int c[G];
-#pragma unroll
-    for (int u = 0; u < G; ++u) {
-      const int k = k0 + u * NT;
-      if constexpr (Offs) c[u] = k < n_ids ? int(__ldg(offs + k)) : -1;
-      else c[u] = k < n_ids ? __ldg(d.ids + k) - int(d.col_base) : -1;
-    }
-    word v[G];
-#pragma unroll
-    for (int u = 0; u < G; ++u)
-      if (c[u] >= 0) v[u] = c[u] < staged ? srow[c[u]] : row[c[u]];
-#pragma unroll
-    for (int u = 0; u < G; ++u)
-      if (c[u] >= 0) out[k0 + u * NT] = v[u];
-  }
+  gather_staged_ids<NT, G>(srow, row, out, int(d.n_ids), staged, int(threadIdx.x), [&](int k) {
+    if constexpr (Offs) return int(__ldg(offs + k));
+    else return __ldg(d.ids + k) - int(d.col_base);
+  });
 }
 
 __device__ __forceinline__ unsigned smem_addr(const void* p) { return unsigned(__cvta_generic_to_shared(p)); }
@@ -1046,6 +1052,73 @@ __device__ __forceinline__ void group_sync(int grp) {
   asm volatile("bar.sync %0, %1;" ::"r"(1 + grp), "n"(GT) : "memory");
 }
 
+// Each stage's two barriers, by one thread: full completes once its row has landed (FullCount
+// arrivals, and a bulk copy's bytes), empty once its consumers are done with it (EmptyCount).
+template <int FullCount, int EmptyCount>
+__device__ __forceinline__ void init_stages(std::uint64_t* full, std::uint64_t* empty, int stages) {
+  for (int s = 0; s < stages; ++s) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(&full[s])), "n"(FullCount) : "memory");
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(&empty[s])), "n"(EmptyCount) : "memory");
+  }
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+}
+
+// A group's argmax from its threads' a (thread l of GT, lane `lane` of warp `warp` in it): warp
+// shuffles, then the warps' slots of parity par. After the group's barrier (every thread of it is
+// done with its stage), its thread 0 calls done() (which frees the stage) and then write(the
+// group's argmax).
+template <int GT, int NGR, typename Done, typename Write>
+__device__ __forceinline__ void group_result(arg_max a, float (&wv)[2][NGR][GT / 32], long long (&wi)[2][NGR][GT / 32],
+                                             int par, int grp, int l, int lane, int warp, Done&& done, Write&& write) {
+  for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+  if (lane == 0) {
+    wv[par][grp][warp] = a.v;
+    wi[par][grp][warp] = a.i;
+  }
+  group_sync<GT>(grp);
+  if (l == 0) {
+    done();
+    for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+    write(a);
+  }
+}
+
+// The draft columns as 16-bit columns of the shard in shared memory, zeros from n_ids to n_fill.
+__device__ __forceinline__ void ids_to_shared(std::uint16_t* sid, const prune_desc& d, int n_ids, int n_fill) {
+  for (int k = int(threadIdx.x); k < n_fill; k += int(blockDim.x))
+    sid[k] = k < n_ids ? std::uint16_t(__ldg(d.ids + k) - int(d.col_base)) : std::uint16_t(0);
+}
+
+
+// row_scan over a row staged in shared memory: each chunk's maximum by a serial fmaxf chain, then
+// row_scan's ordered take (what rounds 20 and 23 timed).
+template <dtype T, int NT, int U>
+struct ordered_scan : row_scan<T, NT, U> {
+  __device__ __forceinline__ void staged_chunk(const uint4 (&u)[U], int v, int nvec) {
+    float m = -INFINITY;
+#pragma unroll
+    for (int q = 0; q < U; ++q)
+#pragma unroll
+      for (int e = 0; e < this->per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
+    this->take(u, v, nvec, m);
+  }
+};
+
+// Vectors [0, nvec) of a stage at srow through scan sc, by lane l of GT, U vectors a chunk each
+// (past nvec: NaN, which the maxima ignore); srow[0] is the row's vector `base`.
+template <int GT, int U, typename Scan>
+__device__ __forceinline__ void scan_staged(Scan& sc, const uint4* srow, int nvec, int l, int base = 0) {
+  for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
+    uint4 u[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q) {
+      const int v = v0 + q * GT;
+      u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+    }
+    sc.staged_chunk(u, base + v0, base + nvec);
+  }
+}
+
 template <dtype T, int GT, int NGR, bool Tma, int G = 8>
 __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __grid_constant__ prune_batch b, int stages,
                                                                       int stage_vecs) {
@@ -1060,13 +1133,7 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
   const int nvec = cols / per, staged = nvec * per;
   const unsigned row_bytes = unsigned(nvec) * 16u;
   const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
-  if (tid == 0) {
-    for (int s = 0; s < stages; ++s) {
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(&full[s])), "r"(Tma ? 1 : 32) : "memory");
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
+  if (tid == 0) init_stages<Tma ? 1 : 32, 1>(full, empty, stages);
   __syncthreads();
   if (tid >= GT * NGR) {  // the producer warp
     const int lane = tid - GT * NGR;
@@ -1108,50 +1175,18 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
     } else {
       const uint4* srow = sh + std::int64_t(s) * stage_vecs;
       const word* row = shard_row<word>(d, r);
-      row_scan<T, GT, U> sc;
-      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
-        uint4 u[U];
-#pragma unroll
-        for (int q = 0; q < U; ++q) {
-          const int v = v0 + q * GT;  // past the row: NaN, which fmaxf ignores
-          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
-        }
-        float m = -INFINITY;
-#pragma unroll
-        for (int q = 0; q < U; ++q)
-#pragma unroll
-          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
-        sc.take(u, v0, nvec, m);
-      }
+      ordered_scan<T, GT, U> sc;
+      scan_staged<GT, U>(sc, srow, nvec, l);
       sc.tail(reinterpret_cast<const char*>(row), cols, l);
       a = sc.result(d.col_base);
-      const word* srw = reinterpret_cast<const word*>(srow);
-      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
-        int c[G];
-#pragma unroll
-        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? __ldg(d.ids + k0 + q * GT) - int(d.col_base) : -1;
-        word v[G];
-#pragma unroll
-        for (int q = 0; q < G; ++q)
-          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
-#pragma unroll
-        for (int q = 0; q < G; ++q)
-          if (c[q] >= 0) out[k0 + q * GT] = v[q];
-      }
+      gather_staged_ids<GT, G>(reinterpret_cast<const word*>(srow), row, out, n_ids, staged, l,
+                               [&](int k) { return __ldg(d.ids + k) - int(d.col_base); });  // the ids from global memory
     }
-    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-    if (lane == 0) {
-      wv[par][grp][warp] = a.v;
-      wi[par][grp][warp] = a.i;
-    }
-    group_sync<GT>(grp);  // every thread of the group is done with stage s
-    if (l == 0) {
-      arrive(&empty[s]);
-      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+    group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [&] { arrive(&empty[s]); }, [&](const arg_max& x) {
       // production's pair_of, spelled out: this is the code round 20 timed, and pair_of changes
       // this kernel's machine code
-      pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
-    }
+      pr.pairs[i] = x.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{x.v, std::int32_t(x.i)};
+    });
   }
 }
 
@@ -1183,6 +1218,75 @@ void launch_ring(const prune_batch& b, const std::uint16_t*, cudaStream_t stream
   SB_CUDA_LAUNCH();
 }
 
+// Round 24 (prepared 2026-12-06 for an H100): round 23 found the ring's loads alone at 1.12 of the
+// copy (4K rows) and its rows' work alone at 0.63 (2 groups of 128): ncu put the work at 0.32
+// instructions per cycle per scheduler, 6 cycles between a warp's instructions, 44 % of them waiting
+// on a fixed-latency dependency — the scan's serial chain of fmaxf over a chunk's 32 elements, with
+// two warps per scheduler to hide it (shared memory allows one block per SM). A lean scan for rows
+// in shared memory: each vector's maximum as a tree (bf16 and fp16 pairs through the packed max),
+// the chunk's as a tree of those, and a chunk that beats the running maximum is not scanned element
+// by element: its first vector holding the chunk maximum, then that vector's first element equal
+// to it, is the lowest column with it (exact: elements equal to the maximum, -0 and +0 included,
+// are the ones an ordered ">" scan could keep, and it keeps the first).
+template <dtype T>
+__device__ __forceinline__ float lean_vec_max(const uint4& u) {
+  if constexpr (T == dtype::fp32) {
+    return fmaxf(fmaxf(element_of<T>(u, 0), element_of<T>(u, 1)), fmaxf(element_of<T>(u, 2), element_of<T>(u, 3)));
+  } else {
+    using pair = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
+    auto as_pair = [](unsigned x) {  // by value: the vector's address is never taken
+      pair p;
+      memcpy(&p, &x, 4);
+      return p;
+    };
+    const pair m = __hmax2(__hmax2(as_pair(u.x), as_pair(u.y)), __hmax2(as_pair(u.z), as_pair(u.w)));
+    return fmaxf(__low2float(m), __high2float(m));
+  }
+}
+
+template <dtype T, int NT, int U>
+struct lean_scan : row_scan<T, NT, U> {  // row_scan's state, tail and result
+  using row_scan<T, NT, U>::per;
+  using row_scan<T, NT, U>::bv;
+  using row_scan<T, NT, U>::bi;
+
+  // u[q] = vector v + q·NT (NaN past the row).
+  __device__ __forceinline__ void chunk(const uint4 (&u)[U], int v) {
+    float vm[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q) vm[q] = lean_vec_max<T>(u[q]);
+    float m = vm[0];
+#pragma unroll
+    for (int w = 1; w < U; w *= 2)
+#pragma unroll
+      for (int q = 0; q + w < U; q += 2 * w) vm[q] = fmaxf(vm[q], vm[q + w]);  // tree, vm[0] last
+    m = vm[0];
+    if (!(bi < 0 ? m == m : m > bv)) return;  // all NaN: no real element in the chunk
+    // The tree overwrote vm: recompute the first vector holding m (rare: about twice a row per thread).
+    int qi = 0;
+#pragma unroll
+    for (int q = U - 1; q >= 0; --q)
+      if (lean_vec_max<T>(u[q]) == m) qi = q;
+    uint4 w = u[0];
+#pragma unroll
+    for (int q = 1; q < U; ++q)
+      if (q == qi) w = u[q];
+    int ei = 0;
+    float x = m;
+#pragma unroll
+    for (int e = per - 1; e >= 0; --e) {
+      const float y = element_of<T>(w, e);
+      if (y == m) {
+        ei = e;
+        x = y;  // its own bits (-0 stays -0)
+      }
+    }
+    bv = x;
+    bi = (v + qi * NT) * per + ei;
+  }
+  __device__ __forceinline__ void staged_chunk(const uint4 (&u)[U], int v, int) { chunk(u, v); }  // ring::scan_staged's
+};
+
 // Round 23 (prepared 2026-12-06 for an H100): why round 20's ring ran at half the copy's rate. Its
 // table had the rate unchanged by the stages (4 or 7) and by the loader (bulk copy or cp.async), and
 // rising only weakly with the threads working on rows (2 groups of 128: 0.43, 2 of 256: 0.54), a
@@ -1196,11 +1300,13 @@ namespace ring2 {
 
 enum class mode { loads_only, work_only, full };
 
-template <dtype T, int GT, int NGR, mode M, int Splits, int G = 8>
+// Lean (round 24): the lean scan, U vectors per thread a chunk; else row_scan's, U = kPackUnroll.
+template <dtype T, int GT, int NGR, mode M, int Splits, int U = kPackUnroll, bool Lean = false, int G = 8>
 __global__ void __launch_bounds__(GT * NGR + 32, 1) ring2_kernel(const __grid_constant__ prune_batch b, int stages,
                                                                   int stage_vecs) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
-  constexpr int per = T == dtype::fp32 ? 4 : 8, U = kPackUnroll;
+  using Scan = std::conditional_t<Lean, lean_scan<T, GT, U>, ring::ordered_scan<T, GT, U>>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
   extern __shared__ uint4 sh[];
   __shared__ std::uint64_t full[ring::kMaxStages], empty[ring::kMaxStages];
   __shared__ float wv[2][NGR][GT / 32];
@@ -1210,14 +1316,8 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring2_kernel(const __grid_co
   const int nvec = cols / per, staged = nvec * per;
   const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
   std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
-  for (int k = tid; k < n_ids; k += blockDim.x) sid[k] = std::uint16_t(__ldg(d.ids + k) - int(d.col_base));
-  if (tid == 0) {
-    for (int s = 0; s < stages; ++s) {
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
+  ring::ids_to_shared(sid, d, n_ids, n_ids);
+  if (tid == 0) ring::init_stages<1, 1>(full, empty, stages);
   __syncthreads();
   if (tid >= GT * NGR) {  // the producer warp: lane 0 issues a row's Splits bulk copies
     if (M == mode::work_only || (tid & 31) != 0) return;
@@ -1269,269 +1369,68 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring2_kernel(const __grid_co
     } else {
       const uint4* srow = sh + std::int64_t(s) * stage_vecs;
       const word* row = shard_row<word>(d, r);
-      row_scan<T, GT, U> sc;
-      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
-        uint4 u[U];
-#pragma unroll
-        for (int q = 0; q < U; ++q) {
-          const int v = v0 + q * GT;  // past the row: NaN, which fmaxf ignores
-          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
-        }
-        float m = -INFINITY;
-#pragma unroll
-        for (int q = 0; q < U; ++q)
-#pragma unroll
-          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
-        sc.take(u, v0, nvec, m);
-      }
+      Scan sc;
+      ring::scan_staged<GT, U>(sc, srow, nvec, l);
       sc.tail(reinterpret_cast<const char*>(row), cols, l);
       a = sc.result(d.col_base);
-      const word* srw = reinterpret_cast<const word*>(srow);
-      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
-        int c[G];
-#pragma unroll
-        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? int(sid[k0 + q * GT]) : -1;
-        word v[G];
-#pragma unroll
-        for (int q = 0; q < G; ++q)
-          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
-#pragma unroll
-        for (int q = 0; q < G; ++q)
-          if (c[q] >= 0) out[k0 + q * GT] = v[q];
-      }
+      gather_staged_ids<GT, G>(reinterpret_cast<const word*>(srow), row, out, n_ids, staged, l,
+                                     [&](int k) { return int(sid[k]); });
     }
-    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-    if (lane == 0) {
-      wv[par][grp][warp] = a.v;
-      wi[par][grp][warp] = a.i;
-    }
-    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s
-    if (l == 0) {
-      if constexpr (M == mode::full) ring::arrive(&empty[s]);
-      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
-      pr.pairs[i] = pair_of(a, d.col_base);
-    }
+    ring::group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [&] { if constexpr (M == mode::full) ring::arrive(&empty[s]); },
+                                [&](const arg_max& x) { pr.pairs[i] = pair_of(x, d.col_base); });
   }
 }
 
 }  // namespace ring2
 
+// The launch of rounds 23-27's rings: one block per SM of Kern, stages of stage_vecs vectors beside
+// ids_bytes of draft columns, as many as fit in the opt-in shared memory less `reserve` (for the
+// static arrays), at most max_stages and a multiple of `multiple`; refused below min_stages (fewer
+// leave a group no row in flight while it works). Kern's attributes are set at its first launch.
+struct ring_launch {
+  int stages, smem;
+  unsigned blocks;
+};
+template <auto Kern>
+ring_launch ring_launch_for(const prune_batch& b, const char* name, int stage_vecs, int ids_bytes, int reserve,
+                            int max_stages, int multiple, int min_stages) {
+  if (b.d.valid_cols > 65535) throw std::runtime_error(std::string(name) + ": shard columns past 16 bits");
+  int sms = 0, optin = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  const int stages = std::min(max_stages, (optin - reserve - ids_bytes) / (stage_vecs * 16)) / multiple * multiple;
+  if (stages < min_stages) throw std::runtime_error(std::string(name) + ": fewer stages than " + std::to_string(min_stages));
+  static bool once = [&] {
+    SB_CUDA(cudaFuncSetAttribute(Kern, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - reserve));
+    SB_CUDA(cudaFuncSetAttribute(Kern, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return true;
+  }();
+  (void)once;
+  return {stages, stages * stage_vecs * 16 + ids_bytes, unsigned(std::min<std::int64_t>(b.rows, sms))};
+}
+
 // Stages as many as fit beside the ids, a multiple of the groups; refused below two per group
 // (a group with one stage has no row in flight while it works).
 template <dtype T, int GT, int NGR, ring2::mode M, int Splits = 1>
 void launch_ring2(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
-  auto k = ring2::ring2_kernel<T, GT, NGR, M, Splits>;
-  const int per = T == dtype::fp32 ? 4 : 8;
-  if (b.d.valid_cols > 65535) throw std::runtime_error("ring2: shard columns past 16 bits");
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
   const int stage_vecs = int((b.d.valid_cols / per + 7) / 8 * 8);  // 128-byte aligned stages
   const int ids_bytes = int((b.d.n_ids * 2 + 15) / 16 * 16);
-  int sms = 0, optin = 0;
-  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-  const int budget = optin - 2048 - ids_bytes;
-  const int stages = std::min(ring::kMaxStages, budget / (stage_vecs * 16)) / NGR * NGR;
-  if (stages < 2 * NGR) throw std::runtime_error("ring2: fewer than two stages per group");
-  const int smem = stages * stage_vecs * 16 + ids_bytes;
-  static bool once = [&] {
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 2048));
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
-    return true;
-  }();
-  (void)once;
-  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
-  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs);
+  constexpr auto k = ring2::ring2_kernel<T, GT, NGR, M, Splits>;
+  const ring_launch l = ring_launch_for<k>(b, "ring2", stage_vecs, ids_bytes, 2048, ring::kMaxStages, NGR, 2 * NGR);
+  k<<<l.blocks, GT * NGR + 32, l.smem, stream>>>(b, l.stages, stage_vecs);
   SB_CUDA_LAUNCH();
 }
 
-// Round 24 (prepared 2026-12-06 for an H100): round 23 found the ring's loads alone at 1.12 of the
-// copy (4K rows) and its rows' work alone at 0.63 (2 groups of 128): ncu put the work at 0.32
-// instructions per cycle per scheduler, 6 cycles between a warp's instructions, 44 % of them waiting
-// on a fixed-latency dependency — the scan's serial chain of fmaxf over a chunk's 32 elements, with
-// two warps per scheduler to hide it (shared memory allows one block per SM). A lean scan for rows
-// in shared memory: each vector's maximum as a tree (bf16 and fp16 pairs through the packed max),
-// the chunk's as a tree of those, and a chunk that beats the running maximum is not scanned element
-// by element: its first vector holding the chunk maximum, then that vector's first element equal
-// to it, is the lowest column with it (exact: elements equal to the maximum, -0 and +0 included,
-// are the ones an ordered ">" scan could keep, and it keeps the first).
-template <dtype T>
-__device__ __forceinline__ float lean_vec_max(const uint4& u) {
-  if constexpr (T == dtype::fp32) {
-    return fmaxf(fmaxf(element_of<T>(u, 0), element_of<T>(u, 1)), fmaxf(element_of<T>(u, 2), element_of<T>(u, 3)));
-  } else {
-    using pair = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
-    auto as_pair = [](unsigned x) {  // by value: the vector's address is never taken
-      pair p;
-      memcpy(&p, &x, 4);
-      return p;
-    };
-    const pair m = __hmax2(__hmax2(as_pair(u.x), as_pair(u.y)), __hmax2(as_pair(u.z), as_pair(u.w)));
-    return fmaxf(__low2float(m), __high2float(m));
-  }
-}
-
-template <dtype T, int NT, int U>
-struct lean_scan {
-  static constexpr int per = T == dtype::fp32 ? 4 : 8;
-  float bv = -INFINITY;
-  int bi = -1;
-
-  // u[q] = vector v + q·NT (NaN past the row).
-  __device__ __forceinline__ void chunk(const uint4 (&u)[U], int v) {
-    float vm[U];
-#pragma unroll
-    for (int q = 0; q < U; ++q) vm[q] = lean_vec_max<T>(u[q]);
-    float m = vm[0];
-#pragma unroll
-    for (int w = 1; w < U; w *= 2)
-#pragma unroll
-      for (int q = 0; q + w < U; q += 2 * w) vm[q] = fmaxf(vm[q], vm[q + w]);  // tree, vm[0] last
-    m = vm[0];
-    if (!(bi < 0 ? m == m : m > bv)) return;  // all NaN: no real element in the chunk
-    // The tree overwrote vm: recompute the first vector holding m (rare: about twice a row per thread).
-    int qi = 0;
-#pragma unroll
-    for (int q = U - 1; q >= 0; --q)
-      if (lean_vec_max<T>(u[q]) == m) qi = q;
-    uint4 w = u[0];
-#pragma unroll
-    for (int q = 1; q < U; ++q)
-      if (q == qi) w = u[q];
-    int ei = 0;
-    float x = m;
-#pragma unroll
-    for (int e = per - 1; e >= 0; --e) {
-      const float y = element_of<T>(w, e);
-      if (y == m) {
-        ei = e;
-        x = y;  // its own bits (-0 stays -0)
-      }
-    }
-    bv = x;
-    bi = (v + qi * NT) * per + ei;
-  }
-};
-
-namespace ring3 {
-
-// ring2's kernel with the lean scan and U vectors per thread per chunk.
-template <dtype T, int GT, int NGR, int U, ring2::mode M = ring2::mode::full, int G = 8>
-__global__ void __launch_bounds__(GT * NGR + 32, 1) ring3_kernel(const __grid_constant__ prune_batch b, int stages,
-                                                                  int stage_vecs) {
-  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
-  constexpr int per = T == dtype::fp32 ? 4 : 8;
-  extern __shared__ uint4 sh[];
-  __shared__ std::uint64_t full[ring::kMaxStages], empty[ring::kMaxStages];
-  __shared__ float wv[2][NGR][GT / 32];
-  __shared__ long long wi[2][NGR][GT / 32];
-  const prune_desc& d = b.d;
-  const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
-  const int nvec = cols / per, staged = nvec * per;
-  const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
-  std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
-  for (int k = tid; k < n_ids; k += blockDim.x) sid[k] = std::uint16_t(__ldg(d.ids + k) - int(d.col_base));
-  if (tid == 0) {
-    for (int s = 0; s < stages; ++s) {
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
-  __syncthreads();
-  if (tid >= GT * NGR) {  // the producer warp: lane 0 issues each row as one bulk copy
-    if (M == ring2::mode::work_only || (tid & 31) != 0) return;
-    for (std::int64_t k = 0; k < K; ++k) {
-      const int s = int(k % stages);
-      const std::int64_t n = k / stages;
-      if (n > 0) mbar_wait(&empty[s], unsigned((n - 1) & 1));
-      const std::int64_t r = locate(b, blockIdx.x + k * gridDim.x).r;
-      if (r < 0 || nvec == 0) ring::arrive(&full[s]);
-      else bulk_row(sh + std::int64_t(s) * stage_vecs, shard_row<word>(d, r), unsigned(nvec) * 16u, &full[s]);
-    }
-    return;
-  }
-  const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32;
-  int par = 0;
-  for (std::int64_t k = grp; k < K; k += NGR, par ^= 1) {
-    const int s = int(k % stages);  // stages % NGR == 0: stage s is only ever this group's
-    const auto [pr, i, r] = locate(b, blockIdx.x + k * gridDim.x);
-    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
-    if constexpr (M == ring2::mode::full) mbar_wait(&full[s], unsigned((k / stages) & 1));
-    arg_max a;
-    if (r < 0) {
-      a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
-    } else {
-      const uint4* srow = sh + std::int64_t(s) * stage_vecs;
-      const word* row = shard_row<word>(d, r);
-      lean_scan<T, GT, U> sc;
-      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
-        uint4 u[U];
-#pragma unroll
-        for (int q = 0; q < U; ++q) {
-          const int v = v0 + q * GT;  // past the row: NaN, which the maxima ignore
-          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
-        }
-        sc.chunk(u, v0);
-      }
-      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
-        const float x = load_as_float(row, c, T);
-        if (sc.bi < 0 || x > sc.bv) {
-          sc.bv = x;
-          sc.bi = c;
-        }
-      }
-      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
-      const word* srw = reinterpret_cast<const word*>(srow);
-      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
-        int c[G];
-#pragma unroll
-        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? int(sid[k0 + q * GT]) : -1;
-        word v[G];
-#pragma unroll
-        for (int q = 0; q < G; ++q)
-          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
-#pragma unroll
-        for (int q = 0; q < G; ++q)
-          if (c[q] >= 0) out[k0 + q * GT] = v[q];
-      }
-    }
-    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-    if (lane == 0) {
-      wv[par][grp][warp] = a.v;
-      wi[par][grp][warp] = a.i;
-    }
-    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s
-    if (l == 0) {
-      if constexpr (M == ring2::mode::full) ring::arrive(&empty[s]);
-      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
-      pr.pairs[i] = pair_of(a, d.col_base);
-    }
-  }
-}
-
-}  // namespace ring3
 
 template <dtype T, int GT, int NGR, int U, ring2::mode M = ring2::mode::full>
 void launch_ring3(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
-  auto k = ring3::ring3_kernel<T, GT, NGR, U, M>;
-  const int per = T == dtype::fp32 ? 4 : 8;
-  if (b.d.valid_cols > 65535) throw std::runtime_error("ring3: shard columns past 16 bits");
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
   const int stage_vecs = int((b.d.valid_cols / per + 7) / 8 * 8);  // 128-byte aligned stages
   const int ids_bytes = int((b.d.n_ids * 2 + 15) / 16 * 16);
-  int sms = 0, optin = 0;
-  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-  const int budget = optin - 2048 - ids_bytes;
-  const int stages = std::min(ring::kMaxStages, budget / (stage_vecs * 16)) / NGR * NGR;
-  if (stages < 2 * NGR) throw std::runtime_error("ring3: fewer than two stages per group");
-  const int smem = stages * stage_vecs * 16 + ids_bytes;
-  static bool once = [&] {
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 2048));
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
-    return true;
-  }();
-  (void)once;
-  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
-  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs);
+  constexpr auto k = ring2::ring2_kernel<T, GT, NGR, M, 1, U, true>;  // round 24: ring2's kernel with the lean scan
+  const ring_launch l = ring_launch_for<k>(b, "ring3", stage_vecs, ids_bytes, 2048, ring::kMaxStages, NGR, 2 * NGR);
+  k<<<l.blocks, GT * NGR + 32, l.smem, stream>>>(b, l.stages, stage_vecs);
   SB_CUDA_LAUNCH();
 }
 
@@ -1573,14 +1472,8 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
   if (tid == 0) n_main = 0;
   for (int s = 0; s < stages; ++s)
     for (int v = nvec + tid; v < stage_vecs; v += blockDim.x) sh[std::int64_t(s) * stage_vecs + v] = make_uint4(~0u, ~0u, ~0u, ~0u);
-  for (int k = tid; k < n_sid; k += blockDim.x) sid[k] = k < n_ids ? std::uint16_t(__ldg(d.ids + k) - int(d.col_base)) : 0;
-  if (tid == 0) {
-    for (int s = 0; s < stages; ++s) {
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&empty[s])) : "memory");
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
+  ring::ids_to_shared(sid, d, n_ids, n_sid);
+  if (tid == 0) ring::init_stages<1, 1>(full, empty, stages);
   __syncthreads();
   for (int k = tid; k < n_ids; k += blockDim.x)
     if (int(sid[k]) < staged) atomicMax(&n_main, k + 1);
@@ -1634,14 +1527,8 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
         for (int q = 0; q < U; ++q) u[q] = srow[v0 + q * GT];
         sc.chunk(u, v0);
       }
-      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
-        const float x = load_as_float(row, c, T);
-        if (sc.bi < 0 || x > sc.bv) {
-          sc.bv = x;
-          sc.bi = c;
-        }
-      }
-      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
+      sc.tail(reinterpret_cast<const char*>(row), cols, l);  // the tail columns, from global memory
+      a = sc.result(d.col_base);
       const word* srw = reinterpret_cast<const word*>(srow);
       int k_from = l;
       if constexpr (IDR > 0) {
@@ -1667,17 +1554,9 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
       }
       for (int k = main_ids + l; k < n_ids; k += GT) out[k] = row[sid[k]];  // tail columns' ids
     }
-    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-    if (lane == 0) {
-      wv[par][grp][warp] = a.v;
-      wi[par][grp][warp] = a.i;
-    }
-    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s and its info
-    if (l == 0) {
-      ring::arrive(&empty[s]);
-      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
-      pr.pairs[ri.i] = pair_of(a, d.col_base);
-    }
+    // group_result's barrier: every thread of the group is done with stage s and its info
+    ring::group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [&] { ring::arrive(&empty[s]); },
+                                [&](const arg_max& x) { pr.pairs[ri.i] = pair_of(x, d.col_base); });
   }
 }
 
@@ -1685,29 +1564,13 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
 
 template <dtype T, int GT, int NGR, int U, int IDR = 0>
 void launch_ring4(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
-  constexpr int G = 8;
-  auto k = ring4::ring4_kernel<T, GT, NGR, U, G, IDR>;
-  const int per = T == dtype::fp32 ? 4 : 8;
-  if (b.d.valid_cols > 65535) throw std::runtime_error("ring4: shard columns past 16 bits");
+  constexpr int G = 8, per = T == dtype::fp32 ? 4 : 8;
   const std::int64_t chunk = GT * U, round = GT * G;
   const int stage_vecs = int(std::max<std::int64_t>(1, (b.d.valid_cols / per + chunk - 1) / chunk) * chunk);
   const int n_sid = int(std::max<std::int64_t>(1, (b.d.n_ids + round - 1) / round) * round);
-  const int ids_bytes = (n_sid * 2 + 15) / 16 * 16;
-  int sms = 0, optin = 0;
-  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-  const int budget = optin - 2048 - ids_bytes;
-  const int stages = std::min(ring::kMaxStages, budget / (stage_vecs * 16)) / NGR * NGR;
-  if (stages < 2 * NGR) throw std::runtime_error("ring4: fewer than two stages per group");
-  const int smem = stages * stage_vecs * 16 + ids_bytes;
-  static bool once = [&] {
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 2048));
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
-    return true;
-  }();
-  (void)once;
-  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
-  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs, n_sid);
+  constexpr auto k = ring4::ring4_kernel<T, GT, NGR, U, G, IDR>;
+  const ring_launch l = ring_launch_for<k>(b, "ring4", stage_vecs, (n_sid * 2 + 15) / 16 * 16, 2048, ring::kMaxStages, NGR, 2 * NGR);
+  k<<<l.blocks, GT * NGR + 32, l.smem, stream>>>(b, l.stages, stage_vecs, n_sid);
   SB_CUDA_LAUNCH();
 }
 
@@ -1735,18 +1598,12 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_co
   __shared__ int kseg[SEGS + 1];  // ids of segment j: [kseg[j], kseg[j + 1]); kseg[SEGS]: ids below the whole vectors
   const prune_desc& d = b.d;
   const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
-  const int nvec = cols / per, staged = nvec * per;
+  const int nvec = cols / per;
   const int K = b.rows > blockIdx.x ? int((b.rows - 1 - blockIdx.x) / gridDim.x + 1) : 0;
   std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
   if (tid <= SEGS) kseg[tid] = 0;
-  for (int k = tid; k < n_sid; k += blockDim.x) sid[k] = k < n_ids ? std::uint16_t(__ldg(d.ids + k) - int(d.col_base)) : 0;
-  if (tid == 0) {
-    for (int s = 0; s < stages; ++s) {
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(&empty[s])), "r"(WARPS) : "memory");
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
+  ring::ids_to_shared(sid, d, n_ids, n_sid);
+  if (tid == 0) ring::init_stages<1, WARPS>(full, empty, stages);
   __syncthreads();
   for (int k = tid; k < n_ids; k += blockDim.x) {  // kseg[j + 1]: the ids below segment j's end (sorted ids)
     const int c = sid[k];
@@ -1803,15 +1660,7 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_co
       const int v0 = nvec * j / SEGS, cnt = nvec * (j + 1) / SEGS - v0;
       if (ri.r >= 0) {
         const uint4* srow = sh + std::int64_t(s) * stage_vecs;
-        for (int c0 = l; c0 < cnt; c0 += GT * U) {
-          uint4 u[U];
-#pragma unroll
-          for (int q = 0; q < U; ++q) {
-            const int v = c0 + q * GT;
-            u[q] = v < cnt ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
-          }
-          sc.chunk(u, v0 + c0);
-        }
+        ring::scan_staged<GT, U>(sc, srow, cnt, l, v0);
         const word* srw = reinterpret_cast<const word*>(srow) - v0 * per;  // indexed by the row's column
         const int k1 = kseg[j + 1];
         for (int k0 = kseg[j] + l; k0 < k1; k0 += GT * G) {  // sid is padded with column 0 to whole rounds
@@ -1837,26 +1686,11 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_co
       a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
     } else {
       const word* row = shard_row<word>(d, ri.r);
-      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
-        const float x = load_as_float(row, c, T);
-        if (sc.bi < 0 || x > sc.bv) {
-          sc.bv = x;
-          sc.bi = c;
-        }
-      }
+      sc.tail(reinterpret_cast<const char*>(row), cols, l);  // the tail columns, from global memory
       for (int kk = kseg[SEGS] + l; kk < n_ids; kk += GT) out[kk] = row[sid[kk]];  // tail columns' ids
-      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
+      a = sc.result(d.col_base);
     }
-    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-    if (lane == 0) {
-      wv[par][grp][warp] = a.v;
-      wi[par][grp][warp] = a.i;
-    }
-    ring::group_sync<GT>(grp);
-    if (l == 0) {
-      for (int w = 1; w < WARPS; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
-      b.dst[ri.t].pairs[ri.i] = pair_of(a, d.col_base);
-    }
+    ring::group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [] {}, [&](const arg_max& x) { b.dst[ri.t].pairs[ri.i] = pair_of(x, d.col_base); });
   }
 }
 
@@ -1864,29 +1698,14 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_co
 
 template <dtype T, int GT, int NGR, int U, int SEGS>
 void launch_ring5(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
-  constexpr int G = 8;
-  auto k = ring5::ring5_kernel<T, GT, NGR, U, SEGS, G>;
-  const int per = T == dtype::fp32 ? 4 : 8;
-  if (b.d.valid_cols > 65535) throw std::runtime_error("ring5: shard columns past 16 bits");
+  constexpr int G = 8, per = T == dtype::fp32 ? 4 : 8;
   const std::int64_t nvec = b.d.valid_cols / per, round = GT * G;
   const int stage_vecs = int(std::max<std::int64_t>(8, ((nvec + SEGS - 1) / SEGS + 7) / 8 * 8));  // 128-byte aligned
   const int n_sid = int(std::max<std::int64_t>(1, (b.d.n_ids + round - 1) / round) * round);
-  const int ids_bytes = (n_sid * 2 + 15) / 16 * 16;
-  int sms = 0, optin = 0;
-  SB_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  SB_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-  const int budget = optin - 3072 - ids_bytes;
-  const int stages = std::min(ring5::kMaxStages, budget / (stage_vecs * 16)) / (NGR * SEGS) * (NGR * SEGS);
-  if (stages < 2 * NGR * SEGS) throw std::runtime_error("ring5: fewer than two rows of stages per group");
-  const int smem = stages * stage_vecs * 16 + ids_bytes;
-  static bool once = [&] {
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - 3072));
-    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
-    return true;
-  }();
-  (void)once;
-  const unsigned blocks = unsigned(std::min<std::int64_t>(b.rows, sms));
-  k<<<blocks, GT * NGR + 32, smem, stream>>>(b, stages, stage_vecs, n_sid);
+  constexpr auto k = ring5::ring5_kernel<T, GT, NGR, U, SEGS, G>;
+  const ring_launch l = ring_launch_for<k>(b, "ring5", stage_vecs, (n_sid * 2 + 15) / 16 * 16, 3072, ring5::kMaxStages,
+                                           NGR * SEGS, 2 * NGR * SEGS);
+  k<<<l.blocks, GT * NGR + 32, l.smem, stream>>>(b, l.stages, stage_vecs, n_sid);
   SB_CUDA_LAUNCH();
 }
 
@@ -3258,78 +3077,29 @@ int main(int argc, char** argv) {
     }
     // Between the measured 0.79 and 1.98: where 128 + 128 overtakes scan-then-gather.
     if (round == "tp2_mid") bf16_tp2({1.0, 1.25, 1.5, 1.75});
-    if (round == "round23") {
-      std::printf("== round23 bf16\n");
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round23);
-      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round23);
-      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round23);
-      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round23);
-      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round23, 16168);
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round23, 0, true);
-    }
-    if (round == "round24") {
-      std::printf("== round24 bf16\n");
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round24);
-      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round24);
-      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round24);
-      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round24);
-      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round24);
-      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round24, 16168);
-      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
-        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round24);
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round24, 0, true);
-    }
-    if (round == "ncu24") {
+    // Rounds 23-27's shapes: 4K, usp's 4 152 rows and 32K uniform, [2.94 draft columns per vector,]
+    // the skewed rank 0, tail columns, [a rows sweep,] the generator's values.
+    auto ring_round = [&](const char* name, const std::vector<variant>& vs, bool cpv, std::initializer_list<std::int64_t> sweep) {
+      std::printf("== %s bf16\n", name);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", vs);
+      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", vs);
+      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", vs);
+      if (cpv) run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", vs);
+      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", vs);
+      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", vs, 16168);
+      for (const std::int64_t rows : sweep) run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", vs);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", vs, 0, true);
+    };
+    if (round == "round23") ring_round("round23", round23, false, {});
+    if (round == "round24") ring_round("round24", round24, true, {1056, 2112, 8192, 16384});
+    if (round == "round25") ring_round("round25", round25, true, {1056, 2112, 8192, 16384});
+    if (round == "round26") ring_round("round26", round26, true, {1056, 8192});
+    if (round == "round27") ring_round("round27", round27, true, {1056, 8192});
+    for (const auto& [name, vs] : std::vector<std::pair<std::string, const std::vector<variant>*>>{
+             {"ncu23", &round23}, {"ncu24", &round24}, {"ncu25", &round25}, {"ncu26", &round26}}) {
+      if (round != name) continue;  // one launch of each of the round's kernels at 4K, for the profiler
       g_profile_only = true;
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round24);
-    }
-    if (round == "round25") {
-      std::printf("== round25 bf16\n");
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round25);
-      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round25);
-      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round25);
-      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round25);
-      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round25);
-      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round25, 16168);
-      for (const std::int64_t rows : {1056, 2112, 8192, 16384})
-        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round25);
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round25, 0, true);
-    }
-    if (round == "ncu25") {
-      g_profile_only = true;
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round25);
-    }
-    if (round == "round26") {
-      std::printf("== round26 bf16\n");
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round26);
-      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round26);
-      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round26);
-      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round26);
-      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round26);
-      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round26, 16168);
-      for (const std::int64_t rows : {1056, 8192})
-        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round26);
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round26, 0, true);
-    }
-    if (round == "ncu26") {
-      g_profile_only = true;
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round26);
-    }
-    if (round == "round27") {
-      std::printf("== round27 bf16\n");
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round27);
-      run_shape<dtype::bf16>(4152, 16160, uniform, "bf16 tp8 4152 rows", round27);
-      run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round27);
-      run_shape<dtype::bf16>(4096, 16160, 2.94 / 8, "bf16 tp8 4K cpv 2.94", round27);
-      run_shape<dtype::bf16>(4096, 16160, skewed, "bf16 tp8 4K skewed", round27);
-      run_shape<dtype::bf16>(4096, 16163, uniform, "bf16 16163 cols 4K", round27, 16168);
-      for (const std::int64_t rows : {1056, 8192})
-        run_shape<dtype::bf16>(rows, 16160, uniform, "bf16 tp8 rows", round27);
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round27, 0, true);
-    }
-    if (round == "ncu23") {  // one launch each of round 23's rings, for the profiler
-      g_profile_only = true;
-      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round23);
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", *vs);
     }
     if (round == "ncu4") {
       g_profile_only = true;
