@@ -61,33 +61,27 @@ __device__ __forceinline__ void chunk_staged(row_scan<T, NT>& s, const char* row
   s.take(u, v0, nvec, m);  // production's ordered pass
 }
 
-// The draft columns of a row staged in shared memory (srw; columns past `staged` from the row in
-// global memory), id k's column col(k), G per thread in flight: lane l of GT.
-template <int GT, int G, typename word, typename Col>
-__device__ __forceinline__ void gather_staged_ids(const word* srw, const word* row, word* out, int n_ids, int staged, int l,
-                                                  Col&& col) {
-  for (int k0 = l; k0 < n_ids; k0 += GT * G) {
-    int c[G];
-#pragma unroll
-    for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? col(k0 + q * GT) : -1;
-    word v[G];
-#pragma unroll
-    for (int q = 0; q < G; ++q)
-      if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
-#pragma unroll
-    for (int q = 0; q < G; ++q)
-      if (c[q] >= 0) out[k0 + q * GT] = v[q];
-  }
-}
-
-// The same by the block's NT threads, the ids as 16-bit offsets (Offs) or the global ids.
+// The draft columns of a row staged in shared memory (srow; columns past `staged` from global).
 template <int NT, int G, bool Offs, typename word>
 __device__ __forceinline__ void gather_staged(const word* srow, const word* row, word* out, const prune_desc& d,
                                               const std::uint16_t* offs, int staged) {
-  gather_staged_ids<NT, G>(srow, row, out, int(d.n_ids), staged, int(threadIdx.x), [&](int k) {
-    if constexpr (Offs) return int(__ldg(offs + k));
-    else return __ldg(d.ids + k) - int(d.col_base);
-  });
+  const int n_ids = int(d.n_ids);
+  for (int k0 = int(threadIdx.x); k0 < n_ids; k0 += NT * G) {
+    int c[G];
+#pragma unroll
+    for (int u = 0; u < G; ++u) {
+      const int k = k0 + u * NT;
+      if constexpr (Offs) c[u] = k < n_ids ? int(__ldg(offs + k)) : -1;
+      else c[u] = k < n_ids ? __ldg(d.ids + k) - int(d.col_base) : -1;
+    }
+    word v[G];
+#pragma unroll
+    for (int u = 0; u < G; ++u)
+      if (c[u] >= 0) v[u] = c[u] < staged ? srow[c[u]] : row[c[u]];
+#pragma unroll
+    for (int u = 0; u < G; ++u)
+      if (c[u] >= 0) out[k0 + u * NT] = v[u];
+  }
 }
 
 __device__ __forceinline__ unsigned smem_addr(const void* p) { return unsigned(__cvta_generic_to_shared(p)); }
@@ -1063,60 +1057,9 @@ __device__ __forceinline__ void init_stages(std::uint64_t* full, std::uint64_t* 
   asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
 }
 
-// A group's argmax from its threads' a (thread l of GT, lane `lane` of warp `warp` in it): warp
-// shuffles, then the warps' slots of parity par. After the group's barrier (every thread of it is
-// done with its stage), its thread 0 calls done() (which frees the stage) and then write(the
-// group's argmax).
-template <int GT, int NGR, typename Done, typename Write>
-__device__ __forceinline__ void group_result(arg_max a, float (&wv)[2][NGR][GT / 32], long long (&wi)[2][NGR][GT / 32],
-                                             int par, int grp, int l, int lane, int warp, Done&& done, Write&& write) {
-  for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
-  if (lane == 0) {
-    wv[par][grp][warp] = a.v;
-    wi[par][grp][warp] = a.i;
-  }
-  group_sync<GT>(grp);
-  if (l == 0) {
-    done();
-    for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
-    write(a);
-  }
-}
-
 // The draft columns as 16-bit columns of the shard in shared memory, zeros from n_ids to n_fill.
 __device__ __forceinline__ void ids_to_shared(std::uint16_t* sid, const prune_desc& d, int n_ids, int n_fill) {
-  for (int k = int(threadIdx.x); k < n_fill; k += int(blockDim.x))
-    sid[k] = k < n_ids ? std::uint16_t(__ldg(d.ids + k) - int(d.col_base)) : std::uint16_t(0);
-}
-
-
-// row_scan over a row staged in shared memory: each chunk's maximum by a serial fmaxf chain, then
-// row_scan's ordered take (what rounds 20 and 23 timed).
-template <dtype T, int NT, int U>
-struct ordered_scan : row_scan<T, NT, U> {
-  __device__ __forceinline__ void staged_chunk(const uint4 (&u)[U], int v, int nvec) {
-    float m = -INFINITY;
-#pragma unroll
-    for (int q = 0; q < U; ++q)
-#pragma unroll
-      for (int e = 0; e < this->per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
-    this->take(u, v, nvec, m);
-  }
-};
-
-// Vectors [0, nvec) of a stage at srow through scan sc, by lane l of GT, U vectors a chunk each
-// (past nvec: NaN, which the maxima ignore); srow[0] is the row's vector `base`.
-template <int GT, int U, typename Scan>
-__device__ __forceinline__ void scan_staged(Scan& sc, const uint4* srow, int nvec, int l, int base = 0) {
-  for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
-    uint4 u[U];
-#pragma unroll
-    for (int q = 0; q < U; ++q) {
-      const int v = v0 + q * GT;
-      u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
-    }
-    sc.staged_chunk(u, base + v0, base + nvec);
-  }
+  for (int k = int(threadIdx.x); k < n_fill; k += blockDim.x) sid[k] = k < n_ids ? std::uint16_t(__ldg(d.ids + k) - int(d.col_base)) : 0;
 }
 
 template <dtype T, int GT, int NGR, bool Tma, int G = 8>
@@ -1175,18 +1118,50 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) prune_ring_kernel(const __gr
     } else {
       const uint4* srow = sh + std::int64_t(s) * stage_vecs;
       const word* row = shard_row<word>(d, r);
-      ordered_scan<T, GT, U> sc;
-      scan_staged<GT, U>(sc, srow, nvec, l);
+      row_scan<T, GT, U> sc;
+      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + q * GT;  // past the row: NaN, which fmaxf ignores
+          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        float m = -INFINITY;
+#pragma unroll
+        for (int q = 0; q < U; ++q)
+#pragma unroll
+          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
+        sc.take(u, v0, nvec, m);
+      }
       sc.tail(reinterpret_cast<const char*>(row), cols, l);
       a = sc.result(d.col_base);
-      gather_staged_ids<GT, G>(reinterpret_cast<const word*>(srow), row, out, n_ids, staged, l,
-                               [&](int k) { return __ldg(d.ids + k) - int(d.col_base); });  // the ids from global memory
+      const word* srw = reinterpret_cast<const word*>(srow);
+      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
+        int c[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? __ldg(d.ids + k0 + q * GT) - int(d.col_base) : -1;
+        word v[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) out[k0 + q * GT] = v[q];
+      }
     }
-    group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [&] { arrive(&empty[s]); }, [&](const arg_max& x) {
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    group_sync<GT>(grp);  // every thread of the group is done with stage s
+    if (l == 0) {
+      arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
       // production's pair_of, spelled out: this is the code round 20 timed, and pair_of changes
       // this kernel's machine code
-      pr.pairs[i] = x.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{x.v, std::int32_t(x.i)};
-    });
+      pr.pairs[i] = a.i < 0 ? pruned_pair{-INFINITY, std::int32_t(d.col_base)} : pruned_pair{a.v, std::int32_t(a.i)};
+    }
   }
 }
 
@@ -1218,75 +1193,6 @@ void launch_ring(const prune_batch& b, const std::uint16_t*, cudaStream_t stream
   SB_CUDA_LAUNCH();
 }
 
-// Round 24 (prepared 2026-12-06 for an H100): round 23 found the ring's loads alone at 1.12 of the
-// copy (4K rows) and its rows' work alone at 0.63 (2 groups of 128): ncu put the work at 0.32
-// instructions per cycle per scheduler, 6 cycles between a warp's instructions, 44 % of them waiting
-// on a fixed-latency dependency — the scan's serial chain of fmaxf over a chunk's 32 elements, with
-// two warps per scheduler to hide it (shared memory allows one block per SM). A lean scan for rows
-// in shared memory: each vector's maximum as a tree (bf16 and fp16 pairs through the packed max),
-// the chunk's as a tree of those, and a chunk that beats the running maximum is not scanned element
-// by element: its first vector holding the chunk maximum, then that vector's first element equal
-// to it, is the lowest column with it (exact: elements equal to the maximum, -0 and +0 included,
-// are the ones an ordered ">" scan could keep, and it keeps the first).
-template <dtype T>
-__device__ __forceinline__ float lean_vec_max(const uint4& u) {
-  if constexpr (T == dtype::fp32) {
-    return fmaxf(fmaxf(element_of<T>(u, 0), element_of<T>(u, 1)), fmaxf(element_of<T>(u, 2), element_of<T>(u, 3)));
-  } else {
-    using pair = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
-    auto as_pair = [](unsigned x) {  // by value: the vector's address is never taken
-      pair p;
-      memcpy(&p, &x, 4);
-      return p;
-    };
-    const pair m = __hmax2(__hmax2(as_pair(u.x), as_pair(u.y)), __hmax2(as_pair(u.z), as_pair(u.w)));
-    return fmaxf(__low2float(m), __high2float(m));
-  }
-}
-
-template <dtype T, int NT, int U>
-struct lean_scan : row_scan<T, NT, U> {  // row_scan's state, tail and result
-  using row_scan<T, NT, U>::per;
-  using row_scan<T, NT, U>::bv;
-  using row_scan<T, NT, U>::bi;
-
-  // u[q] = vector v + q·NT (NaN past the row).
-  __device__ __forceinline__ void chunk(const uint4 (&u)[U], int v) {
-    float vm[U];
-#pragma unroll
-    for (int q = 0; q < U; ++q) vm[q] = lean_vec_max<T>(u[q]);
-    float m = vm[0];
-#pragma unroll
-    for (int w = 1; w < U; w *= 2)
-#pragma unroll
-      for (int q = 0; q + w < U; q += 2 * w) vm[q] = fmaxf(vm[q], vm[q + w]);  // tree, vm[0] last
-    m = vm[0];
-    if (!(bi < 0 ? m == m : m > bv)) return;  // all NaN: no real element in the chunk
-    // The tree overwrote vm: recompute the first vector holding m (rare: about twice a row per thread).
-    int qi = 0;
-#pragma unroll
-    for (int q = U - 1; q >= 0; --q)
-      if (lean_vec_max<T>(u[q]) == m) qi = q;
-    uint4 w = u[0];
-#pragma unroll
-    for (int q = 1; q < U; ++q)
-      if (q == qi) w = u[q];
-    int ei = 0;
-    float x = m;
-#pragma unroll
-    for (int e = per - 1; e >= 0; --e) {
-      const float y = element_of<T>(w, e);
-      if (y == m) {
-        ei = e;
-        x = y;  // its own bits (-0 stays -0)
-      }
-    }
-    bv = x;
-    bi = (v + qi * NT) * per + ei;
-  }
-  __device__ __forceinline__ void staged_chunk(const uint4 (&u)[U], int v, int) { chunk(u, v); }  // ring::scan_staged's
-};
-
 // Round 23 (prepared 2026-12-06 for an H100): why round 20's ring ran at half the copy's rate. Its
 // table had the rate unchanged by the stages (4 or 7) and by the loader (bulk copy or cp.async), and
 // rising only weakly with the threads working on rows (2 groups of 128: 0.43, 2 of 256: 0.54), a
@@ -1300,13 +1206,11 @@ namespace ring2 {
 
 enum class mode { loads_only, work_only, full };
 
-// Lean (round 24): the lean scan, U vectors per thread a chunk; else row_scan's, U = kPackUnroll.
-template <dtype T, int GT, int NGR, mode M, int Splits, int U = kPackUnroll, bool Lean = false, int G = 8>
+template <dtype T, int GT, int NGR, mode M, int Splits, int G = 8>
 __global__ void __launch_bounds__(GT * NGR + 32, 1) ring2_kernel(const __grid_constant__ prune_batch b, int stages,
                                                                   int stage_vecs) {
   using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
-  using Scan = std::conditional_t<Lean, lean_scan<T, GT, U>, ring::ordered_scan<T, GT, U>>;
-  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  constexpr int per = T == dtype::fp32 ? 4 : 8, U = kPackUnroll;
   extern __shared__ uint4 sh[];
   __shared__ std::uint64_t full[ring::kMaxStages], empty[ring::kMaxStages];
   __shared__ float wv[2][NGR][GT / 32];
@@ -1369,15 +1273,48 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring2_kernel(const __grid_co
     } else {
       const uint4* srow = sh + std::int64_t(s) * stage_vecs;
       const word* row = shard_row<word>(d, r);
-      Scan sc;
-      ring::scan_staged<GT, U>(sc, srow, nvec, l);
+      row_scan<T, GT, U> sc;
+      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + q * GT;  // past the row: NaN, which fmaxf ignores
+          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        float m = -INFINITY;
+#pragma unroll
+        for (int q = 0; q < U; ++q)
+#pragma unroll
+          for (int e = 0; e < per; ++e) m = fmaxf(m, element_of<T>(u[q], e));
+        sc.take(u, v0, nvec, m);
+      }
       sc.tail(reinterpret_cast<const char*>(row), cols, l);
       a = sc.result(d.col_base);
-      gather_staged_ids<GT, G>(reinterpret_cast<const word*>(srow), row, out, n_ids, staged, l,
-                                     [&](int k) { return int(sid[k]); });
+      const word* srw = reinterpret_cast<const word*>(srow);
+      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
+        int c[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? int(sid[k0 + q * GT]) : -1;
+        word v[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) out[k0 + q * GT] = v[q];
+      }
     }
-    ring::group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [&] { if constexpr (M == mode::full) ring::arrive(&empty[s]); },
-                                [&](const arg_max& x) { pr.pairs[i] = pair_of(x, d.col_base); });
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s
+    if (l == 0) {
+      if constexpr (M == mode::full) ring::arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      pr.pairs[i] = pair_of(a, d.col_base);
+    }
   }
 }
 
@@ -1422,13 +1359,173 @@ void launch_ring2(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA_LAUNCH();
 }
 
+// Round 24 (prepared 2026-12-06 for an H100): round 23 found the ring's loads alone at 1.12 of the
+// copy (4K rows) and its rows' work alone at 0.63 (2 groups of 128): ncu put the work at 0.32
+// instructions per cycle per scheduler, 6 cycles between a warp's instructions, 44 % of them waiting
+// on a fixed-latency dependency — the scan's serial chain of fmaxf over a chunk's 32 elements, with
+// two warps per scheduler to hide it (shared memory allows one block per SM). A lean scan for rows
+// in shared memory: each vector's maximum as a tree (bf16 and fp16 pairs through the packed max),
+// the chunk's as a tree of those, and a chunk that beats the running maximum is not scanned element
+// by element: its first vector holding the chunk maximum, then that vector's first element equal
+// to it, is the lowest column with it (exact: elements equal to the maximum, -0 and +0 included,
+// are the ones an ordered ">" scan could keep, and it keeps the first).
+template <dtype T>
+__device__ __forceinline__ float lean_vec_max(const uint4& u) {
+  if constexpr (T == dtype::fp32) {
+    return fmaxf(fmaxf(element_of<T>(u, 0), element_of<T>(u, 1)), fmaxf(element_of<T>(u, 2), element_of<T>(u, 3)));
+  } else {
+    using pair = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
+    auto as_pair = [](unsigned x) {  // by value: the vector's address is never taken
+      pair p;
+      memcpy(&p, &x, 4);
+      return p;
+    };
+    const pair m = __hmax2(__hmax2(as_pair(u.x), as_pair(u.y)), __hmax2(as_pair(u.z), as_pair(u.w)));
+    return fmaxf(__low2float(m), __high2float(m));
+  }
+}
+
+template <dtype T, int NT, int U>
+struct lean_scan {
+  static constexpr int per = T == dtype::fp32 ? 4 : 8;
+  float bv = -INFINITY;
+  int bi = -1;
+
+  // u[q] = vector v + q·NT (NaN past the row).
+  __device__ __forceinline__ void chunk(const uint4 (&u)[U], int v) {
+    float vm[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q) vm[q] = lean_vec_max<T>(u[q]);
+    float m = vm[0];
+#pragma unroll
+    for (int w = 1; w < U; w *= 2)
+#pragma unroll
+      for (int q = 0; q + w < U; q += 2 * w) vm[q] = fmaxf(vm[q], vm[q + w]);  // tree, vm[0] last
+    m = vm[0];
+    if (!(bi < 0 ? m == m : m > bv)) return;  // all NaN: no real element in the chunk
+    // The tree overwrote vm: recompute the first vector holding m (rare: about twice a row per thread).
+    int qi = 0;
+#pragma unroll
+    for (int q = U - 1; q >= 0; --q)
+      if (lean_vec_max<T>(u[q]) == m) qi = q;
+    uint4 w = u[0];
+#pragma unroll
+    for (int q = 1; q < U; ++q)
+      if (q == qi) w = u[q];
+    int ei = 0;
+    float x = m;
+#pragma unroll
+    for (int e = per - 1; e >= 0; --e) {
+      const float y = element_of<T>(w, e);
+      if (y == m) {
+        ei = e;
+        x = y;  // its own bits (-0 stays -0)
+      }
+    }
+    bv = x;
+    bi = (v + qi * NT) * per + ei;
+  }
+};
+
+namespace ring3 {
+
+// ring2's kernel with the lean scan and U vectors per thread per chunk.
+template <dtype T, int GT, int NGR, int U, ring2::mode M = ring2::mode::full, int G = 8>
+__global__ void __launch_bounds__(GT * NGR + 32, 1) ring3_kernel(const __grid_constant__ prune_batch b, int stages,
+                                                                  int stage_vecs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full[ring::kMaxStages], empty[ring::kMaxStages];
+  __shared__ float wv[2][NGR][GT / 32];
+  __shared__ long long wi[2][NGR][GT / 32];
+  const prune_desc& d = b.d;
+  const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  const std::int64_t K = b.rows > blockIdx.x ? (b.rows - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
+  ring::ids_to_shared(sid, d, n_ids, n_ids);
+  if (tid == 0) ring::init_stages<1, 1>(full, empty, stages);
+  __syncthreads();
+  if (tid >= GT * NGR) {  // the producer warp: lane 0 issues each row as one bulk copy
+    if (M == ring2::mode::work_only || (tid & 31) != 0) return;
+    for (std::int64_t k = 0; k < K; ++k) {
+      const int s = int(k % stages);
+      const std::int64_t n = k / stages;
+      if (n > 0) mbar_wait(&empty[s], unsigned((n - 1) & 1));
+      const std::int64_t r = locate(b, blockIdx.x + k * gridDim.x).r;
+      if (r < 0 || nvec == 0) ring::arrive(&full[s]);
+      else bulk_row(sh + std::int64_t(s) * stage_vecs, shard_row<word>(d, r), unsigned(nvec) * 16u, &full[s]);
+    }
+    return;
+  }
+  const int grp = tid / GT, l = tid % GT, lane = tid & 31, warp = l / 32;
+  int par = 0;
+  for (std::int64_t k = grp; k < K; k += NGR, par ^= 1) {
+    const int s = int(k % stages);  // stages % NGR == 0: stage s is only ever this group's
+    const auto [pr, i, r] = locate(b, blockIdx.x + k * gridDim.x);
+    word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+    if constexpr (M == ring2::mode::full) mbar_wait(&full[s], unsigned((k / stages) & 1));
+    arg_max a;
+    if (r < 0) {
+      a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
+    } else {
+      const uint4* srow = sh + std::int64_t(s) * stage_vecs;
+      const word* row = shard_row<word>(d, r);
+      lean_scan<T, GT, U> sc;
+      for (int v0 = l; v0 - l < nvec; v0 += GT * U) {
+        uint4 u[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) {
+          const int v = v0 + q * GT;  // past the row: NaN, which the maxima ignore
+          u[q] = v < nvec ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+        }
+        sc.chunk(u, v0);
+      }
+      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
+      const word* srw = reinterpret_cast<const word*>(srow);
+      for (int k0 = l; k0 < n_ids; k0 += GT * G) {
+        int c[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q) c[q] = k0 + q * GT < n_ids ? int(sid[k0 + q * GT]) : -1;
+        word v[G];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+        for (int q = 0; q < G; ++q)
+          if (c[q] >= 0) out[k0 + q * GT] = v[q];
+      }
+    }
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s
+    if (l == 0) {
+      if constexpr (M == ring2::mode::full) ring::arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      pr.pairs[i] = pair_of(a, d.col_base);
+    }
+  }
+}
+
+}  // namespace ring3
 
 template <dtype T, int GT, int NGR, int U, ring2::mode M = ring2::mode::full>
 void launch_ring3(const prune_batch& b, const std::uint16_t*, cudaStream_t stream) {
   constexpr int per = T == dtype::fp32 ? 4 : 8;
   const int stage_vecs = int((b.d.valid_cols / per + 7) / 8 * 8);  // 128-byte aligned stages
   const int ids_bytes = int((b.d.n_ids * 2 + 15) / 16 * 16);
-  constexpr auto k = ring2::ring2_kernel<T, GT, NGR, M, 1, U, true>;  // round 24: ring2's kernel with the lean scan
+  constexpr auto k = ring3::ring3_kernel<T, GT, NGR, U, M>;
   const ring_launch l = ring_launch_for<k>(b, "ring3", stage_vecs, ids_bytes, 2048, ring::kMaxStages, NGR, 2 * NGR);
   k<<<l.blocks, GT * NGR + 32, l.smem, stream>>>(b, l.stages, stage_vecs);
   SB_CUDA_LAUNCH();
@@ -1527,8 +1624,14 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
         for (int q = 0; q < U; ++q) u[q] = srow[v0 + q * GT];
         sc.chunk(u, v0);
       }
-      sc.tail(reinterpret_cast<const char*>(row), cols, l);  // the tail columns, from global memory
-      a = sc.result(d.col_base);
+      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
+      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
       const word* srw = reinterpret_cast<const word*>(srow);
       int k_from = l;
       if constexpr (IDR > 0) {
@@ -1554,9 +1657,17 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring4_kernel(const __grid_co
       }
       for (int k = main_ids + l; k < n_ids; k += GT) out[k] = row[sid[k]];  // tail columns' ids
     }
-    // group_result's barrier: every thread of the group is done with stage s and its info
-    ring::group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [&] { ring::arrive(&empty[s]); },
-                                [&](const arg_max& x) { pr.pairs[ri.i] = pair_of(x, d.col_base); });
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);  // every thread of the group is done with stage s and its info
+    if (l == 0) {
+      ring::arrive(&empty[s]);
+      for (int w = 1; w < GT / 32; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      pr.pairs[ri.i] = pair_of(a, d.col_base);
+    }
   }
 }
 
@@ -1598,7 +1709,7 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_co
   __shared__ int kseg[SEGS + 1];  // ids of segment j: [kseg[j], kseg[j + 1]); kseg[SEGS]: ids below the whole vectors
   const prune_desc& d = b.d;
   const int tid = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
-  const int nvec = cols / per;
+  const int nvec = cols / per, staged = nvec * per;
   const int K = b.rows > blockIdx.x ? int((b.rows - 1 - blockIdx.x) / gridDim.x + 1) : 0;
   std::uint16_t* sid = reinterpret_cast<std::uint16_t*>(sh + std::int64_t(stages) * stage_vecs);
   if (tid <= SEGS) kseg[tid] = 0;
@@ -1660,7 +1771,15 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_co
       const int v0 = nvec * j / SEGS, cnt = nvec * (j + 1) / SEGS - v0;
       if (ri.r >= 0) {
         const uint4* srow = sh + std::int64_t(s) * stage_vecs;
-        ring::scan_staged<GT, U>(sc, srow, cnt, l, v0);
+        for (int c0 = l; c0 < cnt; c0 += GT * U) {
+          uint4 u[U];
+#pragma unroll
+          for (int q = 0; q < U; ++q) {
+            const int v = c0 + q * GT;
+            u[q] = v < cnt ? srow[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+          }
+          sc.chunk(u, v0 + c0);
+        }
         const word* srw = reinterpret_cast<const word*>(srow) - v0 * per;  // indexed by the row's column
         const int k1 = kseg[j + 1];
         for (int k0 = kseg[j] + l; k0 < k1; k0 += GT * G) {  // sid is padded with column 0 to whole rounds
@@ -1686,11 +1805,26 @@ __global__ void __launch_bounds__(GT * NGR + 32, 1) ring5_kernel(const __grid_co
       a = zero_row<GT>(out, l, n_ids, cols, d.col_base);
     } else {
       const word* row = shard_row<word>(d, ri.r);
-      sc.tail(reinterpret_cast<const char*>(row), cols, l);  // the tail columns, from global memory
+      for (int c = staged + l; c < cols; c += GT) {  // the tail columns, from global memory
+        const float x = load_as_float(row, c, T);
+        if (sc.bi < 0 || x > sc.bv) {
+          sc.bv = x;
+          sc.bi = c;
+        }
+      }
       for (int kk = kseg[SEGS] + l; kk < n_ids; kk += GT) out[kk] = row[sid[kk]];  // tail columns' ids
-      a = sc.result(d.col_base);
+      a = sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi};
     }
-    ring::group_result<GT, NGR>(a, wv, wi, par, grp, l, lane, warp, [] {}, [&](const arg_max& x) { b.dst[ri.t].pairs[ri.i] = pair_of(x, d.col_base); });
+    for (int o = 16; o > 0; o >>= 1) a = arg_combine(a, {__shfl_down_sync(~0u, a.v, o), __shfl_down_sync(~0u, a.i, o)});
+    if (lane == 0) {
+      wv[par][grp][warp] = a.v;
+      wi[par][grp][warp] = a.i;
+    }
+    ring::group_sync<GT>(grp);
+    if (l == 0) {
+      for (int w = 1; w < WARPS; ++w) a = arg_combine(a, {wv[par][grp][w], wi[par][grp][w]});
+      b.dst[ri.t].pairs[ri.i] = pair_of(a, d.col_base);
+    }
   }
 }
 
