@@ -1843,6 +1843,557 @@ void launch_ring5(const prune_batch& b, const std::uint16_t*, cudaStream_t strea
   SB_CUDA_LAUNCH();
 }
 
+// Round 28 (prepared 2026-12-06 for an H100): the block per row kept, its row by one bulk copy.
+// Rounds 20 and 23-27 found a ring's loads alone at 1.09-1.18 of the copy (the bulk-copy engine
+// keeps rows queued at DRAM whatever the threads do) but its rows' work from shared memory too slow
+// with the one block per SM its stages leave room for (8-25 warps, 44 % of the cycles waiting on a
+// fixed-latency dependency). Here each block is production's one row, with no ring: thread 0 asks
+// the bulk-copy engine for the whole row the moment the block starts, and the block scans it from
+// shared memory with round 24's lean scan and gathers its draft columns from there. A tp 8 bf16 row
+// is 32 KB, so six blocks fit per SM: six rows in flight, each either landing or being worked on,
+// and 48 warps (256 threads) to do the work. A new block's first act is a 32 KB request, so when an
+// SM's blocks end their rows together (round 16's reading of the 4K loss) DRAM still has their
+// successors' rows queued. Chunked: one barrier per chunk of NT·U vectors, each its own bulk copy,
+// so the scan starts on the row's first chunk while the rest lands.
+namespace rowbulk {
+
+constexpr int kMaxChunks = 8;
+
+template <dtype T, int NT, int U, int MinBlocks, bool Offs, bool Chunked, int G = 8>
+__global__ void __launch_bounds__(NT, MinBlocks) rowbulk_kernel(const __grid_constant__ prune_batch b, const std::uint16_t* offs) {
+  using word = std::conditional_t<T == dtype::fp32, std::uint32_t, std::uint16_t>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8, CV = NT * U;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full[kMaxChunks];
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  const int chunks = Chunked ? (nvec + CV - 1) / CV : 1;
+  const auto [pr, i, r] = locate(b, blockIdx.x);
+  word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+  if (r < 0) {
+    write_pair<NT>(pr.pairs + i, d.col_base, zero_row<NT>(out, l, n_ids, cols, d.col_base));
+    return;
+  }
+  const word* row = shard_row<word>(d, r);
+  if (l == 0 && nvec > 0) {
+    for (int c = 0; c < chunks; ++c)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[c])) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    const uint4* src = reinterpret_cast<const uint4*>(row);
+    for (int c = 0; c < chunks; ++c) {
+      const int v0 = Chunked ? c * CV : 0, v1 = Chunked ? min(nvec, v0 + CV) : nvec;
+      bulk_row(sh + v0, src + v0, unsigned(v1 - v0) * 16u, &full[c]);
+    }
+  }
+  __syncthreads();  // the barriers' initialisation, before anyone waits on them
+  lean_scan<T, NT, U> sc;
+  for (int v0 = l, c = 0; v0 - l < nvec; v0 += CV, ++c) {
+    if (Chunked || c == 0) mbar_wait(&full[c], 0);
+    uint4 u[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q) {
+      const int v = v0 + q * NT;  // past the row: NaN, which the maxima ignore
+      u[q] = v < nvec ? sh[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+    }
+    sc.chunk(u, v0);
+  }
+  for (int c = staged + l; c < cols; c += NT) {  // the tail columns, from global memory
+    const float x = load_as_float(row, c, T);
+    if (sc.bi < 0 || x > sc.bv) {
+      sc.bv = x;
+      sc.bi = c;
+    }
+  }
+  gather_staged<NT, G, Offs>(reinterpret_cast<const word*>(sh), row, out, d, offs, staged);
+  write_pair<NT>(pr.pairs + i, d.col_base, sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi});
+}
+
+}  // namespace rowbulk
+
+// A block per row; shared memory for the row's whole vectors. Prints the blocks per SM and
+// registers once per kernel.
+template <dtype T, int NT, int U, int MinBlocks, bool Offs, bool Chunked>
+void launch_rowbulk(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  constexpr auto k = rowbulk::rowbulk_kernel<T, NT, U, MinBlocks, Offs, Chunked>;
+  constexpr int per = T == dtype::fp32 ? 4 : 8;
+  const int nvec = int(b.d.valid_cols / per);
+  if (Chunked && (nvec + NT * U - 1) / (NT * U) > rowbulk::kMaxChunks) throw std::runtime_error("rowbulk: too many chunks");
+  const int smem = std::max(16, (nvec + 7) / 8 * 128);  // 128-byte multiple
+  static int set_for = -1;
+  if (set_for != smem) {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    int per_sm = 0;
+    cudaFuncAttributes fa{};
+    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, smem));
+    SB_CUDA(cudaFuncGetAttributes(&fa, k));
+    std::printf("    [rowbulk %d thr U%d%s%s: %d blocks/SM, %d registers, %zu bytes spilled, %d B shared]\n", NT, U,
+                Offs ? " u16" : "", Chunked ? " chunked" : "", per_sm, fa.numRegs, std::size_t(fa.localSizeBytes), smem);
+    set_for = smem;
+  }
+  k<<<unsigned(b.rows), NT, smem, stream>>>(b, offs);
+  SB_CUDA_LAUNCH();
+}
+
+// Round 29 (prepared 2026-12-06 for an H100): round 28's block per row by bulk copy with 16-bit
+// draft columns streamed at the copy's rate from 8K rows up (0.994 of it at 32K, production 0.989)
+// but carried about 10 µs more than a copy at every size (production: 6-14). With six rows in flight
+// per SM and the rows' work barely faster than DRAM delivers them, the rows whose data have landed
+// queue for issue slots, and the last ones' work is what the launch ends with. So this round cuts
+// the instructions per row: the row's location found by thread 0 alone (two 64-bit divisions per
+// thread before) and handed over with the barrier's initialisation; a chunk's maximum as one tree of
+// packed maxima over all its vectors (one conversion per chunk, not two per vector); and the gather
+// by eight consecutive draft columns per thread, packed into one 16-byte store (the output row's
+// first columns up to a 16-byte boundary, and its last, one by one). Ablations: the bulk copies
+// alone (threads wait and leave), the work alone (no copy: shared memory scanned as it is).
+namespace rowbulk2 {
+
+enum class mode { full, loads_only, work_only };
+
+template <dtype T, int NT, int U>
+struct packed_scan {
+  using pair = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
+  static constexpr int per = 8;
+  float bv = -INFINITY;
+  int bi = -1;
+
+  static __device__ __forceinline__ pair as_pair(unsigned x) {
+    pair p;
+    memcpy(&p, &x, 4);
+    return p;
+  }
+
+  // u[q] = vector v + q·NT (NaN past the row).
+  __device__ __forceinline__ void chunk(const uint4 (&u)[U], int v) {
+    pair acc[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q)
+      acc[q] = __hmax2(__hmax2(as_pair(u[q].x), as_pair(u[q].y)), __hmax2(as_pair(u[q].z), as_pair(u[q].w)));
+#pragma unroll
+    for (int w = 1; w < U; w *= 2)
+#pragma unroll
+      for (int q = 0; q + w < U; q += 2 * w) acc[q] = __hmax2(acc[q], acc[q + w]);
+    const float m = fmaxf(__low2float(acc[0]), __high2float(acc[0]));
+    if (!(bi < 0 ? m == m : m > bv)) return;  // all NaN: no real element in the chunk
+    int qi = 0;  // the first vector holding m, then its first element equal to m (rare)
+#pragma unroll
+    for (int q = U - 1; q >= 0; --q)
+      if (lean_vec_max<T>(u[q]) == m) qi = q;
+    uint4 x = u[0];
+#pragma unroll
+    for (int q = 1; q < U; ++q)
+      if (q == qi) x = u[q];
+    int ei = 0;
+    float y = m;
+#pragma unroll
+    for (int e = per - 1; e >= 0; --e) {
+      const float z = element_of<T>(x, e);
+      if (z == m) {
+        ei = e;
+        y = z;  // its own bits (-0 stays -0)
+      }
+    }
+    bv = y;
+    bi = (v + qi * NT) * per + ei;
+  }
+};
+
+// StepNs (round 30): the first wave's blocks ask for their rows in turns, block b after
+// StepNs · (b / sms) (so one block per SM per turn, given a full grid's placement), else every
+// first-wave row is asked for at once and lands at about the same time.
+// probe (round 31): when given, thread 0 leaves the block's SM and its %globaltimer at the start,
+// when the row has landed and at the end, four words per block.
+__device__ __forceinline__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+__device__ __forceinline__ unsigned sm_id() {
+  unsigned x;
+  asm volatile("mov.u32 %0, %%smid;" : "=r"(x));
+  return x;
+}
+
+// LG (round 32): 0 gathers eight consecutive draft columns per thread into one 16-byte store (round
+// 29); LG > 0 gathers as production does, consecutive lanes on consecutive columns, LG per thread
+// in flight, in unguarded rounds of NT·LG and one guarded round after them. Round 31's trace had a
+// row's work take 5.9 µs after it landed: the eight columns a lane reads lie about 32 columns
+// (16 banks) from its neighbour's, so each of its shared-memory loads conflicts several ways, and its
+// eight 2-byte id loads a lane 16 bytes apart take four L1 wavefronts each where consecutive lanes
+// take one.
+template <dtype T, int NT, int U, int MinBlocks, mode M = mode::full, int StepNs = 0, int LG = 0>
+__global__ void __launch_bounds__(NT, MinBlocks) rowbulk2_kernel(const __grid_constant__ prune_batch b, const std::uint16_t* offs,
+                                                                 int sms, unsigned long long* probe) {
+  if (probe && threadIdx.x == 0) {
+    probe[4 * blockIdx.x] = global_ns();
+    probe[4 * blockIdx.x + 3] = sm_id();
+  }
+  static_assert(T != dtype::fp32, "2-byte rows: the scan's packed maxima");
+  using word = std::uint16_t;
+  constexpr int per = 8, CV = NT * U;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full;
+  __shared__ long long s_i, s_r;
+  __shared__ int s_t;
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  if (l == 0) {
+    const auto [pr0, i0, r0] = locate(b, blockIdx.x);
+    s_t = int(&pr0 - b.dst);
+    s_i = i0;
+    s_r = r0;
+    if (r0 >= 0 && nvec > 0 && M != mode::work_only) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full)) : "memory");
+      asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+      if (StepNs > 0 && int(blockIdx.x) < MinBlocks * sms) __nanosleep(unsigned(StepNs) * (blockIdx.x / unsigned(sms)));
+      bulk_row(sh, shard_row<word>(d, r0), unsigned(nvec) * 16u, &full);
+    }
+  }
+  __syncthreads();  // the row's location and the barrier's initialisation
+  const prune_rows& pr = b.dst[s_t];
+  const std::int64_t i = s_i, r = s_r;
+  word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+  if (r < 0) {
+    write_pair<NT>(pr.pairs + i, d.col_base, zero_row<NT>(out, l, n_ids, cols, d.col_base));
+    return;
+  }
+  const word* row = shard_row<word>(d, r);
+  if (M != mode::work_only && nvec > 0) mbar_wait(&full, 0);
+  if (probe && l == 0) probe[4 * blockIdx.x + 1] = global_ns();
+  if constexpr (M == mode::loads_only) {
+    if (l == 0) pr.pairs[i] = pruned_pair{float(reinterpret_cast<const word*>(sh)[0]), std::int32_t(r)};
+    return;
+  }
+  packed_scan<T, NT, U> sc;
+  for (int v0 = l; v0 - l < nvec; v0 += CV) {
+    uint4 u[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q) {
+      const int v = v0 + q * NT;  // past the row: NaN, which the maxima ignore
+      u[q] = v < nvec ? sh[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+    }
+    sc.chunk(u, v0);
+  }
+  for (int c = staged + l; c < cols; c += NT) {  // the tail columns, from global memory
+    const float x = load_as_float(row, c, T);
+    if (sc.bi < 0 || x > sc.bv) {
+      sc.bv = x;
+      sc.bi = c;
+    }
+  }
+  if constexpr (LG > 0) {
+    const word* srw = reinterpret_cast<const word*>(sh);
+    constexpr int R = NT * LG;
+    const int whole = n_ids / R * R;
+    int k0 = l;
+    for (; k0 < whole; k0 += R) {
+      int c[LG];
+#pragma unroll
+      for (int q = 0; q < LG; ++q) c[q] = int(__ldg(offs + k0 + q * NT));
+      word v[LG];
+      if (c[LG - 1] < staged) {  // sorted: the thread's last is its largest
+#pragma unroll
+        for (int q = 0; q < LG; ++q) v[q] = srw[c[q]];
+      } else {
+#pragma unroll
+        for (int q = 0; q < LG; ++q) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+      }
+#pragma unroll
+      for (int q = 0; q < LG; ++q) out[k0 + q * NT] = v[q];
+    }
+    int c[LG];
+#pragma unroll
+    for (int q = 0; q < LG; ++q) c[q] = k0 + q * NT < n_ids ? int(__ldg(offs + k0 + q * NT)) : -1;
+    word v[LG];
+#pragma unroll
+    for (int q = 0; q < LG; ++q)
+      if (c[q] >= 0) v[q] = c[q] < staged ? srw[c[q]] : row[c[q]];
+#pragma unroll
+    for (int q = 0; q < LG; ++q)
+      if (c[q] >= 0) out[k0 + q * NT] = v[q];
+  } else {
+    // The gather: the output row's columns before its first 16-byte boundary (h), then groups of
+    // eight (one 16-byte store each), then what is left, one by one.
+    const word* srw = reinterpret_cast<const word*>(sh);
+    auto one = [&](int k) {
+      const int c = int(__ldg(offs + k));
+      return c < staged ? srw[c] : row[c];
+    };
+    const int h = min(n_ids, int((8 - (reinterpret_cast<std::uintptr_t>(out) / 2) % 8) % 8));
+    const int groups = (n_ids - h) / 8;
+    if (l < h) out[l] = one(l);
+    for (int g = l; g < groups; g += NT) {
+      const int k = h + 8 * g;
+      int c[8];
+  #pragma unroll
+      for (int e = 0; e < 8; ++e) c[e] = int(__ldg(offs + k + e));
+      unsigned v[8];
+      if (c[7] < staged) {  // sorted: every one of the eight is staged
+  #pragma unroll
+        for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
+      } else {
+  #pragma unroll
+        for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
+      }
+      *reinterpret_cast<uint4*>(out + k) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+    }
+    for (int k = h + 8 * groups + l; k < n_ids; k += NT) out[k] = one(k);
+  }
+  write_pair<NT>(pr.pairs + i, d.col_base, sc.bi < 0 ? arg_max{} : arg_max{sc.bv, d.col_base + sc.bi});
+  if (probe && l == 0) probe[4 * blockIdx.x + 2] = global_ns();
+}
+
+}  // namespace rowbulk2
+
+// Round 31: the probe's timeline of one launch, in bins of bin_ns from the first block's start:
+// blocks started, rows landed and blocks ended per bin, and the resident blocks at the bin's end.
+void print_timeline(const std::vector<unsigned long long>& p, std::int64_t rows, double bin_ns) {
+  unsigned long long t0 = ~0ull, tend = 0, first_land = ~0ull, last_land = 0;
+  std::int64_t n = 0;
+  for (std::int64_t g = 0; g < rows; ++g) {
+    if (p[4 * g] == 0 || p[4 * g + 2] == 0) continue;  // zero rows leave before the probe's second word
+    ++n;
+    t0 = std::min(t0, p[4 * g]);
+    tend = std::max(tend, p[4 * g + 2]);
+    if (p[4 * g + 1]) {
+      first_land = std::min(first_land, p[4 * g + 1]);
+      last_land = std::max(last_land, p[4 * g + 1]);
+    }
+  }
+  const int bins = int((tend - t0) / bin_ns) + 1;
+  std::vector<int> st(bins), la(bins), en(bins);
+  double wait = 0, work = 0;
+  for (std::int64_t g = 0; g < rows; ++g) {
+    if (p[4 * g] == 0 || p[4 * g + 1] == 0 || p[4 * g + 2] == 0) continue;
+    ++st[int((p[4 * g] - t0) / bin_ns)];
+    ++la[int((p[4 * g + 1] - t0) / bin_ns)];
+    ++en[int((p[4 * g + 2] - t0) / bin_ns)];
+    wait += double(p[4 * g + 1] - p[4 * g]);
+    work += double(p[4 * g + 2] - p[4 * g + 1]);
+  }
+  std::printf("    timeline: %lld blocks, span %.1f us, first row landed at %.1f us, last at %.1f us; mean wait for the row %.2f us, "
+              "mean work after it %.2f us\n",
+              (long long)n, (tend - t0) / 1e3, (first_land - t0) / 1e3, (last_land - t0) / 1e3, wait / n / 1e3, work / n / 1e3);
+  int live = 0;
+  for (int k = 0; k < bins; ++k) {
+    live += st[k] - en[k];
+    std::printf("    %6.1f us  started %4d  landed %4d  ended %4d  resident %4d\n", k * bin_ns / 1e3, st[k], la[k], en[k], live);
+  }
+}
+
+template <dtype T, int NT, int U, int MinBlocks, rowbulk2::mode M = rowbulk2::mode::full, int StepNs = 0, bool Probe = false,
+          int LG = 0>
+void launch_rowbulk2(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  constexpr auto k = rowbulk2::rowbulk2_kernel<T, NT, U, MinBlocks, M, StepNs, LG>;
+  static const int sms = [] {
+    int n = 0;
+    SB_CUDA(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, 0));
+    return n;
+  }();
+  const int nvec = int(b.d.valid_cols / 8);
+  const int smem = std::max(16, (nvec + 7) / 8 * 128);  // 128-byte multiple
+  static int set_for = -1;
+  if (set_for != smem) {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    int per_sm = 0;
+    cudaFuncAttributes fa{};
+    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, smem));
+    SB_CUDA(cudaFuncGetAttributes(&fa, k));
+    std::printf("    [rowbulk2 %d thr U%d mode %d step %d LG %d: %d blocks/SM, %d registers, %zu bytes spilled, %d B shared]\n", NT, U,
+                int(M), StepNs, LG, per_sm, fa.numRegs, std::size_t(fa.localSizeBytes), smem);
+    set_for = smem;
+  }
+  if constexpr (Probe) {  // the 8th launch of a shape (warm, among the timed ones) is traced
+    static unsigned long long* probe = nullptr;
+    static std::int64_t cap = 0, shape_rows = -1;
+    static int calls = 0;
+    if (b.rows != shape_rows) {
+      shape_rows = b.rows;
+      calls = 0;
+    }
+    if (cap < b.rows) {
+      if (probe) SB_CUDA(cudaFree(probe));
+      SB_CUDA(cudaMalloc(&probe, std::size_t(b.rows) * 32));
+      cap = b.rows;
+    }
+    if (++calls == 8) {
+      SB_CUDA(cudaMemset(probe, 0, std::size_t(b.rows) * 32));
+      k<<<unsigned(b.rows), NT, smem, stream>>>(b, offs, sms, probe);
+      SB_CUDA_LAUNCH();
+      std::vector<unsigned long long> host(std::size_t(b.rows) * 4);
+      SB_CUDA(cudaMemcpy(host.data(), probe, host.size() * 8, cudaMemcpyDeviceToHost));
+      print_timeline(host, b.rows, 2000.0);
+      return;
+    }
+  }
+  k<<<unsigned(b.rows), NT, smem, stream>>>(b, offs, sms, nullptr);
+  SB_CUDA_LAUNCH();
+}
+
+// Round 33 (prepared 2026-12-06 for an H100): ncu on round 29's kernel (4K rows) counted 6 200 warp
+// instructions per row: 2 775 in the scan, whose "chunk beats the running maximum" search runs for
+// every chunk of every warp (some lane's chunk nearly always beats its own running maximum), 1 324
+// in the block's argmax (five rounds of shuffles and branchy combines per warp), 1 224 in the
+// gather. Here the argmax takes two passes over the row in shared memory: the thread's maximum as
+// packed maxima alone (no index), the block's by one REDUX per warp on order-preserving keys, and
+// then only the threads whose maximum equals the row's search their own vectors, in column order,
+// for its first column (exact: the first column holding the maximum, the one an ordered ">" scan
+// keeps, -0 and +0 alike; its value read back with its own bits); the lowest such column by one
+// REDUX per warp. The gather is round 29's.
+namespace rowbulk3 {
+
+__device__ __forceinline__ unsigned ordered_key(float f) {  // 0 is below every real value's key
+  const unsigned u = __float_as_uint(f);
+  return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+__device__ __forceinline__ float key_value(unsigned k) { return __uint_as_float(k & 0x80000000u ? k & 0x7fffffffu : ~k); }
+
+// Ids32 (round 34): the draft columns read as production holds them, 32-bit global ids less the
+// shard's first column, instead of 16-bit columns of the shard (production has no such buffer).
+template <dtype T, int NT, int U, int MinBlocks, int StepNs = 0, bool Ids32 = false>
+__global__ void __launch_bounds__(NT, MinBlocks) rowbulk3_kernel(const __grid_constant__ prune_batch b, const std::uint16_t* offs,
+                                                                 int sms) {
+  static_assert(T != dtype::fp32, "2-byte rows: the scan's packed maxima");
+  using word = std::uint16_t;
+  using pair = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
+  constexpr int per = 8, CV = NT * U, W = NT / 32;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full;
+  __shared__ long long s_i, s_r;
+  __shared__ int s_t;
+  __shared__ unsigned s_key[W];
+  __shared__ int s_col[W];
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), lane = l & 31, warp = l / 32, cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  if (l == 0) {
+    const auto [pr0, i0, r0] = locate(b, blockIdx.x);
+    s_t = int(&pr0 - b.dst);
+    s_i = i0;
+    s_r = r0;
+    if (r0 >= 0 && nvec > 0) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full)) : "memory");
+      asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+      if (StepNs > 0 && int(blockIdx.x) < MinBlocks * sms) __nanosleep(unsigned(StepNs) * (blockIdx.x / unsigned(sms)));
+      bulk_row(sh, shard_row<word>(d, r0), unsigned(nvec) * 16u, &full);
+    }
+  }
+  __syncthreads();  // the row's location and the barrier's initialisation
+  const prune_rows& pr = b.dst[s_t];
+  const std::int64_t i = s_i, r = s_r;
+  word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+  if (r < 0) {
+    write_pair<NT>(pr.pairs + i, d.col_base, zero_row<NT>(out, l, n_ids, cols, d.col_base));
+    return;
+  }
+  const word* row = shard_row<word>(d, r);
+  if (nvec > 0) mbar_wait(&full, 0);
+  auto as_pair = [](unsigned x) {
+    pair p;
+    memcpy(&p, &x, 4);
+    return p;
+  };
+  // Pass 1: the thread's maximum (NaN padding and NaN elements never win a packed max).
+  pair acc = as_pair(~0u);
+  for (int v0 = l; v0 - l < nvec; v0 += CV) {
+    uint4 u[U];
+#pragma unroll
+    for (int q = 0; q < U; ++q) {
+      const int v = v0 + q * NT;
+      u[q] = v < nvec ? sh[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+    }
+#pragma unroll
+    for (int q = 0; q < U; ++q)
+      acc = __hmax2(acc, __hmax2(__hmax2(as_pair(u[q].x), as_pair(u[q].y)), __hmax2(as_pair(u[q].z), as_pair(u[q].w))));
+  }
+  float m = fmaxf(__low2float(acc), __high2float(acc));
+  for (int c = staged + l; c < cols; c += NT) m = fmaxf(m, load_as_float(row, c, T));  // the tail columns
+  unsigned key = __reduce_max_sync(~0u, m == m ? ordered_key(m) : 0u);
+  if (lane == 0) s_key[warp] = key;
+  // The gather (round 29's) while the maxima meet.
+  const word* srw = reinterpret_cast<const word*>(sh);
+  auto one = [&](int k) {
+    const int c = (Ids32 ? __ldg(d.ids + k) - int(d.col_base) : int(__ldg(offs + k)));
+    return c < staged ? srw[c] : row[c];
+  };
+  const int h = min(n_ids, int((8 - (reinterpret_cast<std::uintptr_t>(out) / 2) % 8) % 8));
+  const int groups = (n_ids - h) / 8;
+  if (l < h) out[l] = one(l);
+  for (int g = l; g < groups; g += NT) {
+    const int k = h + 8 * g;
+    int c[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) c[e] = Ids32 ? __ldg(d.ids + k + e) - int(d.col_base) : int(__ldg(offs + k + e));
+    unsigned v[8];
+    if (c[7] < staged) {  // sorted: every one of the eight is staged
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
+    }
+    *reinterpret_cast<uint4*>(out + k) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+  }
+  for (int k = h + 8 * groups + l; k < n_ids; k += NT) out[k] = one(k);
+  __syncthreads();  // s_key
+  key = s_key[0];
+#pragma unroll
+  for (int w = 1; w < W; ++w) key = max(key, s_key[w]);
+  // Pass 2: the row's first column holding its maximum, searched by the threads that hold it.
+  int col = INT_MAX;
+  if (key != 0u && m == key_value(key)) {
+    const float M = key_value(key);
+    for (int v = l; v < nvec && col == INT_MAX; v += NT) {
+      const uint4 u = sh[v];
+#pragma unroll
+      for (int e = per - 1; e >= 0; --e)
+        if (element_of<T>(u, e) == M) col = v * per + e;
+    }
+    for (int c = staged + l; c < cols && col == INT_MAX; c += NT)
+      if (load_as_float(row, c, T) == M) col = c;
+  }
+  col = __reduce_min_sync(~0u, col);
+  if (lane == 0) s_col[warp] = col;
+  __syncthreads();  // s_col
+  if (l == 0) {
+    for (int w = 1; w < W; ++w) col = min(col, s_col[w]);
+    pr.pairs[i] = col == INT_MAX ? pruned_pair{-INFINITY, std::int32_t(d.col_base)}
+                                 : pruned_pair{load_as_float(col < staged ? static_cast<const void*>(srw) : static_cast<const void*>(row), col, T),
+                                               std::int32_t(d.col_base + col)};
+  }
+}
+
+}  // namespace rowbulk3
+
+template <dtype T, int NT, int U, int MinBlocks, int StepNs = 0, bool Ids32 = false>
+void launch_rowbulk3(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
+  constexpr auto k = rowbulk3::rowbulk3_kernel<T, NT, U, MinBlocks, StepNs, Ids32>;
+  static const int sms = [] {
+    int n = 0;
+    SB_CUDA(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, 0));
+    return n;
+  }();
+  const int nvec = int(b.d.valid_cols / 8);
+  const int smem = std::max(16, (nvec + 7) / 8 * 128);  // 128-byte multiple
+  static int set_for = -1;
+  if (set_for != smem) {
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    int per_sm = 0;
+    cudaFuncAttributes fa{};
+    SB_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, NT, smem));
+    SB_CUDA(cudaFuncGetAttributes(&fa, k));
+    std::printf("    [rowbulk3 %d thr U%d step %d: %d blocks/SM, %d registers, %zu bytes spilled, %d B shared]\n", NT, U, StepNs,
+                per_sm, fa.numRegs, std::size_t(fa.localSizeBytes), smem);
+    set_for = smem;
+  }
+  k<<<unsigned(b.rows), NT, smem, stream>>>(b, offs, sms);
+  SB_CUDA_LAUNCH();
+}
+
 // Round 21 (prepared 2026-12-06 for an H100): a warp per row, and a 4K pack in one wave. Round 16's
 // rows sweep put the split kernel at the copy's rate over one wave of rows (1 056 rows, 0.97) and
 // its loss in the waves that follow, when an SM's one-row blocks end their rows together and DRAM
@@ -3039,6 +3590,88 @@ int main(int argc, char** argv) {
       {"ring5 3x128 U4, 4 segments", launch_ring5<dtype::bf16, 128, 3, 4, 4>},
       {"ring5 2x256 U2, 4 segments", launch_ring5<dtype::bf16, 256, 2, 2, 4>},
   };
+  const std::vector<variant> round28 = {  // a block per row, the row by one bulk copy, many blocks per SM
+      {"production", launch_production},
+      {"split 128+128 staggered (by name)", launch_stagger<dtype::bf16, 256, 128, 4, 16, 4, 4000>},
+      {"rowbulk 256 U4 6blk", launch_rowbulk<dtype::bf16, 256, 4, 6, false, false>},
+      {"rowbulk 256 U4 6blk u16", launch_rowbulk<dtype::bf16, 256, 4, 6, true, false>},
+      {"rowbulk 256 U4 6blk chunked", launch_rowbulk<dtype::bf16, 256, 4, 6, false, true>},
+      {"rowbulk 256 U2 6blk chunked", launch_rowbulk<dtype::bf16, 256, 2, 6, false, true>},
+      {"rowbulk 256 U2 6blk", launch_rowbulk<dtype::bf16, 256, 2, 6, false, false>},
+      {"rowbulk 256 U4 6blk chunked u16", launch_rowbulk<dtype::bf16, 256, 4, 6, true, true>},
+      {"rowbulk 128 U4 6blk", launch_rowbulk<dtype::bf16, 128, 4, 6, false, false>},
+      {"rowbulk 128 U4 6blk chunked u16", launch_rowbulk<dtype::bf16, 128, 4, 6, true, true>},
+      {"rowbulk 320 U2 6blk chunked", launch_rowbulk<dtype::bf16, 320, 2, 6, false, true>},
+      {"rowbulk 512 U2 4blk chunked", launch_rowbulk<dtype::bf16, 512, 2, 4, false, true>},
+  };
+  const std::vector<variant> round29 = {  // round 28's kernel with fewer instructions per row
+      {"production", launch_production},
+      {"rowbulk 256 U4 6blk u16 (round 28)", launch_rowbulk<dtype::bf16, 256, 4, 6, true, false>},
+      {"rowbulk2 256 U4", launch_rowbulk2<dtype::bf16, 256, 4, 6>},
+      {"rowbulk2 256 U2", launch_rowbulk2<dtype::bf16, 256, 2, 6>},
+      {"rowbulk2 128 U4", launch_rowbulk2<dtype::bf16, 128, 4, 6>},
+      {"rowbulk2 128 U8", launch_rowbulk2<dtype::bf16, 128, 8, 6>},
+      {"rowbulk2 192 U4", launch_rowbulk2<dtype::bf16, 192, 4, 6>},
+      {"rowbulk2 loads only 256", launch_rowbulk2<dtype::bf16, 256, 4, 6, rowbulk2::mode::loads_only>},
+      {"rowbulk2 work only 256 U4", launch_rowbulk2<dtype::bf16, 256, 4, 6, rowbulk2::mode::work_only>},
+      {"rowbulk2 work only 128 U4", launch_rowbulk2<dtype::bf16, 128, 4, 6, rowbulk2::mode::work_only>},
+  };
+  const std::vector<variant> round30 = {  // round 29's kernel, its first wave's rows asked for in turns
+      {"production", launch_production},
+      {"rowbulk2 256 U2 (round 29)", launch_rowbulk2<dtype::bf16, 256, 2, 6>},
+      {"rowbulk2 256 U2 step 500", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::full, 500>},
+      {"rowbulk2 256 U2 step 1000", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::full, 1000>},
+      {"rowbulk2 256 U2 step 1500", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::full, 1500>},
+      {"rowbulk2 256 U2 step 2000", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::full, 2000>},
+      {"rowbulk2 256 U2 step 3000", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::full, 3000>},
+      {"rowbulk2 256 U1", launch_rowbulk2<dtype::bf16, 256, 1, 6>},
+      {"rowbulk2 256 U1 step 1500", launch_rowbulk2<dtype::bf16, 256, 1, 6, rowbulk2::mode::full, 1500>},
+      {"rowbulk2 loads only 256 step 1500", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::loads_only, 1500>},
+  };
+  const std::vector<variant> round31 = {  // round 29's kernel traced: when its rows land and end
+      {"production", launch_production},
+      {"rowbulk2 256 U2 traced", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::full, 0, true>},
+      {"rowbulk2 loads only 256 traced", launch_rowbulk2<dtype::bf16, 256, 2, 6, rowbulk2::mode::loads_only, 0, true>},
+  };
+  using rb2 = rowbulk2::mode;
+  const std::vector<variant> round32 = {  // round 29's kernel, gathering as production does
+      {"production", launch_production},
+      {"rowbulk2 256 U2 (round 29)", launch_rowbulk2<dtype::bf16, 256, 2, 6>},
+      {"rowbulk2 256 U2 lanes G8", launch_rowbulk2<dtype::bf16, 256, 2, 6, rb2::full, 0, false, 8>},
+      {"rowbulk2 256 U2 lanes G4", launch_rowbulk2<dtype::bf16, 256, 2, 6, rb2::full, 0, false, 4>},
+      {"rowbulk2 256 U4 lanes G4", launch_rowbulk2<dtype::bf16, 256, 4, 6, rb2::full, 0, false, 4>},
+      {"rowbulk2 128 U4 lanes G8", launch_rowbulk2<dtype::bf16, 128, 4, 6, rb2::full, 0, false, 8>},
+      {"rowbulk2 256 U2 lanes G8 step 1000", launch_rowbulk2<dtype::bf16, 256, 2, 6, rb2::full, 1000, false, 8>},
+      {"rowbulk2 work only 256 U2 lanes G8", launch_rowbulk2<dtype::bf16, 256, 2, 6, rb2::work_only, 0, false, 8>},
+      {"rowbulk2 work only 256 U2", launch_rowbulk2<dtype::bf16, 256, 2, 6, rb2::work_only>},
+      {"rowbulk2 256 U2 lanes G8 traced", launch_rowbulk2<dtype::bf16, 256, 2, 6, rb2::full, 0, true, 8>},
+  };
+  const std::vector<variant> ncu33 = {  // round 29's kernel, whole and its work alone, for the profiler
+      {"production", launch_production},
+      {"rowbulk2 256 U2 (round 29)", launch_rowbulk2<dtype::bf16, 256, 2, 6>},
+      {"rowbulk2 work only 256 U2", launch_rowbulk2<dtype::bf16, 256, 2, 6, rb2::work_only>},
+  };
+  const std::vector<variant> round33 = {  // the row's argmax in two passes over shared memory
+      {"production", launch_production},
+      {"rowbulk2 256 U2 (round 29)", launch_rowbulk2<dtype::bf16, 256, 2, 6>},
+      {"rowbulk3 256 U2", launch_rowbulk3<dtype::bf16, 256, 2, 6>},
+      {"rowbulk3 256 U4", launch_rowbulk3<dtype::bf16, 256, 4, 6>},
+      {"rowbulk3 256 U8", launch_rowbulk3<dtype::bf16, 256, 8, 6>},
+      {"rowbulk3 128 U4", launch_rowbulk3<dtype::bf16, 128, 4, 6>},
+      {"rowbulk3 128 U8", launch_rowbulk3<dtype::bf16, 128, 8, 6>},
+      {"rowbulk3 192 U4", launch_rowbulk3<dtype::bf16, 192, 4, 6>},
+      {"rowbulk3 256 U4 step 1000", launch_rowbulk3<dtype::bf16, 256, 4, 6, 1000>},
+  };
+  const std::vector<variant> round34 = {  // round 33's kernel with production's 32-bit ids, and its first wave's step
+      {"production", launch_production},
+      {"rowbulk3 256 U4 step 1000 (round 33)", launch_rowbulk3<dtype::bf16, 256, 4, 6, 1000>},
+      {"rowbulk3 256 U4 step 1000 ids32", launch_rowbulk3<dtype::bf16, 256, 4, 6, 1000, true>},
+      {"rowbulk3 256 U4 ids32", launch_rowbulk3<dtype::bf16, 256, 4, 6, 0, true>},
+      {"rowbulk3 256 U4 step 500 ids32", launch_rowbulk3<dtype::bf16, 256, 4, 6, 500, true>},
+      {"rowbulk3 256 U4 step 1500 ids32", launch_rowbulk3<dtype::bf16, 256, 4, 6, 1500, true>},
+      {"rowbulk3 256 U4 step 2000 ids32", launch_rowbulk3<dtype::bf16, 256, 4, 6, 2000, true>},
+      {"rowbulk3 256 U2 step 1000 ids32", launch_rowbulk3<dtype::bf16, 256, 2, 6, 1000, true>},
+  };
   const double uniform = 32000.0 / 129280.0, skewed = 0.42 * 32000.0 / 16160.0;
   try {
     for (const auto& [name, vs] : std::vector<std::pair<std::string, std::vector<variant>>>{
@@ -3229,8 +3862,19 @@ int main(int argc, char** argv) {
     if (round == "round25") ring_round("round25", round25, true, {1056, 2112, 8192, 16384});
     if (round == "round26") ring_round("round26", round26, true, {1056, 8192});
     if (round == "round27") ring_round("round27", round27, true, {1056, 8192});
+    if (round == "round28") ring_round("round28", round28, true, {1056, 2112, 8192, 16384});
+    if (round == "round29") ring_round("round29", round29, true, {1056, 2112, 8192, 16384});
+    if (round == "round30") ring_round("round30", round30, true, {1056, 2112, 8192, 16384});
+    if (round == "round32") ring_round("round32", round32, true, {1056, 2112, 8192});
+    if (round == "round33") ring_round("round33", round33, true, {1056, 2112, 8192, 16384});
+    if (round == "round34") ring_round("round34", round34, true, {1056, 2112, 8192, 16384});
+    if (round == "round31") {
+      std::printf("== round31 bf16\n");
+      run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round31);
+      run_shape<dtype::bf16>(1056, 16160, uniform, "bf16 tp8 rows", round31);
+    }
     for (const auto& [name, vs] : std::vector<std::pair<std::string, const std::vector<variant>*>>{
-             {"ncu23", &round23}, {"ncu24", &round24}, {"ncu25", &round25}, {"ncu26", &round26}}) {
+             {"ncu23", &round23}, {"ncu24", &round24}, {"ncu25", &round25}, {"ncu26", &round26}, {"ncu28", &round28}, {"ncu29", &round29}, {"ncu30", &round30}, {"ncu33", &ncu33}, {"ncu34", &round33}}) {
       if (round != name) continue;  // one launch of each of the round's kernels at 4K, for the profiler
       g_profile_only = true;
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", *vs);
