@@ -1,6 +1,9 @@
 #include "bench/pruned.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "harness/layout.h"
 
@@ -25,9 +28,20 @@ pruned_chunk chunk_of(const shape& s, const std::vector<draft_share>& draft, int
 
 std::int64_t rows_of_spec(const expected_spec& e) { return e.windows * e.win_len; }
 
+// The draft columns as 16-bit columns of their shard (d2t[k] - q·Vl for shard q's share), which the
+// H100's bulk-copy pack reads (kernels/consumer.cu): when a shard's columns fit 16 bits (tp >= 2 at
+// DeepSeek-V3's vocabulary).
+bool has_cols16(const shape& s) { return s.vocab_local() <= 65536; }
+
+std::vector<char> cols16_bytes(const shape& s, const std::vector<std::int32_t>& d2t) {
+  std::vector<std::uint16_t> c(d2t.size());
+  for (std::size_t k = 0; k < d2t.size(); ++k) c[k] = std::uint16_t(d2t[k] % s.vocab_local());
+  return {reinterpret_cast<const char*>(c.data()), reinterpret_cast<const char*>(c.data() + c.size())};
+}
+
 // Rank q's pack of the rows `out` (a destination's output rows) from a [T, Vl] shard.
-prune_desc pack_desc(const shape& s, const std::vector<draft_share>& draft, const std::int32_t* d2t, int q,
-                     const expected_spec& out, const void* input, char* chunk_start, const pruned_chunk& c) {
+prune_desc pack_desc(const shape& s, const std::vector<draft_share>& draft, const std::int32_t* d2t, const std::uint16_t* cols16,
+                     int q, const expected_spec& out, const void* input, char* chunk_start, const pruned_chunk& c) {
   const std::int64_t Vl = s.vocab_local();
   prune_desc p;
   p.rows = dense_copy(input, s.type, Vl, nullptr, s.type, Vl, out.win_len, Vl);
@@ -35,6 +49,7 @@ prune_desc pack_desc(const shape& s, const std::vector<draft_share>& draft, cons
   if (!input) generate_from_peer(p.rows, s, q);  // a peer that is only emulated
   const draft_share& mine = draft[std::size_t(q)];
   p.ids = d2t + mine.first;
+  p.cols16 = cols16 ? cols16 + mine.first : nullptr;
   p.n_ids = mine.count;
   p.col_base = q * Vl;
   p.valid_cols = std::clamp<std::int64_t>(s.vocab - q * Vl, 0, Vl);
@@ -63,6 +78,11 @@ void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of,
   p.buffers.push_back(input_logits_buffer(s, rank, 1));
   p.buffers.push_back(make_buffer("send", dtype::i32, std::int64_t(send / 4), 0, 1));  // raw bytes
   p.buffers.push_back(make_buffer("recv", dtype::i32, std::int64_t(recv / 4), 1, 1));
+  if (has_cols16(s)) {  // an input: add_consumer keeps it alive to the last step
+    buffer_spec c = make_buffer("d2t_cols16", dtype::i32, std::int64_t((d2t.size() * 2 + 3) / 4), 0, 1);  // raw bytes
+    c.upload = std::make_shared<const std::vector<char>>(cols16_bytes(s, d2t));
+    p.buffers.push_back(c);
+  }
   p.collective = collective_kind::all_to_all;  // add_consumer, which the caller runs next, records the draft shares
 }
 
@@ -71,6 +91,7 @@ void run_pruned(rank_context& ctx, output_rows_fn rows_of) {
   const int r = ctx.rank();
   const std::vector<draft_share>& draft = ctx.plan().draft;
   const auto* d2t = static_cast<const std::int32_t*>(ctx.buf("d2t"));
+  const auto* cols16 = has_cols16(s) ? static_cast<const std::uint16_t*>(ctx.buf("d2t_cols16")) : nullptr;
   char* send = static_cast<char*>(ctx.buf("send"));
   char* recv = static_cast<char*>(ctx.buf("recv"));
   const expected_spec mine = rows_of(s, r);
@@ -86,7 +107,7 @@ void run_pruned(rank_context& ctx, output_rows_fn rows_of) {
     for (int d = 0; d < s.tp; ++d) {
       const expected_spec out = rows_of(s, d);
       const pruned_chunk c = chunk_of(s, draft, r, rows_of_spec(out));
-      packs.push_back(pack_desc(s, draft, d2t, r, out, ctx.buf("input"), send + so, c));
+      packs.push_back(pack_desc(s, draft, d2t, cols16, r, out, ctx.buf("input"), send + so, c));
       a.send_chunks.push_back({so, c.bytes});
       so += c.bytes;
       from[std::size_t(d)] = chunk_of(s, draft, d, rows_of_spec(mine));
@@ -98,7 +119,7 @@ void run_pruned(rank_context& ctx, output_rows_fn rows_of) {
   {
     auto ph = ctx.phase("comm");
     ctx.comm().all_to_all(a, [&](int q) {
-      return pack_desc(s, draft, d2t, q, mine, nullptr, recv + a.recv_chunks[std::size_t(q)].offset, from[std::size_t(q)]);
+      return pack_desc(s, draft, d2t, cols16, q, mine, nullptr, recv + a.recv_chunks[std::size_t(q)].offset, from[std::size_t(q)]);
     });
   }
   consumer_desc d = consumer_over(s, ctx, mine);

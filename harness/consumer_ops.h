@@ -395,6 +395,9 @@ SB_HD arg_max pruned_argmax(const consumer_desc& d, std::int64_t i, int q) {
 struct prune_desc {
   remap_desc rows{};  // src, src_type, src_ld, generator, windows, win_len, row mapping; cols unused
   const std::int32_t* ids = nullptr;  // this rank's draft columns (global ids, sorted)
+  // The same columns as 16-bit columns of the shard (ids - col_base), or null: the H100's kernel for
+  // short 2-byte rows reads them (kernels/consumer.cu); every other kernel, and the host, read ids.
+  const std::uint16_t* cols16 = nullptr;
   std::int64_t n_ids = 0;
   std::int64_t col_base = 0;    // global id of the shard's column 0 (q·Vl)
   std::int64_t valid_cols = 0;  // shard columns below V

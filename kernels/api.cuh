@@ -55,17 +55,19 @@ void launch_prune_pack_many(const prune_desc* ds, int n, cudaStream_t stream, co
 void launch_gate(const int* open, int* timed_out, double timeout_s, cudaStream_t stream);
 
 // What the pruned sender's choice of kernel reads of the card (kernels/consumer.cu,
-// pick_pack_kernel): its memory bus width in bits (H100 5 120, H200 6 144) and its SM count.
+// pick_pack_kernel): its memory bus width in bits (H100 5 120, H200 6 144), its SM count and its
+// compute capability (major·10 + minor; the bulk-copy kernel needs 90).
 struct pack_card {
   int bus_bits = 6144;
   int sms = 132;
+  int cc = 90;
 };
 pack_card current_pack_card();  // the current device's
 
 // Which of the pruned sender's kernels launch_prune_pack takes for d's rows (for tests and reports):
 // "split 64+64", "split 128+128", "split 128+128 staggered" (its first wave's blocks start at
-// staggered times), "scan-then-gather" or "element by element"; on the current
-// device, or on a card like `card`.
+// staggered times), "bulk row" (a block per row, the row by one bulk copy into shared memory),
+// "scan-then-gather" or "element by element"; on the current device, or on a card like `card`.
 const char* prune_pack_kernel(const prune_desc& d);
 const char* prune_pack_kernel(const prune_desc& d, const pack_card& card);
 

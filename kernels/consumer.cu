@@ -600,6 +600,198 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid
   for (std::int64_t g = blockIdx.x; g < b.rows; g += gridDim.x) split_row<T, NT, S, U, G>(b, g, scanner, l, n_ids, cols);
 }
 
+// The H100's pack of short 2-byte rows (tp 8 of DeepSeek-V3: 32 KB): a block per row, the whole row
+// brought into shared memory by one bulk copy (cp.async.bulk) the moment the block starts, six rows
+// in flight per SM, each either landing or being worked on. The split kernel's blocks hold their
+// rows' loads in registers and an SM's blocks end their rows together, so DRAM idles while they
+// reduce and start anew (docs/kernel-notes.md, rounds 16-19); here a new block's first act is a
+// 32 KB request. Its work is cut to what DRAM's rate leaves room for (rounds 29 and 33: ncu counted
+// 6 200 warp instructions per row before): the row's location by thread 0 alone; the argmax in two
+// passes over shared memory (the thread's maximum by packed maxima, the row's by a REDUX per warp
+// over order-preserving keys, then only the threads holding it search their own columns in order
+// for its first one: exact, the first column holding the maximum, -0 and +0 alike, and its own
+// bits read back); the draft columns as 16-bit shard columns (cols16: 32-bit ids read 0.04 slower,
+// round 34), eight to a thread and one 16-byte store. The first wave's blocks ask for their rows in
+// turns, one block per SM per `step_ns`, so that the rows of the first wave do not all land, and
+// their blocks end, together. NaN rows are outside the argmax's contract here as for the other
+// kernels (its combine is not associative over NaN).
+namespace bulk {
+
+constexpr int kThreads = 256, kUnroll = 4, kBlocksPerSm = 6;
+constexpr unsigned kStepNs = 1000;
+constexpr std::int64_t kMaxRowBytes = 36 * 1024;  // six such rows and their blocks' reserve in 228 KiB
+
+__device__ __forceinline__ unsigned smem_addr(const void* p) { return unsigned(__cvta_generic_to_shared(p)); }
+
+// bytes from src into dst by the bulk-copy engine, completing bar's phase 0 (one arrival).
+__device__ __forceinline__ void start_copy(void* dst, const void* src, unsigned bytes, std::uint64_t* bar) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(bar)) : "memory");
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(smem_addr(dst)),
+               "l"(src), "r"(bytes), "r"(smem_addr(bar))
+               : "memory");
+}
+
+__device__ __forceinline__ void wait_copy(std::uint64_t* bar) {
+  unsigned done = 0;
+  do {
+    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
+                 : "=r"(done) : "r"(smem_addr(bar)) : "memory");
+  } while (!done);
+}
+
+// Keys whose unsigned order is the floats' order (-0 below +0); 0 is below every real value's key.
+__device__ __forceinline__ unsigned ordered_key(float f) {
+  const unsigned u = __float_as_uint(f);
+  return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+__device__ __forceinline__ float key_value(unsigned k) { return __uint_as_float(k & 0x80000000u ? k & 0x7fffffffu : ~k); }
+
+template <dtype T>
+using pair2 = std::conditional_t<T == dtype::bf16, __nv_bfloat162, __half2>;
+
+template <dtype T>
+__device__ __forceinline__ pair2<T> as_pair(unsigned x) {
+  pair2<T> p;
+  memcpy(&p, &x, 4);
+  return p;
+}
+
+// The thread's maximum over its vectors l, l + kThreads, ... of the staged row (NaN padding and NaN
+// elements never win a packed maximum), then over its tail columns.
+template <dtype T>
+__device__ __forceinline__ float thread_max(const uint4* sh, const std::uint16_t* row, int nvec, int staged, int cols, int l) {
+  pair2<T> acc = as_pair<T>(~0u);
+  for (int v0 = l; v0 - l < nvec; v0 += kThreads * kUnroll) {
+    uint4 u[kUnroll];
+#pragma unroll
+    for (int q = 0; q < kUnroll; ++q) {
+      const int v = v0 + q * kThreads;
+      u[q] = v < nvec ? sh[v] : make_uint4(~0u, ~0u, ~0u, ~0u);
+    }
+#pragma unroll
+    for (int q = 0; q < kUnroll; ++q)
+      acc = __hmax2(acc, __hmax2(__hmax2(as_pair<T>(u[q].x), as_pair<T>(u[q].y)), __hmax2(as_pair<T>(u[q].z), as_pair<T>(u[q].w))));
+  }
+  float m = fmaxf(__low2float(acc), __high2float(acc));
+  for (int c = staged + l; c < cols; c += kThreads) m = fmaxf(m, load_as_float(row, c, T));
+  return m;
+}
+
+// The row's draft columns into out: the columns before out's first 16-byte boundary and after its
+// last one singly, the rest eight to a thread and one 16-byte store (cols16 sorted: a group whose
+// last column is staged is staged throughout).
+__device__ __forceinline__ void gather(const std::uint16_t* srw, const std::uint16_t* row, std::uint16_t* out,
+                                       const std::uint16_t* cols16, int n_ids, int staged, int l) {
+  auto one = [&](int k) {
+    const int c = int(__ldg(cols16 + k));
+    return c < staged ? srw[c] : row[c];
+  };
+  const int h = min(n_ids, int((8 - (reinterpret_cast<std::uintptr_t>(out) / 2) % 8) % 8));
+  const int groups = (n_ids - h) / 8;
+  if (l < h) out[l] = one(l);
+  for (int g = l; g < groups; g += kThreads) {
+    const int k = h + 8 * g;
+    int c[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) c[e] = int(__ldg(cols16 + k + e));
+    unsigned v[8];
+    if (c[7] < staged) {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
+    }
+    *reinterpret_cast<uint4*>(out + k) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+  }
+  for (int k = h + 8 * groups + l; k < n_ids; k += kThreads) out[k] = one(k);
+}
+
+// The lowest column of the staged row (then its tail) equal to M among this thread's, or INT_MAX.
+template <dtype T>
+__device__ __forceinline__ int first_of(const uint4* sh, const std::uint16_t* row, float M, int nvec, int staged, int cols, int l) {
+  constexpr int per = 8;
+  int col = INT_MAX;
+  for (int v = l; v < nvec && col == INT_MAX; v += kThreads) {
+    const uint4 u = sh[v];
+#pragma unroll
+    for (int e = per - 1; e >= 0; --e)
+      if (element_of<T>(u, e) == M) col = v * per + e;
+  }
+  for (int c = staged + l; c < cols && col == INT_MAX; c += kThreads)
+    if (load_as_float(row, c, T) == M) col = c;
+  return col;
+}
+
+// Launch row blockIdx.x of b (2-byte rows, cols16 given). first_wave, step_ns: blocks below
+// first_wave wait step_ns · (blockIdx.x / sms) before asking for their rows.
+template <dtype T>
+__global__ void __launch_bounds__(kThreads, kBlocksPerSm) prune_bulk_kernel(const __grid_constant__ prune_batch b, int first_wave,
+                                                                            int sms, unsigned step_ns) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+  static_assert(T == dtype::bf16 || T == dtype::fp16, "2-byte rows: packed maxima");
+  using word = std::uint16_t;
+  constexpr int per = 8, W = kThreads / 32;
+  extern __shared__ uint4 sh[];
+  __shared__ std::uint64_t full;
+  __shared__ long long s_i, s_r;
+  __shared__ int s_t;
+  __shared__ unsigned s_key[W];
+  __shared__ int s_col[W];
+  const prune_desc& d = b.d;
+  const int l = int(threadIdx.x), lane = l & 31, warp = l / 32, cols = int(d.valid_cols), n_ids = int(d.n_ids);
+  const int nvec = cols / per, staged = nvec * per;
+  if (l == 0) {  // one thread locates the row (two 64-bit divisions) and asks for it
+    const auto [pr0, i0, r0] = locate(b, blockIdx.x);
+    s_t = int(&pr0 - b.dst);
+    s_i = i0;
+    s_r = r0;
+    if (r0 >= 0 && nvec > 0) {
+      if (int(blockIdx.x) < first_wave) __nanosleep(step_ns * (blockIdx.x / unsigned(sms)));
+      start_copy(sh, shard_row<word>(d, r0), unsigned(nvec) * 16u, &full);
+    }
+  }
+  __syncthreads();  // the row's location, the barrier's initialisation
+  const prune_rows& pr = b.dst[s_t];
+  const std::int64_t i = s_i, r = s_r;
+  word* out = static_cast<word*>(pr.values) + i * d.n_ids;
+  if (r < 0) {
+    write_pair<kThreads>(pr.pairs + i, d.col_base, zero_row<kThreads>(out, l, n_ids, cols, d.col_base));
+    return;
+  }
+  const word* row = shard_row<word>(d, r);
+  if (nvec > 0) wait_copy(&full);
+  const float m = thread_max<T>(sh, row, nvec, staged, cols, l);
+  unsigned key = __reduce_max_sync(~0u, m == m ? ordered_key(m) : 0u);
+  if (lane == 0) s_key[warp] = key;
+  const word* srw = reinterpret_cast<const word*>(sh);
+  gather(srw, row, out, d.cols16, n_ids, staged, l);  // while the warps' maxima meet
+  __syncthreads();  // s_key
+  key = s_key[0];
+#pragma unroll
+  for (int w = 1; w < W; ++w) key = max(key, s_key[w]);
+  int col = key != 0u && m == key_value(key) ? first_of<T>(sh, row, key_value(key), nvec, staged, cols, l) : INT_MAX;
+  col = __reduce_min_sync(~0u, col);
+  if (lane == 0) s_col[warp] = col;
+  __syncthreads();  // s_col
+  if (l == 0) {
+    for (int w = 1; w < W; ++w) col = min(col, s_col[w]);
+    pr.pairs[i] = col == INT_MAX ? pruned_pair{-INFINITY, std::int32_t(d.col_base)}
+                                 : pruned_pair{load_as_float(col < staged ? static_cast<const void*>(srw) : static_cast<const void*>(row), col, T),
+                                               std::int32_t(d.col_base + col)};
+  }
+#else
+  __trap();  // the bulk-copy engine: sm_90 on (pick_pack_kernel asks for it)
+#endif
+}
+
+// Shared memory for a row's whole 16-byte vectors, in 128-byte lines.
+int row_smem(const prune_desc& d) { return int(std::max<std::int64_t>(1, (d.valid_cols / 8 + 7) / 8) * 128); }
+
+}  // namespace bulk
+
 // The pruned sender for generated rows (emulated peers) and unaligned ones, element by element.
 __global__ void __launch_bounds__(kPackThreads) prune_kernel(const __grid_constant__ prune_desc d) {
   const int l = int(threadIdx.x);
@@ -680,7 +872,7 @@ bool vectorizable(const prune_desc& d) {
 // Whether b's destinations can join a's launch: the same shard and the same draft columns.
 bool same_source(const prune_desc& a, const prune_desc& b) {
   return a.rows.src == b.rows.src && a.rows.src_type == b.rows.src_type && a.rows.src_ld == b.rows.src_ld &&
-         a.ids == b.ids && a.n_ids == b.n_ids && a.col_base == b.col_base && a.valid_cols == b.valid_cols;
+         a.ids == b.ids && a.cols16 == b.cols16 && a.n_ids == b.n_ids && a.col_base == b.col_base && a.valid_cols == b.valid_cols;
 }
 
 // The sender's kernel for a batch's rows, by the row's bytes and its draft columns per 16-byte vector
@@ -715,16 +907,26 @@ bool same_source(const prune_desc& a, const prune_desc& b) {
 //   (round 16c: 4K 0.908 against 0.889, 4 152 rows 0.942 against 0.925, 8K 0.937 against 0.927;
 //   round 19: 0.905 / 0.938 / 0.933 against 0.881 / 0.917 / 0.921). In bench --kernels, 4K pruned
 //   packs (batch / usp) 0.845 / 0.894 against 0.829 / 0.886 in consecutive calls on one H100.
-enum class pack_kernel { split_64, split_128, split_128_staggered, scan_then_gather };
+// - On an H100 with the draft columns as 16-bit shard columns (cols16), 2-byte rows of up to 36 KiB
+//   and 7 cpv over more than one wave of 64 + 64 blocks take the bulk-copy kernel (rounds 33 and
+//   34, against the choice above in the same runs: 4K rows 0.909-0.919 against 0.896-0.906, the
+//   generator's values 0.927-0.931 against 0.897-0.905, usp's 4 152 rows 0.940-0.956 against
+//   0.927-0.938, 2.94 cpv 0.906-0.912 against 0.875-0.881, the skewed rank 0 (6.6 cpv) 0.842
+//   against 0.817, 2K-32K rows 0.927-1.025 against 0.912-0.991). Over one wave (1 056 rows) 64 + 64
+//   stays (0.965-0.968 against 0.90-0.91). Densities below 2.0 cpv and the H200 were not measured.
+enum class pack_kernel { split_64, split_128, split_128_staggered, bulk_row, scan_then_gather };
 
 pack_kernel pick_pack_kernel(const prune_desc& d, std::int64_t rows, const pack_card& card) {
   const std::int64_t bytes = d.valid_cols * std::int64_t(dtype_size(d.rows.src_type)), vecs = bytes / 16;
   auto cpv_at_most = [&](int quarters) { return d.n_ids * 4 <= vecs * quarters; };  // cpv <= quarters / 4
   if (d.rows.src_type == dtype::fp32)
     return bytes <= 64 * 1024 && cpv_at_most(9) ? pack_kernel::split_128 : pack_kernel::scan_then_gather;
+  const std::int64_t wave = std::int64_t(8) * card.sms;  // of 64 + 64 blocks
+  if (d.cols16 != nullptr && card.cc >= 90 && card.bus_bits < 6144 && bytes <= bulk::kMaxRowBytes && cpv_at_most(28) &&
+      rows > wave && rows <= INT_MAX)  // a block per row
+    return pack_kernel::bulk_row;
   if (bytes <= 48 * 1024) {
     if (!cpv_at_most(14)) return pack_kernel::split_128;
-    const std::int64_t wave = std::int64_t(8) * card.sms;  // of 64 + 64 blocks
     const bool two_to_eight_waves = rows > 2 * wave && rows <= 8 * wave;
     return card.bus_bits < 6144 && two_to_eight_waves ? pack_kernel::split_128_staggered : pack_kernel::split_64;
   }
@@ -742,6 +944,14 @@ void launch_two_byte(const prune_batch& b, unsigned blocks, const pack_card& car
     case pack_kernel::split_128_staggered:  // the first wave: 4 blocks per SM
       prune_split_kernel<T, 256, 128, kPackUnroll, 16, 4><<<blocks, 256, 0, stream>>>(b, 4 * card.sms, kPackStaggerNs);
       break;
+    case pack_kernel::bulk_row: {  // a block per row, whatever `blocks` says
+      const int smem = bulk::row_smem(b.d);
+      const auto k = bulk::prune_bulk_kernel<T>;
+      SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+      SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+      k<<<unsigned(b.rows), bulk::kThreads, smem, stream>>>(b, bulk::kBlocksPerSm * card.sms, card.sms, bulk::kStepNs);
+      break;
+    }
     case pack_kernel::scan_then_gather: prune_vec_kernel<T, kPackThreads, 8, 4><<<blocks, kPackThreads, 0, stream>>>(b); break;
   }
 }
@@ -818,6 +1028,10 @@ pack_card current_pack_card() {
   SB_CUDA(cudaGetDevice(&dev));
   SB_CUDA(cudaDeviceGetAttribute(&c.bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
   SB_CUDA(cudaDeviceGetAttribute(&c.sms, cudaDevAttrMultiProcessorCount, dev));
+  int major = 0, minor = 0;
+  SB_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  SB_CUDA(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+  c.cc = major * 10 + minor;
   return c;
 }
 
@@ -829,6 +1043,7 @@ const char* prune_pack_kernel(const prune_desc& d, const pack_card& card) {
     case pack_kernel::split_64: return "split 64+64";
     case pack_kernel::split_128: return "split 128+128";
     case pack_kernel::split_128_staggered: return "split 128+128 staggered";
+    case pack_kernel::bulk_row: return "bulk row";
     case pack_kernel::scan_then_gather: break;
   }
   return "scan-then-gather";

@@ -54,7 +54,7 @@ std::vector<char> bytes_of(const std::vector<pruned_pair>& v) {
 struct prune_case {
   std::vector<char> values;
   std::vector<pruned_pair> pairs;
-  device_tensor di, dids, dv, dpair;
+  device_tensor di, dids, dv, dpair, dcols16;
   prune_desc dev;
 
   prune_case(prune_desc h, const std::vector<char>& input, const std::vector<std::int32_t>& ids)
@@ -63,7 +63,8 @@ struct prune_case {
         di(input.size()),
         dids(ids.size() * 4),
         dv(values.size()),
-        dpair(pairs.size() * sizeof(pruned_pair)) {
+        dpair(pairs.size() * sizeof(pruned_pair)),
+        dcols16(ids.size() * 2) {
     h.values = values.data();
     h.pairs = pairs.data();
     prune_pack_host(h);
@@ -72,9 +73,17 @@ struct prune_case {
     dev = h;
     dev.rows.src = di.data();
     dev.ids = static_cast<const std::int32_t*>(dids.data()) + (h.ids - ids.data());
+    if (h.valid_cols <= 65536) {  // the same columns as 16-bit shard columns, for the bulk row (given to it only)
+      std::vector<std::uint16_t> c16(ids.size());
+      for (std::size_t k = 0; k < ids.size(); ++k) c16[k] = std::uint16_t(ids[k] - h.col_base);
+      SB_CUDA(cudaMemcpy(dcols16.data(), c16.data(), c16.size() * 2, cudaMemcpyHostToDevice));
+      cols16 = static_cast<const std::uint16_t*>(dcols16.data()) + (h.ids - ids.data());
+    }
     dev.values = dv.data();
     dev.pairs = static_cast<pruned_pair*>(dpair.data());
   }
+
+  const std::uint16_t* cols16 = nullptr;  // device copy of the ids as 16-bit shard columns
 
   // Runs launch_prune_pack on `dev` (as given or changed by the caller) and compares with the host.
   void expect_device_equal(const std::string& what) {
@@ -441,6 +450,35 @@ TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
   }
   // Twice the SMs: twice the rows per wave.
   EXPECT_EQ(pick_on({5120, 264}, dtype::bf16, 2.0, 4096), "split 64+64");
+
+  // With the draft columns as 16-bit shard columns, an H100 (compute capability 9.0) takes the bulk
+  // row for 2-byte rows of up to 36 KiB and 7 cpv over more than one wave of 64 + 64 blocks.
+  auto pick16 = [](const kernels::pack_card& card, dtype t, std::int64_t cols, double cpv, std::int64_t rows) {
+    prune_desc d;
+    d.rows.src = reinterpret_cast<const void*>(std::uintptr_t(0x10000));
+    d.rows.src_type = t;
+    d.rows.src_ld = cols;
+    d.rows.win_len = rows;
+    d.valid_cols = cols;
+    d.n_ids = std::int64_t(cpv * double(cols * std::int64_t(dtype_size(t)) / 16) + 0.5);
+    d.cols16 = reinterpret_cast<const std::uint16_t*>(std::uintptr_t(0x20000));
+    return std::string(kernels::prune_pack_kernel(d, card));
+  };
+  for (dtype t : {dtype::bf16, dtype::fp16}) {
+    EXPECT_EQ(pick16(h100, t, 16160, 2.0, 1056), "split 64+64") << to_string(t);  // one wave
+    EXPECT_EQ(pick16(h100, t, 16160, 2.0, 1057), "bulk row") << to_string(t);
+    EXPECT_EQ(pick16(h100, t, 16160, 2.0, 4096), "bulk row") << to_string(t);
+    EXPECT_EQ(pick16(h100, t, 16160, 2.0, 32768), "bulk row") << to_string(t);
+    EXPECT_EQ(pick16(h100, t, 16160, 0.5, 4096), "bulk row") << to_string(t);
+    EXPECT_EQ(pick16(h100, t, 16160, 7.0, 4096), "bulk row") << to_string(t);
+    EXPECT_EQ(pick16(h100, t, 16160, 7.1, 4096), "split 128+128") << to_string(t);
+    EXPECT_EQ(pick16(h100, t, 18432, 2.0, 4096), "bulk row") << to_string(t);  // 36 KiB
+    EXPECT_EQ(pick16(h100, t, 18440, 2.0, 4096), "split 128+128 staggered") << to_string(t);
+    EXPECT_EQ(pick16(h100, t, 32320, 2.0, 4096), "split 128+128") << to_string(t);  // tp 4
+    EXPECT_EQ(pick16(h200, t, 16160, 2.0, 4096), "split 64+64") << to_string(t);
+    EXPECT_EQ(pick16({5120, 132, 80}, t, 16160, 2.0, 4096), "split 128+128 staggered") << to_string(t);  // no bulk copies
+  }
+  EXPECT_EQ(pick16(h100, dtype::fp32, 16160, 1.0, 4096), "split 128+128");
 }
 
 // The stream gate (nvbench's blocking kernel): nothing behind it runs until the host opens it, and
@@ -768,6 +806,43 @@ TEST(kernels_gpu, prune_pack_staggered_first_wave_matches_the_host) {
   }
 }
 
+// The H100's bulk row (a block per row, the row by one bulk copy into shared memory, the argmax in
+// two passes), run on any sm_90 GPU as on H100-like cards of one to three SMs, where 37 and 61 rows
+// are more than one wave: rows of 16 163 columns (a ragged tail read from global memory), a zero
+// row, ties (small exact values, -0 and +0 among them), a uniform, a low-skewed and a sparse draft
+// vocabulary, every 2-byte type.
+TEST(kernels_gpu, prune_pack_bulk_row_matches_the_host) {
+  SB_REQUIRE_GPU();
+  std::mt19937 rng(31);
+  const std::int64_t Vl = 16168, base = 16168 * 3;
+  for (dtype t : {dtype::bf16, dtype::fp16}) {
+    for (const std::int64_t T : {37, 61}) {
+      std::vector<char> input(std::size_t(T * Vl) * dtype_size(t));
+      for (std::int64_t i = 0; i < T * Vl; ++i) {
+        const float x = gen::small_exact(rng()) * (i % 97 == 0 ? 4.0f : 1.0f);
+        store_from_float(input.data(), i, t, i % 13 == 5 ? -0.0f : x);
+      }
+      for (const int kind : {0, 1, 2}) {  // uniform, skewed, sparse
+        std::vector<std::int32_t> ids;
+        for (std::int64_t c = kind == 2 ? 7 : 0; c < Vl - 3; c += kind == 0 ? 4 : kind == 1 ? (c < 3000 ? 1 : 9) : 29)
+          ids.push_back(std::int32_t(base + c));
+        prune_case pc(zero_last_row(input.data(), t, Vl, Vl, T, ids, base), input, ids);
+        pc.dev.cols16 = pc.cols16;
+        const std::string what = std::string(to_string(t)) + " " + std::to_string(T) + " rows, draft kind " + std::to_string(kind);
+        for (const int sms : {1, 2, 3}) {
+          const kernels::pack_card card{5120, sms};
+          EXPECT_EQ(std::string(kernels::prune_pack_kernel(pc.dev, card)), "bulk row") << what << ", " << sms << " SMs";
+          SB_CUDA(cudaMemset(pc.dv.data(), 0xab, pc.values.size()));
+          SB_CUDA(cudaMemset(pc.dpair.data(), 0xab, pc.pairs.size() * sizeof(pruned_pair)));
+          kernels::launch_prune_pack_many(&pc.dev, 1, nullptr, card);
+          EXPECT_EQ(to_host(pc.dv.data(), pc.values.size()), pc.values) << what << ", " << sms << " SMs";
+          EXPECT_EQ(to_host(pc.dpair.data(), pc.pairs.size() * sizeof(pruned_pair)), bytes_of(pc.pairs)) << what << ", " << sms << " SMs";
+        }
+      }
+    }
+  }
+}
+
 // Several destinations' packs in one launch (the sender's rows for every destination: windows,
 // shifts and zero rows differ per destination), a second shard that starts a new launch, and an
 // unaligned one on its own: each equal to prune_pack_host.
@@ -826,6 +901,29 @@ TEST(kernels_gpu, prune_pack_many_matches_the_host_per_destination) {
   for (int k = 0; k < n; ++k) {
     EXPECT_EQ(to_host(dv[std::size_t(k)]->data(), values[k].size()), values[k]) << "destination " << k;
     EXPECT_EQ(to_host(dp[std::size_t(k)]->data(), pairs[k].size() * sizeof(pruned_pair)), bytes_of(pairs[k])) << "destination " << k;
+  }
+  // Again with the ids as 16-bit shard columns, as on a one-SM H100: the aligned destinations take
+  // the bulk row, more than 8 rows to a launch (a block per row over every destination's rows; 205
+  // draft columns a row, so the rows' values start at every 2-byte offset within 16 bytes).
+  std::vector<std::uint16_t> c16(ids.size());
+  for (std::size_t k = 0; k < ids.size(); ++k) c16[k] = std::uint16_t(ids[k] - base);
+  device_tensor dc16(c16.size() * 2);
+  SB_CUDA(cudaMemcpy(dc16.data(), c16.data(), c16.size() * 2, cudaMemcpyHostToDevice));
+  const kernels::pack_card one_sm{5120, 1};
+  for (int k = 0; k < n; ++k) {
+    dev[std::size_t(k)].cols16 = static_cast<const std::uint16_t*>(dc16.data()) + (host[std::size_t(k)].ids - ids.data());
+    const std::int64_t rows = host[std::size_t(k)].rows.windows * host[std::size_t(k)].rows.win_len;
+    if (k < 6 && rows > 8) {  // on its own; in the launch, destinations 0-4 together have 49 rows
+      EXPECT_EQ(std::string(kernels::prune_pack_kernel(dev[std::size_t(k)], one_sm)), "bulk row") << "destination " << k;
+    }
+    SB_CUDA(cudaMemset(dv[std::size_t(k)]->data(), 0xab, values[k].size()));
+    SB_CUDA(cudaMemset(dp[std::size_t(k)]->data(), 0xab, pairs[k].size() * sizeof(pruned_pair)));
+  }
+  kernels::launch_prune_pack_many(dev.data(), n, nullptr, one_sm);
+  for (int k = 0; k < n; ++k) {
+    EXPECT_EQ(to_host(dv[std::size_t(k)]->data(), values[k].size()), values[k]) << "bulk row, destination " << k;
+    EXPECT_EQ(to_host(dp[std::size_t(k)]->data(), pairs[k].size() * sizeof(pruned_pair)), bytes_of(pairs[k]))
+        << "bulk row, destination " << k;
   }
 }
 
