@@ -91,6 +91,15 @@ struct prune_case {
     EXPECT_EQ(to_host(dv.data(), values.size()), values) << what;
     EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)), bytes_of(pairs)) << what;
   }
+
+  // The same, choosing the kernel as on `card`, over outputs first filled with 0xab.
+  void expect_device_equal_on(const kernels::pack_card& card, const std::string& what) {
+    SB_CUDA(cudaMemset(dv.data(), 0xab, values.size()));
+    SB_CUDA(cudaMemset(dpair.data(), 0xab, pairs.size() * sizeof(pruned_pair)));
+    kernels::launch_prune_pack_many(&dev, 1, nullptr, card);
+    EXPECT_EQ(to_host(dv.data(), values.size()), values) << what;
+    EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)), bytes_of(pairs)) << what;
+  }
 };
 
 // A pruned-sender descriptor over T rows of `cols` columns (pitch ld) from `src`, one window whose
@@ -795,11 +804,7 @@ TEST(kernels_gpu, prune_pack_staggered_first_wave_matches_the_host) {
           const bool staggered = T > 16 * sms && T <= 64 * sms;
           EXPECT_EQ(std::string(kernels::prune_pack_kernel(pc.dev, card)), staggered ? "split 128+128 staggered" : "split 64+64")
               << what << ", " << sms << " SMs";
-          SB_CUDA(cudaMemset(pc.dv.data(), 0xab, pc.values.size()));
-          SB_CUDA(cudaMemset(pc.dpair.data(), 0xab, pc.pairs.size() * sizeof(pruned_pair)));
-          kernels::launch_prune_pack_many(&pc.dev, 1, nullptr, card);
-          EXPECT_EQ(to_host(pc.dv.data(), pc.values.size()), pc.values) << what << ", " << sms << " SMs";
-          EXPECT_EQ(to_host(pc.dpair.data(), pc.pairs.size() * sizeof(pruned_pair)), bytes_of(pc.pairs)) << what << ", " << sms << " SMs";
+          pc.expect_device_equal_on(card, what + ", " + std::to_string(sms) + " SMs");
         }
       }
     }
@@ -832,11 +837,7 @@ TEST(kernels_gpu, prune_pack_bulk_row_matches_the_host) {
         for (const int sms : {1, 2, 3}) {
           const kernels::pack_card card{5120, sms};
           EXPECT_EQ(std::string(kernels::prune_pack_kernel(pc.dev, card)), "bulk row") << what << ", " << sms << " SMs";
-          SB_CUDA(cudaMemset(pc.dv.data(), 0xab, pc.values.size()));
-          SB_CUDA(cudaMemset(pc.dpair.data(), 0xab, pc.pairs.size() * sizeof(pruned_pair)));
-          kernels::launch_prune_pack_many(&pc.dev, 1, nullptr, card);
-          EXPECT_EQ(to_host(pc.dv.data(), pc.values.size()), pc.values) << what << ", " << sms << " SMs";
-          EXPECT_EQ(to_host(pc.dpair.data(), pc.pairs.size() * sizeof(pruned_pair)), bytes_of(pc.pairs)) << what << ", " << sms << " SMs";
+          pc.expect_device_equal_on(card, what + ", " + std::to_string(sms) + " SMs");
         }
       }
     }
