@@ -33,8 +33,9 @@ std::int64_t rows_of_spec(const expected_spec& e) { return e.windows * e.win_len
 // DeepSeek-V3's vocabulary).
 bool has_cols16(const shape& s) { return s.vocab_local() <= 65536; }
 
+// Padded with zeros to a 16-byte multiple: the kernel reads them in whole 16-byte vectors.
 std::vector<char> cols16_bytes(const shape& s, const std::vector<std::int32_t>& d2t) {
-  std::vector<std::uint16_t> c(d2t.size());
+  std::vector<std::uint16_t> c((d2t.size() + 7) / 8 * 8, 0);
   for (std::size_t k = 0; k < d2t.size(); ++k) c[k] = std::uint16_t(d2t[k] % s.vocab_local());
   return {reinterpret_cast<const char*>(c.data()), reinterpret_cast<const char*>(c.data() + c.size())};
 }
@@ -79,8 +80,9 @@ void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of,
   p.buffers.push_back(make_buffer("send", dtype::i32, std::int64_t(send / 4), 0, 1));  // raw bytes
   p.buffers.push_back(make_buffer("recv", dtype::i32, std::int64_t(recv / 4), 1, 1));
   if (has_cols16(s)) {  // an input: add_consumer keeps it alive to the last step
-    buffer_spec c = make_buffer("d2t_cols16", dtype::i32, std::int64_t((d2t.size() * 2 + 3) / 4), 0, 1);  // raw bytes
-    c.upload = std::make_shared<const std::vector<char>>(cols16_bytes(s, d2t));
+    auto bytes = std::make_shared<const std::vector<char>>(cols16_bytes(s, d2t));
+    buffer_spec c = make_buffer("d2t_cols16", dtype::i32, std::int64_t(bytes->size() / 4), 0, 1);  // raw bytes
+    c.upload = std::move(bytes);
     p.buffers.push_back(c);
   }
   p.collective = collective_kind::all_to_all;  // add_consumer, which the caller runs next, records the draft shares

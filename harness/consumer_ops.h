@@ -397,6 +397,8 @@ struct prune_desc {
   const std::int32_t* ids = nullptr;  // this rank's draft columns (global ids, sorted)
   // The same columns as 16-bit columns of the shard (ids - col_base), or null: the H100's kernel for
   // short 2-byte rows reads them (kernels/consumer.cu); every other kernel, and the host, read ids.
+  // It reads them in the whole 16-byte vectors holding them, so their buffer must be readable in
+  // whole 16-byte vectors: 16-byte aligned, its bytes a multiple of 16 (bench/pruned.cpp pads its copy).
   const std::uint16_t* cols16 = nullptr;
   std::int64_t n_ids = 0;
   std::int64_t col_base = 0;    // global id of the shard's column 0 (q·Vl)

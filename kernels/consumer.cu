@@ -451,6 +451,16 @@ __device__ __forceinline__ located locate(const prune_batch& b, std::int64_t g) 
   return {pr, i, pr.rule.source(i / pr.win_len, i % pr.win_len)};
 }
 
+// The same for launches of at most INT_MAX rows (a destination's window no longer than its rows), by
+// 32-bit division.
+__device__ __forceinline__ located locate32(const prune_batch& b, int g) {
+  int t = 0;
+  while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
+  const prune_rows& pr = b.dst[t];
+  const unsigned i = unsigned(g) - unsigned(pr.first), wl = unsigned(pr.win_len), w = i / wl;
+  return {pr, std::int64_t(i), pr.rule.source(w, i - w * wl)};
+}
+
 // Source row r of the shard, as words of the logits' size.
 template <typename word>
 __device__ __forceinline__ const word* shard_row(const prune_desc& d, std::int64_t r) {
@@ -611,7 +621,8 @@ __global__ void __launch_bounds__(NT, MinBlocks) prune_split_kernel(const __grid
 // over order-preserving keys, then only the threads holding it search their own columns in order
 // for its first one: exact, the first column holding the maximum, -0 and +0 alike, and its own
 // bits read back); the draft columns as 16-bit shard columns (cols16: 32-bit ids read 0.04 slower,
-// round 34), eight to a thread and one 16-byte store. The first wave's blocks ask for their rows in
+// round 34), read as 16-byte vectors (round 39: 0.015-0.055 on every 4K shape), eight to a thread
+// and one 16-byte store. The first wave's blocks ask for their rows in
 // turns, one block per SM per `step_ns`, so that the rows of the first wave do not all land, and
 // their blocks end, together. NaN rows are outside the argmax's contract here as for the other
 // kernels (its combine is not associative over NaN).
@@ -679,9 +690,42 @@ __device__ __forceinline__ float thread_max(const uint4* sh, const std::uint16_t
   return m;
 }
 
+// The groups of eight draft columns of a row (column k = h + 8g in group g), each gathered from the
+// staged row (or the row in global memory past `staged`) into one 16-byte store at out + k. Their
+// columns come from the two 16-byte vectors of cols16 holding them, cv[g] and cv[g + 1] (one when
+// o is 0): they start o 2-byte words into cv[g], the same o for every group of the row, so the
+// words are picked by Q = o / 2 (one case per value, unrolled) and shifted 16 bits when o is odd.
+// Round 39: eight 2-byte loads a group, lanes 16 bytes apart, took four L1 wavefronts each, more
+// than the row's shared-memory reads; these take four to eight a warp.
+template <int Q>
+__device__ __forceinline__ void gather_groups(const std::uint16_t* srw, const std::uint16_t* row, std::uint16_t* out, const uint4* cv,
+                                              int o, int h, int groups, int staged, int l) {
+  const unsigned shift = unsigned(o & 1) * 16u;
+  for (int g = l; g < groups; g += kThreads) {
+    const uint4 a = __ldg(cv + g), b = o > 0 ? __ldg(cv + g + 1) : make_uint4(0u, 0u, 0u, 0u);
+    const unsigned w[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    int c[8];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const unsigned x = __funnelshift_r(w[Q + j], w[Q + j + 1], shift);
+      c[2 * j] = int(x & 0xffffu);
+      c[2 * j + 1] = int(x >> 16);
+    }
+    unsigned v[8];
+    if (c[7] < staged) {  // sorted: every one of the eight is staged
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
+    }
+    *reinterpret_cast<uint4*>(out + h + 8 * g) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+  }
+}
+
 // The row's draft columns into out: the columns before out's first 16-byte boundary and after its
 // last one singly, the rest eight to a thread and one 16-byte store (cols16 sorted: a group whose
-// last column is staged is staged throughout).
+// last column is staged is staged throughout; read in the whole 16-byte vectors holding them).
 __device__ __forceinline__ void gather(const std::uint16_t* srw, const std::uint16_t* row, std::uint16_t* out,
                                        const std::uint16_t* cols16, int n_ids, int staged, int l) {
   auto one = [&](int k) {
@@ -691,20 +735,14 @@ __device__ __forceinline__ void gather(const std::uint16_t* srw, const std::uint
   const int h = min(n_ids, int((8 - (reinterpret_cast<std::uintptr_t>(out) / 2) % 8) % 8));
   const int groups = (n_ids - h) / 8;
   if (l < h) out[l] = one(l);
-  for (int g = l; g < groups; g += kThreads) {
-    const int k = h + 8 * g;
-    int c[8];
-#pragma unroll
-    for (int e = 0; e < 8; ++e) c[e] = int(__ldg(cols16 + k + e));
-    unsigned v[8];
-    if (c[7] < staged) {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
-    } else {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
-    }
-    *reinterpret_cast<uint4*>(out + k) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+  const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(cols16 + h);  // group 0's first column
+  const uint4* cv = reinterpret_cast<const uint4*>(first & ~std::uintptr_t(15));
+  const int o = int(first & 15u) / 2;
+  switch (o / 2) {
+    case 0: gather_groups<0>(srw, row, out, cv, o, h, groups, staged, l); break;
+    case 1: gather_groups<1>(srw, row, out, cv, o, h, groups, staged, l); break;
+    case 2: gather_groups<2>(srw, row, out, cv, o, h, groups, staged, l); break;
+    default: gather_groups<3>(srw, row, out, cv, o, h, groups, staged, l); break;
   }
   for (int k = h + 8 * groups + l; k < n_ids; k += kThreads) out[k] = one(k);
 }
@@ -743,8 +781,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) prune_bulk_kernel(cons
   const prune_desc& d = b.d;
   const int l = int(threadIdx.x), lane = l & 31, warp = l / 32, cols = int(d.valid_cols), n_ids = int(d.n_ids);
   const int nvec = cols / per, staged = nvec * per;
-  if (l == 0) {  // one thread locates the row (two 64-bit divisions) and asks for it
-    const auto [pr0, i0, r0] = locate(b, blockIdx.x);
+  if (l == 0) {  // one thread locates the row (32-bit: round 35 measured 0.3-0.9 µs against 64-bit) and asks for it
+    const auto [pr0, i0, r0] = locate32(b, int(blockIdx.x));
     s_t = int(&pr0 - b.dst);
     s_i = i0;
     s_r = r0;

@@ -64,7 +64,7 @@ struct prune_case {
         dids(ids.size() * 4),
         dv(values.size()),
         dpair(pairs.size() * sizeof(pruned_pair)),
-        dcols16(ids.size() * 2) {
+        dcols16((ids.size() + 7) / 8 * 16) {  // whole 16-byte vectors, as the kernel reads them
     h.values = values.data();
     h.pairs = pairs.data();
     prune_pack_host(h);
@@ -74,7 +74,7 @@ struct prune_case {
     dev.rows.src = di.data();
     dev.ids = static_cast<const std::int32_t*>(dids.data()) + (h.ids - ids.data());
     if (h.valid_cols <= 65536) {  // the same columns as 16-bit shard columns, for the bulk row (given to it only)
-      std::vector<std::uint16_t> c16(ids.size());
+      std::vector<std::uint16_t> c16((ids.size() + 7) / 8 * 8, 0);
       for (std::size_t k = 0; k < ids.size(); ++k) c16[k] = std::uint16_t(ids[k] - h.col_base);
       SB_CUDA(cudaMemcpy(dcols16.data(), c16.data(), c16.size() * 2, cudaMemcpyHostToDevice));
       cols16 = static_cast<const std::uint16_t*>(dcols16.data()) + (h.ids - ids.data());
@@ -906,7 +906,7 @@ TEST(kernels_gpu, prune_pack_many_matches_the_host_per_destination) {
   // Again with the ids as 16-bit shard columns, as on a one-SM H100: the aligned destinations take
   // the bulk row, more than 8 rows to a launch (a block per row over every destination's rows; 205
   // draft columns a row, so the rows' values start at every 2-byte offset within 16 bytes).
-  std::vector<std::uint16_t> c16(ids.size());
+  std::vector<std::uint16_t> c16((ids.size() + 7) / 8 * 8, 0);  // whole 16-byte vectors
   for (std::size_t k = 0; k < ids.size(); ++k) c16[k] = std::uint16_t(ids[k] - base);
   device_tensor dc16(c16.size() * 2);
   SB_CUDA(cudaMemcpy(dc16.data(), c16.data(), c16.size() * 2, cudaMemcpyHostToDevice));
