@@ -35,7 +35,11 @@ struct vec_traits {
   // Raw (same-type) moves copy 16 bytes per vector; upcasts read 16 bytes of bf16/fp16 (8 elements)
   // and write 32 bytes of fp32.
   static constexpr int vec = Raw ? detail::raw_vec<SrcBytes> : 8;
-  static constexpr int unroll = Raw ? kUnroll : 2;  // 16-byte loads in flight per thread
+  // 16-byte loads in flight per thread. Upcasts: 4, not 2 (an H100, two bench --kernels runs each
+  // side by side in one call: usp/specforge's 4K pack, eight 50 MB launches, 0.89 of the copy with
+  // 2, and every one of the 88 phases at >= 0.9 with 4; on an H200 one 50 MB launch read 1.086 of
+  // a copy of its bytes with 4 against 1.066 with 2, docs/data/h200_experiments/remap_short_launches.txt).
+  static constexpr int unroll = Raw ? kUnroll : 4;
   static constexpr int range = kThreads * unroll;   // vectors per column range: one pass of the block
 };
 
