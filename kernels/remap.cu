@@ -30,16 +30,22 @@ struct vec_ranges {
   int splits;    // ranges per row (peer blocks x per_peer)
 };
 
-template <int SrcBytes, int DstBytes, dtype S, bool Raw>
+// Upcasts take 2 loads in flight per thread, and 4 in launches moving less than kShortUpcastBytes
+// (read + written). On an H100, bench --kernels side by side in one call (two runs each): with 4 for
+// every upcast, usp/specforge's 4K pack (eight 50 MB launches, one per destination) read 0.906-0.907
+// of the copy against 0.890-0.895 with 2, while the upcasts of 400 MB and more read 0.007-0.015 less
+// (0.944-0.986 against 0.953-0.997); on an H200 one 50 MB launch read 1.086 of a copy of its bytes
+// with 4 against 1.066 with 2 (docs/data/h200_experiments/remap_short_launches.txt). At 50 MB the
+// ranges of 4 make 1 038 blocks, one wave of the H100's 132 x 8; those of 2 make two. Launches
+// between 50 and 400 MB were not measured.
+constexpr std::int64_t kShortUpcastBytes = std::int64_t(128) << 20;
+
+template <int SrcBytes, int DstBytes, dtype S, bool Raw, int Unroll = Raw ? kUnroll : 2>
 struct vec_traits {
   // Raw (same-type) moves copy 16 bytes per vector; upcasts read 16 bytes of bf16/fp16 (8 elements)
   // and write 32 bytes of fp32.
   static constexpr int vec = Raw ? detail::raw_vec<SrcBytes> : 8;
-  // 16-byte loads in flight per thread. Upcasts: 4, not 2 (an H100, two bench --kernels runs each
-  // side by side in one call: usp/specforge's 4K pack, eight 50 MB launches, 0.89 of the copy with
-  // 2, and every one of the 88 phases at >= 0.9 with 4; on an H200 one 50 MB launch read 1.086 of
-  // a copy of its bytes with 4 against 1.066 with 2, docs/data/h200_experiments/remap_short_launches.txt).
-  static constexpr int unroll = Raw ? kUnroll : 4;
+  static constexpr int unroll = Unroll;             // 16-byte loads in flight per thread
   static constexpr int range = kThreads * unroll;   // vectors per column range: one pass of the block
 };
 
@@ -87,9 +93,9 @@ __device__ __forceinline__ void store_upcast_warp(char* out, uint4 in, int w0, i
   }
 }
 
-template <int SrcBytes, int DstBytes, dtype S, bool Raw>
+template <int SrcBytes, int DstBytes, dtype S, bool Raw, int Unroll>
 __global__ void __launch_bounds__(kThreads) remap_vec_kernel(const __grid_constant__ remap_desc d, vec_ranges rg) {
-  using tr = vec_traits<SrcBytes, DstBytes, S, Raw>;
+  using tr = vec_traits<SrcBytes, DstBytes, S, Raw, Unroll>;
   constexpr int Vec = tr::vec, U = tr::unroll;
   const vec_range rr = range_of(d, Vec, rg);
   const std::int64_t rows = d.windows * d.win_len;
@@ -277,9 +283,9 @@ void check(const remap_desc& d) {
 // Enough blocks for several waves on any current GPU (132 SMs x 8 resident blocks on an H100).
 constexpr std::int64_t kTargetBlocks = 4096;
 
-template <int SB, int DB, dtype S, bool Raw>
-void launch_vec(const remap_desc& d, cudaStream_t stream) {
-  using tr = vec_traits<SB, DB, S, Raw>;
+template <int SB, int DB, dtype S, bool Raw, int Unroll>
+void launch_vec_unrolled(const remap_desc& d, cudaStream_t stream) {
+  using tr = vec_traits<SB, DB, S, Raw, Unroll>;
   const std::int64_t rows = d.windows * d.win_len;
   const std::int64_t vec_per_row = d.cols / tr::vec, vec_per_peer = std::min(d.src_peer_cols, d.cols) / tr::vec;
   const std::int64_t peers = (vec_per_row + vec_per_peer - 1) / vec_per_peer;
@@ -287,7 +293,18 @@ void launch_vec(const remap_desc& d, cudaStream_t stream) {
   const std::int64_t per_peer = std::max<std::int64_t>(1, (std::min(vec_per_row, vec_per_peer) + tr::range - 1) / tr::range);
   const vec_ranges rg{int(per_peer), int(peers * per_peer)};
   const std::int64_t grid_rows = std::clamp<std::int64_t>(kMaxGrid / rg.splits, 1, rows);
-  remap_vec_kernel<SB, DB, S, Raw><<<unsigned(grid_rows * rg.splits), kThreads, 0, stream>>>(d, rg);
+  remap_vec_kernel<SB, DB, S, Raw, Unroll><<<unsigned(grid_rows * rg.splits), kThreads, 0, stream>>>(d, rg);
+}
+
+template <int SB, int DB, dtype S, bool Raw>
+void launch_vec(const remap_desc& d, cudaStream_t stream) {
+  if constexpr (Raw) {
+    launch_vec_unrolled<SB, DB, S, Raw, kUnroll>(d, stream);
+  } else {
+    const std::int64_t bytes = d.windows * d.win_len * d.cols * (SB + DB);
+    if (bytes < kShortUpcastBytes) launch_vec_unrolled<SB, DB, S, Raw, 4>(d, stream);
+    else launch_vec_unrolled<SB, DB, S, Raw, 2>(d, stream);
+  }
 }
 
 }  // namespace
