@@ -2183,6 +2183,29 @@ void print_timeline(const std::vector<unsigned long long>& p, std::int64_t rows,
   }
 }
 
+// A traced launcher's probe: on the 8th launch of a shape (warm, among the timed ones) a zeroed
+// buffer of `words` 8-byte words per row, else null. One per launcher (its own count).
+struct probe_state {
+  unsigned long long* buf = nullptr;
+  std::int64_t bytes = 0, shape_rows = -1;
+  int calls = 0;
+};
+unsigned long long* probe_on_8th(probe_state& s, std::int64_t rows, int words) {
+  if (rows != s.shape_rows) {
+    s.shape_rows = rows;
+    s.calls = 0;
+  }
+  const std::int64_t bytes = rows * words * 8;
+  if (s.bytes < bytes) {
+    if (s.buf) SB_CUDA(cudaFree(s.buf));
+    SB_CUDA(cudaMalloc(&s.buf, std::size_t(bytes)));
+    s.bytes = bytes;
+  }
+  if (++s.calls != 8) return nullptr;
+  SB_CUDA(cudaMemset(s.buf, 0, std::size_t(bytes)));
+  return s.buf;
+}
+
 template <dtype T, int NT, int U, int MinBlocks, rowbulk2::mode M = rowbulk2::mode::full, int StepNs = 0, bool Probe = false,
           int LG = 0>
 void launch_rowbulk2(const prune_batch& b, const std::uint16_t* offs, cudaStream_t stream) {
@@ -2207,20 +2230,8 @@ void launch_rowbulk2(const prune_batch& b, const std::uint16_t* offs, cudaStream
     set_for = smem;
   }
   if constexpr (Probe) {  // the 8th launch of a shape (warm, among the timed ones) is traced
-    static unsigned long long* probe = nullptr;
-    static std::int64_t cap = 0, shape_rows = -1;
-    static int calls = 0;
-    if (b.rows != shape_rows) {
-      shape_rows = b.rows;
-      calls = 0;
-    }
-    if (cap < b.rows) {
-      if (probe) SB_CUDA(cudaFree(probe));
-      SB_CUDA(cudaMalloc(&probe, std::size_t(b.rows) * 32));
-      cap = b.rows;
-    }
-    if (++calls == 8) {
-      SB_CUDA(cudaMemset(probe, 0, std::size_t(b.rows) * 32));
+    static probe_state ps;
+    if (unsigned long long* probe = probe_on_8th(ps, b.rows, 4)) {
       k<<<unsigned(b.rows), NT, smem, stream>>>(b, offs, sms, probe);
       SB_CUDA_LAUNCH();
       std::vector<unsigned long long> host(std::size_t(b.rows) * 4);
@@ -2541,22 +2552,8 @@ void launch_rowchunk(const prune_batch& b, const std::uint16_t* offs, cudaStream
   }
   unsigned long long* probe = nullptr;
   if constexpr (Probe) {  // the 8th launch of a shape (warm, among the timed ones) is traced
-    static unsigned long long* buf = nullptr;
-    static std::int64_t cap = 0, shape_rows = -1;
-    static int calls = 0;
-    if (b.rows != shape_rows) {
-      shape_rows = b.rows;
-      calls = 0;
-    }
-    if (cap < b.rows) {
-      if (buf) SB_CUDA(cudaFree(buf));
-      SB_CUDA(cudaMalloc(&buf, std::size_t(b.rows) * 32));
-      cap = b.rows;
-    }
-    if (++calls == 8) {
-      SB_CUDA(cudaMemset(buf, 0, std::size_t(b.rows) * 32));
-      probe = buf;
-    }
+    static probe_state ps;
+    probe = probe_on_8th(ps, b.rows, 4);
   }
   k<<<unsigned(b.rows), rowchunk::NT, smem, stream>>>(b, offs, sms, unsigned(StepNs), probe);
   SB_CUDA_LAUNCH();
@@ -2887,22 +2884,8 @@ void launch_rowpf(const prune_batch& b, const std::uint16_t* offs, cudaStream_t 
   }
   unsigned long long* probe = nullptr;
   if constexpr (Probe) {  // the 8th launch of a shape (warm, among the timed ones) is traced
-    static unsigned long long* buf = nullptr;
-    static std::int64_t cap = 0, shape_rows = -1;
-    static int calls = 0;
-    if (b.rows != shape_rows) {
-      shape_rows = b.rows;
-      calls = 0;
-    }
-    if (cap < b.rows) {
-      if (buf) SB_CUDA(cudaFree(buf));
-      SB_CUDA(cudaMalloc(&buf, std::size_t(b.rows) * 48));
-      cap = b.rows;
-    }
-    if (++calls == 8) {
-      SB_CUDA(cudaMemset(buf, 0, std::size_t(b.rows) * 48));
-      probe = buf;
-    }
+    static probe_state ps;
+    probe = probe_on_8th(ps, b.rows, 6);
   }
   k<<<unsigned(b.rows), bulk::kThreads, smem, stream>>>(c, bulk::kBlocksPerSm * sms, sms, unsigned(StepNs), probe);
   SB_CUDA_LAUNCH();
