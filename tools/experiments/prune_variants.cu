@@ -2684,57 +2684,11 @@ __device__ __forceinline__ void gather_staged(const std::uint16_t* srw, const st
 // Round 39 (Mode 6): round 38's staged stores left the gather at 3.5 µs, so the stores were not
 // what held it. Its loads: each group's eight 2-byte column loads, lanes 16 bytes apart, take four
 // L1 wavefronts each (32 per warp and group), more than the row's eight shared-memory reads (about
-// 28 with their bank conflicts) and its store (4-5). Here a group's columns come from the two
-// 16-byte vectors of cols16 that hold them (one when the output row starts 16-byte aligned):
-// 4-8 wavefronts. The eight columns start h (the row's uniform offset, 0-7) into the first: the
-// words are picked by h / 2 (a branch uniform over the block, each case unrolled) and shifted by
-// 16 bits when h is odd. cols16 must be 16-byte aligned and readable to its next 16-byte multiple.
-template <int Q>
-__device__ __forceinline__ void gather_vec_q(const std::uint16_t* srw, const std::uint16_t* row, std::uint16_t* out,
-                                             const uint4* cv, int h, int groups, int staged, int l) {
-  const unsigned shift = unsigned(h & 1) * 16u;
-  for (int g = l; g < groups; g += kThreads) {
-    const int k = h + 8 * g;
-    const uint4 A = __ldg(cv + g);
-    const uint4 B = h > 0 ? __ldg(cv + g + 1) : make_uint4(0u, 0u, 0u, 0u);
-    const unsigned w[8] = {A.x, A.y, A.z, A.w, B.x, B.y, B.z, B.w};
-    int c[8];
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const unsigned x = __funnelshift_r(w[Q + j], w[Q + j + 1], shift);
-      c[2 * j] = int(x & 0xffffu);
-      c[2 * j + 1] = int(x >> 16);
-    }
-    unsigned v[8];
-    if (c[7] < staged) {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
-    } else {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
-    }
-    *reinterpret_cast<uint4*>(out + k) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
-  }
-}
-
-__device__ __forceinline__ void gather_vec(const std::uint16_t* srw, const std::uint16_t* row, std::uint16_t* out,
-                                           const std::uint16_t* cols16, int n_ids, int staged, int l) {
-  auto one = [&](int k) {
-    const int c = int(__ldg(cols16 + k));
-    return c < staged ? srw[c] : row[c];
-  };
-  const int h = min(n_ids, int((8 - (reinterpret_cast<std::uintptr_t>(out) / 2) % 8) % 8));
-  const int groups = (n_ids - h) / 8;
-  if (l < h) out[l] = one(l);
-  const uint4* cv = reinterpret_cast<const uint4*>(cols16);
-  switch (h >> 1) {
-    case 0: gather_vec_q<0>(srw, row, out, cv, h, groups, staged, l); break;
-    case 1: gather_vec_q<1>(srw, row, out, cv, h, groups, staged, l); break;
-    case 2: gather_vec_q<2>(srw, row, out, cv, h, groups, staged, l); break;
-    default: gather_vec_q<3>(srw, row, out, cv, h, groups, staged, l); break;
-  }
-  for (int k = h + 8 * groups + l; k < n_ids; k += kThreads) out[k] = one(k);
-}
+// 28 with their bank conflicts) and its store (4-5). Mode 6 reads a group's columns from the two
+// 16-byte vectors of cols16 that hold them (one when the output row starts 16-byte aligned): 4-8
+// wavefronts. Production took it (8ca54a3) as bulk::gather, which Mode 6 now calls; round 39 timed
+// this file's own copy, the same but for assuming cols16 16-byte aligned (production aligns down
+// the address of each row's first group instead), which the launcher's buffer is.
 
 template <dtype T, bool Loc32, int Pf, int Mode = 0>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm) rowpf_kernel(const __grid_constant__ prune_batch b, int first_wave, int sms,
@@ -2804,7 +2758,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) rowpf_kernel(const __g
   unsigned key = __reduce_max_sync(~0u, m == m ? ordered_key(m) : 0u);
   if (lane == 0) s_key[warp] = key;
   if (Mode == 6) {
-    gather_vec(srw, row, out, d.cols16, n_ids, staged, l);
+    gather(srw, row, out, d.cols16, n_ids, staged, l);
     if (ph && l == 0) ph[1] = rowbulk2::global_ns();
   } else if (Mode == 4 || Mode == 5) {
     gather_staged<Mode == 4 ? 2048 : 1024>(srw, row, out, d.cols16, n_ids, staged, l,
@@ -4495,14 +4449,12 @@ int main(int argc, char** argv) {
     if (round == "round32") ring_round("round32", round32, true, {1056, 2112, 8192});
     if (round == "round33") ring_round("round33", round33, true, {1056, 2112, 8192, 16384});
     if (round == "round34") ring_round("round34", round34, true, {1056, 2112, 8192, 16384});
-    if (round == "round35") {
+    // Rounds 35, 36, 38 and 39: ring_round's shapes, each variant also timed alone after 256 MB written.
+    for (const auto& [name, vs] : std::vector<std::pair<std::string, const std::vector<variant>*>>{
+             {"round35", &round35}, {"round36", &round36}, {"round38", &round38}, {"round39", &round39}}) {
+      if (round != name) continue;
       g_isolated_all = true;
-      ring_round("round35", round35, true, {1056, 8192});
-      g_isolated_all = false;
-    }
-    if (round == "round36") {
-      g_isolated_all = true;
-      ring_round("round36", round36, true, {1056, 8192});
+      ring_round(name.c_str(), *vs, true, {1056, 8192});
       g_isolated_all = false;
     }
     if (round == "round37") {
@@ -4510,16 +4462,6 @@ int main(int argc, char** argv) {
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 tp8 4K uniform", round37);
       run_shape<dtype::bf16>(32768, 16160, uniform, "bf16 tp8 32K uniform", round37);
       run_shape<dtype::bf16>(4096, 16160, uniform, "bf16 4K generator", round37, 0, true);
-    }
-    if (round == "round38") {
-      g_isolated_all = true;
-      ring_round("round38", round38, true, {1056, 8192});
-      g_isolated_all = false;
-    }
-    if (round == "round39") {
-      g_isolated_all = true;
-      ring_round("round39", round39, true, {1056, 8192});
-      g_isolated_all = false;
     }
     if (round == "round36t") {
       std::printf("== round36t bf16\n");
