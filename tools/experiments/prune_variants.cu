@@ -2416,6 +2416,23 @@ void launch_rowbulk3(const prune_batch& b, const std::uint16_t* offs, cudaStream
 // 16-byte boundary and after its last, after the last chunk. Loc32: the row located with 32-bit
 // division (launch rows and window lengths below 2^31, as the pick asks) instead of 64-bit.
 // Probe: round 31's timeline, "landed" being the last chunk's landing.
+// Rounds 35-38's gather of one group: draft columns k..k+7 by 2-byte loads (cols16 sorted: a group
+// whose last column is staged is staged throughout), packed for one 16-byte store.
+__device__ __forceinline__ uint4 group8(const std::uint16_t* srw, const std::uint16_t* row, const std::uint16_t* cols16, int k, int staged) {
+  int c[8];
+#pragma unroll
+  for (int e = 0; e < 8; ++e) c[e] = int(__ldg(cols16 + k + e));
+  unsigned v[8];
+  if (c[7] < staged) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
+  } else {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
+  }
+  return make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+}
+
 namespace rowchunk {
 
 constexpr int NT = 256, per = 8, W = NT / 32;
@@ -2469,18 +2486,8 @@ __global__ void __launch_bounds__(NT, 6) rowchunk_kernel(const __grid_constant__
   const int groups = (n_ids - h) / 8;
   auto group = [&](int g) {
     const int k = h + 8 * g;
-    int c[8];
-#pragma unroll
-    for (int e = 0; e < 8; ++e) c[e] = int(__ldg(offs + k + e));
-    unsigned v[8];
-    if (c[7] < staged) {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
-    } else {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
-    }
-    *reinterpret_cast<uint4*>(out + k) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+    const uint4 u = group8(srw, row, offs, k, staged);
+    *reinterpret_cast<uint4*>(out + k) = u;
   };
   bulk::pair2<T> acc = bulk::as_pair<T>(~0u);
   int g = l;  // the thread's next gather group
@@ -2608,18 +2615,7 @@ __device__ __forceinline__ unsigned gather_m(const std::uint16_t* srw, const std
   }
   for (int g = l; g < groups; g += kThreads) {
     const int k = h + 8 * g;
-    int c[8];
-#pragma unroll
-    for (int e = 0; e < 8; ++e) c[e] = int(__ldg(cols16 + k + e));
-    unsigned v[8];
-    if (c[7] < staged) {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
-    } else {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
-    }
-    const uint4 u = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+    const uint4 u = group8(srw, row, cols16, k, staged);
     if (Store) *reinterpret_cast<uint4*>(out + k) = u;
     else sink ^= u.x ^ u.y ^ u.z ^ u.w;
   }
@@ -2656,19 +2652,7 @@ __device__ __forceinline__ void gather_staged(const std::uint16_t* srw, const st
       __syncthreads();  // the staging is free again
     }
     for (int g = l; g < np; g += kThreads) {
-      const int k = h + 8 * (p0 + g);
-      int c[8];
-#pragma unroll
-      for (int e = 0; e < 8; ++e) c[e] = int(__ldg(cols16 + k + e));
-      unsigned v[8];
-      if (c[7] < staged) {
-#pragma unroll
-        for (int e = 0; e < 8; ++e) v[e] = srw[c[e]];
-      } else {
-#pragma unroll
-        for (int e = 0; e < 8; ++e) v[e] = c[e] < staged ? srw[c[e]] : row[c[e]];
-      }
-      *reinterpret_cast<uint4*>(stg + 8 * g) = make_uint4(v[0] | v[1] << 16, v[2] | v[3] << 16, v[4] | v[5] << 16, v[6] | v[7] << 16);
+      *reinterpret_cast<uint4*>(stg + 8 * g) = group8(srw, row, cols16, h + 8 * (p0 + g), staged);
     }
     asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // the staging's writes, to the bulk-copy engine
     __syncthreads();
