@@ -3367,10 +3367,10 @@ bool g_read_roofline = false;  // run_shape also times read_roofline_kernel over
 // after 256 MB written (L2 full of dirty lines, as the consumer leaves it), by events around it.
 bool g_isolated_all = false;
 
-// The median of 30 launches (after one not counted), each alone right after a 256 MB memset of
-// dirty (the host queues far ahead of the GPU, so none waits on the host).
-template <typename F>
-double after_writes_us(void* dirty, std::size_t dirty_bytes, F&& launch) {
+// The median of 30 launches (after one not counted), each alone right after before(r) and timed by
+// events around it (the host queues far ahead of the GPU, so none waits on the host).
+template <typename B, typename F>
+double isolated_median_us(B&& before, F&& launch) {
   constexpr int kRuns = 31;
   std::vector<cudaEvent_t> a(kRuns), e(kRuns);
   for (int r = 0; r < kRuns; ++r) {
@@ -3378,14 +3378,14 @@ double after_writes_us(void* dirty, std::size_t dirty_bytes, F&& launch) {
     SB_CUDA(cudaEventCreate(&e[r]));
   }
   for (int r = 0; r < kRuns; ++r) {
-    SB_CUDA(cudaMemsetAsync(dirty, r & 0xff, dirty_bytes));
+    before(r);
     SB_CUDA(cudaEventRecord(a[r]));
     launch(r & 1);
     SB_CUDA(cudaEventRecord(e[r]));
   }
   SB_CUDA(cudaDeviceSynchronize());
   std::vector<double> v;
-  for (int r = 1; r < kRuns; ++r) {
+  for (int r = 1; r < kRuns; ++r) {  // the first is a warm-up
     float ms = 0;
     SB_CUDA(cudaEventElapsedTime(&ms, a[r], e[r]));
     v.push_back(double(ms) * 1000.0);
@@ -3396,6 +3396,12 @@ double after_writes_us(void* dirty, std::size_t dirty_bytes, F&& launch) {
   }
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// The same, each launch right after a memset of dirty_bytes (L2 left full of dirty lines).
+template <typename F>
+double after_writes_us(void* dirty, std::size_t dirty_bytes, F&& launch) {
+  return isolated_median_us([&](int r) { SB_CUDA(cudaMemsetAsync(dirty, r & 0xff, dirty_bytes)); }, launch);
 }
 
 // Round 16c's read roofline: the shard's rows streamed once by a flat grid (four 16-byte loads in
@@ -3622,36 +3628,16 @@ void run_shape(std::int64_t rows, std::int64_t cols, double density, const char*
     SB_CUDA(cudaMalloc(&dirty, dirty_bytes));
     bool after_writes = false;
     auto isolated_us = [&](auto&& launch) {
-      constexpr int kRuns = 31;
-      std::vector<cudaEvent_t> a(kRuns), e(kRuns);
-      for (int r = 0; r < kRuns; ++r) {
-        SB_CUDA(cudaEventCreate(&a[r]));
-        SB_CUDA(cudaEventCreate(&e[r]));
-      }
-      for (int r = 0; r < kRuns; ++r) {
-        if (after_writes) {
-          SB_CUDA(cudaMemsetAsync(dirty, r & 0xff, dirty_bytes));
-        } else {
-          read_roofline_kernel<<<blocks, 256>>>(static_cast<const uint4*>(in[(r + 1) & 1]), n, sink);
-          SB_CUDA_LAUNCH();
-        }
-        SB_CUDA(cudaEventRecord(a[r]));
-        launch(r & 1);
-        SB_CUDA(cudaEventRecord(e[r]));
-      }
-      SB_CUDA(cudaDeviceSynchronize());
-      std::vector<double> v;
-      for (int r = 1; r < kRuns; ++r) {  // the first is a warm-up
-        float ms = 0;
-        SB_CUDA(cudaEventElapsedTime(&ms, a[r], e[r]));
-        v.push_back(double(ms) * 1000.0);
-      }
-      for (int r = 0; r < kRuns; ++r) {
-        SB_CUDA(cudaEventDestroy(a[r]));
-        SB_CUDA(cudaEventDestroy(e[r]));
-      }
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
+      return isolated_median_us(
+          [&](int r) {
+            if (after_writes) {
+              SB_CUDA(cudaMemsetAsync(dirty, r & 0xff, dirty_bytes));
+            } else {
+              read_roofline_kernel<<<blocks, 256>>>(static_cast<const uint4*>(in[(r + 1) & 1]), n, sink);
+              SB_CUDA_LAUNCH();
+            }
+          },
+          launch);
     };
     const prune_batch ib0 = batch_for(0, vals[0], pairs[0]), ib1 = batch_for(1, vals[1], pairs[1]);
     for (const bool w : {false, true}) {
