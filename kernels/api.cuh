@@ -74,4 +74,9 @@ const char* prune_pack_kernel(const prune_desc& d, const pack_card& card);
 // Whether launch_remap takes the vectorised path for this descriptor (for tests and reports).
 bool remap_is_vectorized(const remap_desc& d);
 
+// The kernel launch_remap runs for d: "vector" (a same-type move), "vector upcast, 4 loads" (a
+// bf16/fp16 -> fp32 upcast moving under 128 MiB), "vector upcast, 2 loads" (a longer one),
+// "generated" or "element by element".
+const char* remap_kernel(const remap_desc& d);
+
 }  // namespace sb::kernels

@@ -283,8 +283,8 @@ void check(const remap_desc& d) {
 // Enough blocks for several waves on any current GPU (132 SMs x 8 resident blocks on an H100).
 constexpr std::int64_t kTargetBlocks = 4096;
 
-template <int SB, int DB, dtype S, bool Raw, int Unroll>
-void launch_vec_unrolled(const remap_desc& d, cudaStream_t stream) {
+template <int SB, int DB, dtype S, bool Raw, int Unroll = vec_traits<SB, DB, S, Raw>::unroll>
+void launch_vec(const remap_desc& d, cudaStream_t stream) {
   using tr = vec_traits<SB, DB, S, Raw, Unroll>;
   const std::int64_t rows = d.windows * d.win_len;
   const std::int64_t vec_per_row = d.cols / tr::vec, vec_per_peer = std::min(d.src_peer_cols, d.cols) / tr::vec;
@@ -296,16 +296,14 @@ void launch_vec_unrolled(const remap_desc& d, cudaStream_t stream) {
   remap_vec_kernel<SB, DB, S, Raw, Unroll><<<unsigned(grid_rows * rg.splits), kThreads, 0, stream>>>(d, rg);
 }
 
-template <int SB, int DB, dtype S, bool Raw>
-void launch_vec(const remap_desc& d, cudaStream_t stream) {
-  if constexpr (Raw) {
-    launch_vec_unrolled<SB, DB, S, Raw, kUnroll>(d, stream);
-  } else {
-    const std::int64_t bytes = d.windows * d.win_len * d.cols * (SB + DB);
-    if (bytes < kShortUpcastBytes) launch_vec_unrolled<SB, DB, S, Raw, 4>(d, stream);
-    else launch_vec_unrolled<SB, DB, S, Raw, 2>(d, stream);
-  }
+// A bf16/fp16 -> fp32 upcast with Unroll loads in flight per thread.
+template <int Unroll>
+void launch_upcast(const remap_desc& d, cudaStream_t stream) {
+  if (d.src_type == dtype::bf16) launch_vec<2, 4, dtype::bf16, false, Unroll>(d, stream);
+  else launch_vec<2, 4, dtype::fp16, false, Unroll>(d, stream);
 }
+
+enum class remap_kind { vector, upcast_4, upcast_2, generated, scalar };
 
 }  // namespace
 
@@ -323,32 +321,60 @@ bool remap_is_vectorized(const remap_desc& d) {
          d.win_len > 0 && d.cols >= 64;  // narrow rows (ids, masks) are better served element-wise
 }
 
+namespace {
+
+// The kernel launch_remap runs for d (remap_is_vectorized first; upcasts by their bytes, see
+// kShortUpcastBytes).
+remap_kind pick_remap(const remap_desc& d) {
+  if (remap_is_vectorized(d)) {
+    if (d.src_type == d.dst_type) return remap_kind::vector;
+    const std::int64_t bytes = d.windows * d.win_len * d.cols * std::int64_t(dtype_size(d.src_type) + dtype_size(d.dst_type));
+    return bytes < kShortUpcastBytes ? remap_kind::upcast_4 : remap_kind::upcast_2;
+  }
+  if (d.src_generated && gen::is_float_source(d.gen_kind) && is_float(d.dst_type) && d.cols < (std::int64_t(1) << 30))
+    return remap_kind::generated;
+  return remap_kind::scalar;
+}
+
+}  // namespace
+
+const char* remap_kernel(const remap_desc& d) {
+  switch (pick_remap(d)) {
+    case remap_kind::vector: return "vector";
+    case remap_kind::upcast_4: return "vector upcast, 4 loads";
+    case remap_kind::upcast_2: return "vector upcast, 2 loads";
+    case remap_kind::generated: return "generated";
+    default: return "element by element";
+  }
+}
+
 void launch_remap(const remap_desc& d, cudaStream_t stream) {
   check(d);
   const std::int64_t n = d.windows * d.win_len * d.cols;
   if (n == 0) return;
-  if (remap_is_vectorized(d)) {
-    if (d.src_type == d.dst_type) {
+  switch (pick_remap(d)) {
+    case remap_kind::vector:
       switch (dtype_size(d.dst_type)) {
         case 2: launch_vec<2, 2, dtype::bf16, true>(d, stream); break;
         case 4: launch_vec<4, 4, dtype::fp32, true>(d, stream); break;
         default: launch_vec<8, 8, dtype::i64, true>(d, stream); break;
       }
-    } else if (d.src_type == dtype::bf16) {
-      launch_vec<2, 4, dtype::bf16, false>(d, stream);
-    } else {
-      launch_vec<2, 4, dtype::fp16, false>(d, stream);
+      break;
+    case remap_kind::upcast_4: launch_upcast<4>(d, stream); break;
+    case remap_kind::upcast_2: launch_upcast<2>(d, stream); break;
+    case remap_kind::generated: {
+      const std::int64_t rows = d.windows * d.win_len;
+      const std::int64_t col_blocks = std::clamp<std::int64_t>((kTargetBlocks + rows - 1) / rows, 1,
+                                                               std::max<std::int64_t>(1, d.cols / kThreads));
+      const dim3 grid(unsigned(std::min(rows, kMaxBlocks)), unsigned(std::min<std::int64_t>(col_blocks, 65535)));
+      remap_generated_kernel<<<grid, kThreads, 0, stream>>>(d);
+      break;
     }
-  } else if (d.src_generated && gen::is_float_source(d.gen_kind) && is_float(d.dst_type) &&
-             d.cols < (std::int64_t(1) << 30)) {
-    const std::int64_t rows = d.windows * d.win_len;
-    const std::int64_t col_blocks = std::clamp<std::int64_t>((kTargetBlocks + rows - 1) / rows, 1,
-                                                             std::max<std::int64_t>(1, d.cols / kThreads));
-    const dim3 grid(unsigned(std::min(rows, kMaxBlocks)), unsigned(std::min<std::int64_t>(col_blocks, 65535)));
-    remap_generated_kernel<<<grid, kThreads, 0, stream>>>(d);
-  } else {
-    const int blocks = int(std::min((n + kThreads - 1) / kThreads, kMaxBlocks));
-    remap_scalar_kernel<<<blocks, kThreads, 0, stream>>>(d);
+    case remap_kind::scalar: {
+      const int blocks = int(std::min((n + kThreads - 1) / kThreads, kMaxBlocks));
+      remap_scalar_kernel<<<blocks, kThreads, 0, stream>>>(d);
+      break;
+    }
   }
   SB_CUDA_LAUNCH();
 }

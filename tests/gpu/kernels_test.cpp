@@ -393,6 +393,36 @@ TEST(kernels_gpu, prune_pack_rejects_bad_descriptors) {
 }
 
 // The pruned sender's kernel per row length, type and draft columns per 16-byte vector (cpv), as
+// The layout kernel's choice (kernels/remap.cu): a host-side choice, so this runs without a GPU too;
+// the pointers are never dereferenced. Upcasts take 4 loads in flight per thread under 128 MiB moved
+// (usp/specforge's per-destination pack at DeepSeek-V3 4K tp 8: 519 rows x 16 160 columns, 50 MB)
+// and 2 above (its 32K pack: 4 152 rows, 403 MB).
+TEST(kernels_gpu, remap_picks_its_kernel_by_type_and_bytes) {
+  auto desc = [](dtype from, dtype to, std::int64_t rows, std::int64_t cols) {
+    remap_desc d;
+    d.src = reinterpret_cast<const void*>(std::uintptr_t(0x10000));
+    d.dst = reinterpret_cast<void*>(std::uintptr_t(0x20000));
+    d.src_type = from;
+    d.dst_type = to;
+    d.src_ld = d.src_peer_cols = d.dst_ld = d.cols = cols;
+    d.win_len = d.valid_len = rows;
+    return d;
+  };
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::bf16, dtype::fp32, 519, 16160))), "vector upcast, 4 loads");
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::fp16, dtype::fp32, 519, 16160))), "vector upcast, 4 loads");
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::bf16, dtype::fp32, 4152, 16160))), "vector upcast, 2 loads");
+  // The bound: 128 MiB moved is 22 369 621.33 elements at 6 bytes each.
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::bf16, dtype::fp32, 1, 22369616))), "vector upcast, 4 loads");
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::bf16, dtype::fp32, 1, 22369624))), "vector upcast, 2 loads");
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::bf16, dtype::bf16, 519, 16160))), "vector");
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::fp32, dtype::fp32, 4152, 16160))), "vector");
+  EXPECT_EQ(std::string(kernels::remap_kernel(desc(dtype::bf16, dtype::fp32, 519, 16163))), "element by element");  // not whole vectors
+  remap_desc g = desc(dtype::fp32, dtype::fp32, 519, 16160);
+  g.src = nullptr;
+  g.src_generated = true;
+  EXPECT_EQ(std::string(kernels::remap_kernel(g)), "generated");
+}
+
 // kernels/consumer.cu's pick_pack_kernel documents them from the H200 sweeps (docs/kernel-notes.md,
 // round 14): a host-side choice, so this runs without a GPU too; the pointers are never dereferenced.
 TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
