@@ -443,10 +443,16 @@ struct located {
   const prune_rows& pr;
   std::int64_t i, r;
 };
-__device__ __forceinline__ located locate(const prune_batch& b, std::int64_t g) {
+// The destination holding launch row g.
+template <typename Row>
+__device__ __forceinline__ const prune_rows& destination_of(const prune_batch& b, Row g) {
   int t = 0;
   while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-  const prune_rows& pr = b.dst[t];
+  return b.dst[t];
+}
+
+__device__ __forceinline__ located locate(const prune_batch& b, std::int64_t g) {
+  const prune_rows& pr = destination_of(b, g);
   const std::int64_t i = g - pr.first;
   return {pr, i, pr.rule.source(i / pr.win_len, i % pr.win_len)};
 }
@@ -454,9 +460,7 @@ __device__ __forceinline__ located locate(const prune_batch& b, std::int64_t g) 
 // The same for launches of at most INT_MAX rows (a destination's window no longer than its rows), by
 // 32-bit division.
 __device__ __forceinline__ located locate32(const prune_batch& b, int g) {
-  int t = 0;
-  while (t + 1 < b.n && g >= b.dst[t + 1].first) ++t;
-  const prune_rows& pr = b.dst[t];
+  const prune_rows& pr = destination_of(b, g);
   const unsigned i = unsigned(g) - unsigned(pr.first), wl = unsigned(pr.win_len), w = i / wl;
   return {pr, std::int64_t(i), pr.rule.source(w, i - w * wl)};
 }

@@ -88,8 +88,7 @@ struct prune_case {
   // Runs launch_prune_pack on `dev` (as given or changed by the caller) and compares with the host.
   void expect_device_equal(const std::string& what) {
     kernels::launch_prune_pack(dev, nullptr);
-    EXPECT_EQ(to_host(dv.data(), values.size()), values) << what;
-    EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)), bytes_of(pairs)) << what;
+    expect_outputs(what);
   }
 
   // The same, choosing the kernel as on `card`, over outputs first filled with 0xab.
@@ -97,6 +96,11 @@ struct prune_case {
     SB_CUDA(cudaMemset(dv.data(), 0xab, values.size()));
     SB_CUDA(cudaMemset(dpair.data(), 0xab, pairs.size() * sizeof(pruned_pair)));
     kernels::launch_prune_pack_many(&dev, 1, nullptr, card);
+    expect_outputs(what);
+  }
+
+  // The device outputs against the host's.
+  void expect_outputs(const std::string& what) {
     EXPECT_EQ(to_host(dv.data(), values.size()), values) << what;
     EXPECT_EQ(to_host(dpair.data(), pairs.size() * sizeof(pruned_pair)), bytes_of(pairs)) << what;
   }
@@ -392,7 +396,6 @@ TEST(kernels_gpu, prune_pack_rejects_bad_descriptors) {
   EXPECT_EQ(message(d), "accepted");
 }
 
-// The pruned sender's kernel per row length, type and draft columns per 16-byte vector (cpv), as
 // The layout kernel's choice (kernels/remap.cu): a host-side choice, so this runs without a GPU too;
 // the pointers are never dereferenced. Upcasts take 4 loads in flight per thread under 128 MiB moved
 // (usp/specforge's per-destination pack at DeepSeek-V3 4K tp 8: 519 rows x 16 160 columns, 50 MB)
@@ -423,6 +426,7 @@ TEST(kernels_gpu, remap_picks_its_kernel_by_type_and_bytes) {
   EXPECT_EQ(std::string(kernels::remap_kernel(g)), "generated");
 }
 
+// The pruned sender's kernel per row length, type and draft columns per 16-byte vector (cpv), as
 // kernels/consumer.cu's pick_pack_kernel documents them from the H200 sweeps (docs/kernel-notes.md,
 // round 14): a host-side choice, so this runs without a GPU too; the pointers are never dereferenced.
 TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
