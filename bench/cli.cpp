@@ -361,9 +361,11 @@ int cmd_plan(const cli_flags& f) {
         j["op_bytes"] = row.plan.op_bytes;
         j["useful_bytes"] = row.plan.useful_bytes;
         j["predicted_peak_bytes"] = row.plan.peak_bytes;
+        j["steps"] = row.plan.steps;
         for (const auto& b : row.plan.buffers)
-          j["buffers"].push_back({{"name", b.name}, {"dtype", std::string(to_string(b.type))}, {"bytes", b.bytes()},
-                                  {"first_step", b.first_step}, {"last_step", b.last_step}});
+          j["buffers"].push_back({{"name", b.name}, {"dtype", std::string(to_string(b.type))}, {"dims", b.dims},
+                                  {"bytes", b.bytes()}, {"first_step", b.first_step}, {"last_step", b.last_step},
+                                  {"input", b.is_input()}});
       }
       out.push_back(j);
     }

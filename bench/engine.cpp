@@ -34,6 +34,7 @@ point_plan combine_plans(const std::vector<path_plan>& plans) {
     if (r == 0 || peak > out.peak_bytes) {
       out.peak_bytes = peak;
       out.buffers = pl.buffers;
+      out.steps = pl.steps;
     }
     out.bytes_sent = std::max(out.bytes_sent, pl.bytes_sent);
     out.bytes_sent_all_ranks += pl.bytes_sent;
@@ -49,15 +50,6 @@ point_plan combine_plans(const std::vector<path_plan>& plans) {
 point_plan plan_point(const point& pt) { return combine_plans(plan_ranks(*make_path(pt.path, pt.variant), pt.shp)); }
 
 namespace {
-
-// numpy dims of a buffer, from the definition it is filled with or checked against.
-std::vector<std::int64_t> dims_of(const expected_spec& e) {
-  std::vector<std::int64_t> d;
-  if (e.windows != 1) d.push_back(e.windows);
-  d.push_back(e.win_len);
-  if (e.cols != 1) d.push_back(e.cols);
-  return d;
-}
 
 // bf16 has no numpy dtype: dumps hold it as float32 (exact, every bf16 value is an fp32 value).
 npy_array to_npy(const std::vector<char>& bytes, dtype t, std::vector<std::int64_t> dims) {
@@ -292,10 +284,9 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     if (!o.dump_dir.empty()) {
       for (const auto& b : plan.buffers) {
         if (!b.dump) continue;
-        const std::vector<std::int64_t> dims = !b.dims.empty() ? b.dims : dims_of(b.check ? *b.check : *b.fill);
         write_npy(fmt::format("{}/{}_{}_{}_r{}_{}.npy", o.dump_dir, to_string(pt.path), to_string(pt.variant),
                               to_string(pt.shp.type), rank, b.name),
-                  to_npy(download(c, ptrs[b.name], b.bytes()), b.type, dims));
+                  to_npy(download(c, ptrs[b.name], b.bytes()), b.type, b.dims));
       }
     }
     const std::int64_t mismatches = c.sum_over_ranks(local_mismatches);

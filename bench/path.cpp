@@ -39,18 +39,25 @@ std::unique_ptr<path> make_path(path_kind p, variant_kind v) {
   throw_config("unknown path");
 }
 
-buffer_spec make_buffer(std::string name, dtype t, std::int64_t elements, int first_step, int last_step) {
+buffer_spec make_buffer(std::string name, dtype t, std::vector<std::int64_t> dims, int first_step, int last_step) {
   buffer_spec b;
   b.name = std::move(name);
   b.type = t;
-  b.elements = elements;
+  b.elements = 1;
+  for (std::int64_t d : dims) b.elements *= d;
+  b.dims = std::move(dims);
   b.first_step = first_step;
   b.last_step = last_step;
   return b;
 }
 
+std::vector<std::int64_t> dims_of(const expected_spec& e) {
+  if (e.cols == 1) return {e.windows * e.win_len};
+  return {e.windows * e.win_len, e.cols};
+}
+
 buffer_spec input_logits_buffer(const shape& s, int rank, int last_step) {
-  buffer_spec b = make_buffer("input", s.type, s.tokens() * s.vocab_local(), 0, last_step);
+  buffer_spec b = make_buffer("input", s.type, {s.tokens(), s.vocab_local()}, 0, last_step);
   b.fill = input_shard_spec(s, rank);
   b.dump = true;
   return b;
@@ -133,12 +140,12 @@ void add_consumer(path_plan& p, const shape& s, const std::string& logits, const
   };
   std::vector<std::int32_t> drawn;  // only when the caller did not draw it (~1 ms at V = 129 280)
   const std::vector<std::int32_t>& d2t = given_d2t ? *given_d2t : (drawn = make_d2t(s));
-  buffer_spec t = make_buffer("d2t", dtype::i32, std::int64_t(d2t.size()), 0, step);
+  buffer_spec t = make_buffer("d2t", dtype::i32, {std::int64_t(d2t.size())}, 0, step);
   t.upload = std::make_shared<const std::vector<char>>(reinterpret_cast<const char*>(d2t.data()),
                                                        reinterpret_cast<const char*>(d2t.data() + d2t.size()));
   p.buffers.push_back(t);
   if (!has("loss_mask_global")) {
-    buffer_spec lm = make_buffer("loss_mask_global", dtype::i32, s.tokens(), 0, step);
+    buffer_spec lm = make_buffer("loss_mask_global", dtype::i32, {s.tokens()}, 0, step);
     lm.fill = token_global_spec(s, gen::source::loss_mask);
     p.buffers.push_back(lm);
   }
@@ -147,16 +154,16 @@ void add_consumer(path_plan& p, const shape& s, const std::string& logits, const
   for (auto& b : p.buffers)
     if (b.is_input() || b.check || b.name == logits) b.last_step = step;
   const std::int64_t n = rows.windows * rows.win_len;
-  buffer_spec tp = make_buffer("target_p", dtype::fp32, n * s.draft_vocab, step, step);
-  tp.dims = {n, s.draft_vocab};
+  buffer_spec tp = make_buffer("target_p", dtype::fp32, {n, s.draft_vocab}, step, step);
   tp.dump = true;
-  buffer_spec pm = make_buffer("position_mask", dtype::i32, n, step, step);
-  pm.dims = {n};
+  buffer_spec pm = make_buffer("position_mask", dtype::i32, {n}, step, step);
   pm.dump = true;
   p.buffers.push_back(tp);
   p.buffers.push_back(pm);
   p.consumer_rows = rows;
   p.draft = draft_shares(s, d2t);
+  p.steps.resize(std::size_t(step) + 1);
+  p.steps.back() = "consumer";
 }
 
 consumer_desc consumer_over(const shape& s, const rank_context& ctx, const expected_spec& rows) {

@@ -21,6 +21,7 @@ namespace sb {
 
 struct path_plan {
   std::vector<buffer_spec> buffers;
+  std::vector<std::string> steps;  // what each step does, by index (buffer_spec::first_step/last_step)
   collective_kind collective = collective_kind::all_gather;
   std::size_t bytes_sent = 0;    // bytes leaving this rank per iteration
   std::size_t op_bytes = 0;      // nccl-tests' size S_op of the collective actually issued
@@ -86,7 +87,11 @@ class path {
 std::unique_ptr<path> make_path(path_kind p, variant_kind v);
 
 // ---- helpers shared by the paths -------------------------------------------------------------
-buffer_spec make_buffer(std::string name, dtype t, std::int64_t elements, int first_step, int last_step);
+// A buffer of shape `dims` (its elements are their product), alive from step first_step to last_step.
+buffer_spec make_buffer(std::string name, dtype t, std::vector<std::int64_t> dims, int first_step, int last_step);
+// The shape of a tensor of one window (the usp aligned tensors, the global inputs): [rows, cols],
+// or [rows] for a tensor of one column (ids, masks, positions).
+std::vector<std::int64_t> dims_of(const expected_spec& e);
 buffer_spec input_logits_buffer(const shape& s, int rank, int last_step);  // "input", filled by g
 // A plain dense 2-D re-layout: rows × cols from src (leading dim src_ld) to dst (leading dim dst_ld).
 remap_desc dense_copy(const void* src, dtype st, std::int64_t src_ld, void* dst, dtype dt, std::int64_t dst_ld,

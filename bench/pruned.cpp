@@ -76,12 +76,13 @@ void plan_pruned(path_plan& p, const shape& s, int rank, output_rows_fn rows_of,
       p.useful_bytes += in;
     }
   }
+  p.steps = {"pack", "comm"};
   p.buffers.push_back(input_logits_buffer(s, rank, 1));
-  p.buffers.push_back(make_buffer("send", dtype::i32, std::int64_t(send / 4), 0, 1));  // raw bytes
-  p.buffers.push_back(make_buffer("recv", dtype::i32, std::int64_t(recv / 4), 1, 1));
+  p.buffers.push_back(make_buffer("send", dtype::i32, {std::int64_t(send / 4)}, 0, 1));  // raw bytes
+  p.buffers.push_back(make_buffer("recv", dtype::i32, {std::int64_t(recv / 4)}, 1, 1));
   if (has_cols16(s)) {  // an input: add_consumer keeps it alive to the last step
     auto bytes = std::make_shared<const std::vector<char>>(cols16_bytes(s, d2t));
-    buffer_spec c = make_buffer("d2t_cols16", dtype::i32, std::int64_t(bytes->size() / 4), 0, 1);  // raw bytes
+    buffer_spec c = make_buffer("d2t_cols16", dtype::i32, {std::int64_t(bytes->size() / 4)}, 0, 1);  // raw bytes
     c.upload = std::move(bytes);
     p.buffers.push_back(c);
   }

@@ -24,9 +24,18 @@ usp_role usp_role_of(const shape& s, int rank) {
   r.sample = r.dp_rank;
   r.chunk = s.seq / s.sp();
   r.window = r.chunk + s.ttt;
-  r.first_token = r.sp_rank * r.chunk;
-  r.valid_rows = std::min(r.window, s.seq - r.first_token);
+  const usp_window w = usp_window_of(s, r.sp_rank);
+  r.first_token = w.first_token;
+  r.valid_rows = w.valid_rows;
   return r;
+}
+
+usp_window usp_window_of(const shape& s, std::int64_t sp_rank) {
+  const std::int64_t chunk = s.seq / s.sp();
+  usp_window w;
+  w.first_token = sp_rank * chunk;
+  w.valid_rows = std::min(chunk + s.ttt, s.seq - w.first_token);
+  return w;
 }
 
 namespace {

@@ -27,6 +27,13 @@ struct usp_role {
   std::int64_t valid_rows = 0;  // rows of the window inside the sample: min(Lloc, S - s·C)
 };
 usp_role usp_role_of(const shape& s, int rank);
+// The window of sp rank `sp_rank` within its sample: its first token s·C and its rows inside the
+// sample, min(Lloc, S - s·C) (SpecForge's senders compute it from the sp rank they gather).
+struct usp_window {
+  std::int64_t first_token = 0;
+  std::int64_t valid_rows = 0;
+};
+usp_window usp_window_of(const shape& s, std::int64_t sp_rank);
 
 // ---- what each buffer holds (the definitions the verifier checks) ------------------------------
 expected_spec input_shard_spec(const shape& s, int rank);  // L_r: [T, Vl] in dtype w

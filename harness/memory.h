@@ -27,7 +27,7 @@ struct buffer_spec {
   std::optional<expected_spec> fill;   // an input: the engine fills it with this definition
   std::optional<expected_spec> check;  // an output: verified against this definition
   std::shared_ptr<const std::vector<char>> upload;  // an input given as bytes (the draft vocabulary)
-  std::vector<std::int64_t> dims;      // numpy shape for dumps, where no definition gives one
+  std::vector<std::int64_t> dims;      // its shape: the plan lists it, dumps write it
   bool dump = false;                   // written by `run --dump`
 
   bool is_input() const { return fill.has_value() || upload != nullptr; }

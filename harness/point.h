@@ -72,6 +72,7 @@ struct point_plan {
   std::size_t bytes_sent_all_ranks = 0;
   collective_kind collective = collective_kind::all_gather;
   std::vector<buffer_spec> buffers;  // of the rank with the largest peak
+  std::vector<std::string> steps;    // its steps, by index
 };
 
 }  // namespace sb

@@ -86,6 +86,14 @@ void print_summary_line(std::ostream& os, const std::vector<point_result>& resul
              cross);
 }
 
+namespace {
+std::string shape_of(const std::vector<std::int64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+}  // namespace
+
 void print_plan_table(std::ostream& os, const std::vector<plan_row>& rows) {
   fmt::print(os, "{:<20} {:<40} {:>11} {:>12} {:>12} {:>12}\n", "path/variant", "shape", "collective", "sent/rank",
              "op_bytes", "peak/rank");
@@ -98,9 +106,12 @@ void print_plan_table(std::ostream& os, const std::vector<plan_row>& rows) {
     fmt::print(os, "{:<20} {:<40} {:>11} {:>12} {:>12} {:>12}\n", pv, shape_cell(r.pt.shp),
                to_string(r.plan.collective), human_bytes(double(r.plan.bytes_sent)), human_bytes(double(r.plan.op_bytes)),
                human_bytes(double(r.plan.peak_bytes)));
+    auto step = [&](int i) { return std::size_t(i) < r.plan.steps.size() ? r.plan.steps[std::size_t(i)] : std::to_string(i); };
     for (const auto& b : r.plan.buffers)
-      fmt::print(os, "    {:<24} {:>5} {:>12}  steps {}-{}\n", b.name, to_string(b.type), human_bytes(double(b.bytes())),
-                 b.first_step, b.last_step);
+      fmt::print(os, "    {:<24} {:>5} {:<26} {:>12}  {}{}\n", b.name, to_string(b.type), shape_of(b.dims),
+                 human_bytes(double(b.bytes())), b.first_step == b.last_step ? step(b.first_step)
+                                                                            : step(b.first_step) + " .. " + step(b.last_step),
+                 b.is_input() ? " (input)" : "");
   }
 }
 

@@ -1,6 +1,8 @@
 // The command line's contract: exit codes, one clear error line, and no results file on bad input.
 #include "bench/cli.h"
 
+#include <fmt/format.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +11,8 @@
 #include <fstream>
 #include <map>
 #include <vector>
+
+#include "harness/npy.h"
 
 namespace sb {
 
@@ -266,6 +270,27 @@ TEST(cli, dump_writes_numpy_files_per_rank) {
   for (const char* n : {"input", "output", "hidden", "input_ids", "attention_mask", "loss_mask", "position_ids"})
     for (int rank : {0, 1})
       EXPECT_TRUE(std::filesystem::exists(dir + "/usp_fused_bf16_r" + std::to_string(rank) + "_" + n + ".npy")) << n;
+}
+
+// A dump holds each output at its path's full shape, whatever the sample count: [n_r, S, Vp] for
+// batch (n_r = 1 here, and 0 on the last rank), [B, S, V] for the baseline at B = 1.
+TEST(cli, dump_keeps_the_sample_dimension_of_one) {
+  std::string dir = ::testing::TempDir() + "/dump_dims";
+  std::filesystem::remove_all(dir);
+  cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "baseline,batch", "--variants", "specforge,fused", "--tp", "4",
+                       "--batch", "3", "--seq", "8", "--vocab", "100", "--dump", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* v : {"specforge", "fused"}) {
+    EXPECT_EQ(read_npy(fmt::format("{}/batch_{}_bf16_r0_output.npy", dir, v)).shape, (std::vector<std::int64_t>{1, 8, 128}));
+    EXPECT_EQ(read_npy(fmt::format("{}/batch_{}_bf16_r3_output.npy", dir, v)).shape, (std::vector<std::int64_t>{0, 8, 128}));
+    EXPECT_EQ(read_npy(fmt::format("{}/baseline_{}_bf16_r0_output.npy", dir, v)).shape, (std::vector<std::int64_t>{3, 8, 100}));
+    EXPECT_EQ(read_npy(fmt::format("{}/batch_{}_bf16_r0_input.npy", dir, v)).shape, (std::vector<std::int64_t>{24, 32}));
+  }
+  std::filesystem::remove_all(dir);
+  r = run_cli({"run", "--backend", "cpu", "--paths", "baseline", "--tp", "2", "--batch", "1", "--seq", "8", "--vocab", "100",
+               "--dump", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_npy(dir + "/baseline_fused_bf16_r1_output.npy").shape, (std::vector<std::int64_t>{1, 8, 100}));
 }
 
 }  // namespace sb

@@ -1,11 +1,13 @@
 // batch: all-to-all from full-batch/local-vocab [B, S, Vl] to local-batch/full-vocab [n_r, S, Vp].
-// Rank r owns samples [r·spr, r·spr + n_r). `specforge` upcasts and zero-pads to Bp samples in one
-// copy, exchanges fp32 through the list all-to-all (grouped send/recv), concatenates the received
-// shards along vocab and shifts in another copy. `fused` sends the dtype-w rows of each
-// destination's samples straight from the input (they are contiguous, so there is no pack at all)
-// and unpacks with the upcast and the shift in one pass. `peer_pull` has no exchange buffers at
-// all: one kernel reads each peer's input shard in place (peer access / CUDA IPC) and writes the
-// output. `pruned` (bench/pruned.h) exchanges only the draft columns and argmax pairs.
+// Rank r owns samples [r·spr, r·spr + n_r). `specforge` follows SGLang and SpecForge buffer for
+// buffer: the fp32 upcast copy SGLang hands over, a zero-filled [Bp, S, Vl] copy padded to a multiple
+// of P samples, the list all-to-all (grouped send/recv) into [P, spr·S, Vl], the concat along vocab
+// [spr, S, Vp], the concat of the local samples' valid rows [n_r·S, Vp], and the trainer's shift.
+// `fused` sends the dtype-w rows of each destination's samples straight from the input (they are
+// contiguous, so there is no pack at all) and unpacks with the upcast and the shift in one pass.
+// `peer_pull` has no exchange buffers at all: one kernel reads each peer's input shard in place
+// (peer access / CUDA IPC) and writes the output. `pruned` (bench/pruned.h) exchanges only the
+// draft columns and argmax pairs.
 #include "bench/path.h"
 #include "bench/pruned.h"
 #include "harness/t2d.h"
@@ -32,18 +34,24 @@ class batch_path final : public path {
     }
     const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;
     const bool wire_w = fused || pull;  // the LM head's dtype crosses the link
-    const int last = pull ? 0 : fused ? 1 : 3;
+    const int last = pull ? 0 : fused ? 1 : 5;
     p.buffers.push_back(input_logits_buffer(s, rank, last));
     if (pull) {
+      p.steps = {"pull"};
       p.peer_shared.push_back("input");
     } else if (fused) {
-      p.buffers.push_back(make_buffer("recv", s.type, P * n * S * Vl, 0, 1));  // [P, n_r·S, Vl]
+      p.steps = {"comm", "unpack"};
+      p.buffers.push_back(make_buffer("recv", s.type, {P, n * S, Vl}, 0, 1));
     } else {
-      p.buffers.push_back(make_buffer("padded", dtype::fp32, P * spr * S * Vl, 0, 1));  // [Bp·S, Vl]
-      p.buffers.push_back(make_buffer("recv", dtype::fp32, P * spr * S * Vl, 1, 2));    // [P, spr·S, Vl]
-      p.buffers.push_back(make_buffer("concat", dtype::fp32, spr * S * Vp, 2, 3));      // [spr·S, Vp]
+      // SpecForge's function holds padded, recv and concat until it returns (end of step 4).
+      p.steps = {"upcast", "pad", "comm", "concat", "local_rows", "shift"};
+      p.buffers.push_back(make_buffer("logits", dtype::fp32, {s.tokens(), Vl}, 0, 4));
+      p.buffers.push_back(make_buffer("padded", dtype::fp32, {P * spr, S, Vl}, 1, 4));
+      p.buffers.push_back(make_buffer("recv", dtype::fp32, {P, spr * S, Vl}, 2, 4));
+      p.buffers.push_back(make_buffer("concat", dtype::fp32, {spr, S, Vp}, 3, 4));
+      p.buffers.push_back(make_buffer("local", dtype::fp32, {n * S, Vp}, 4, 5));
     }
-    buffer_spec out = make_buffer("output", dtype::fp32, n * S * Vp, last, last);  // [n_r, S, Vp]
+    buffer_spec out = make_buffer("output", dtype::fp32, {n, S, Vp}, last, last);
     out.check = batch_output_spec(s, rank);
     out.dump = true;
     p.buffers.push_back(out);
@@ -107,14 +115,18 @@ class batch_path final : public path {
   static void run_specforge(rank_context& ctx) {
     const shape& s = ctx.shp();
     const int r = ctx.rank();
-    const std::int64_t S = s.seq, Vl = s.vocab_local(), T = s.tokens();
-    const std::int64_t spr = batch_samples_per_rank(s), P = s.tp;
+    const std::int64_t S = s.seq, Vl = s.vocab_local(), Vp = s.vocab_padded(), T = s.tokens();
+    const std::int64_t spr = batch_samples_per_rank(s), P = s.tp, n = batch_num_samples(s, r);
     const std::size_t chunk_bytes = std::size_t(spr * S * Vl) * 4;
+    communicator& comm = ctx.comm();
     {
-      auto ph = ctx.phase("pad_upcast");  // logits.float() padded to Bp samples with zero rows
-      remap_desc d = dense_copy(ctx.buf("input"), s.type, Vl, ctx.buf("padded"), dtype::fp32, Vl, P * spr * S, Vl);
-      d.valid_len = T;
-      ctx.comm().remap(d);
+      auto ph = ctx.phase("upcast");  // SGLang hands SpecForge an fp32 copy of the logits
+      comm.remap(dense_copy(ctx.buf("input"), s.type, Vl, ctx.buf("logits"), dtype::fp32, Vl, T, Vl));
+    }
+    {
+      auto ph = ctx.phase("pad");  // torch.zeros([Bp, S, Vl]), then every sample copied in
+      comm.zero(ctx.buf("padded"), std::size_t(P) * chunk_bytes);
+      comm.remap(dense_copy(ctx.buf("logits"), dtype::fp32, Vl, ctx.buf("padded"), dtype::fp32, Vl, T, Vl));
     }
     a2a_args a;
     a.send = ctx.buf("padded");
@@ -126,7 +138,7 @@ class batch_path final : public path {
     a.impl = a2a_impl::send_recv;  // dist.all_to_all over a list of tensors
     {
       auto ph = ctx.phase("comm");
-      ctx.comm().all_to_all(a, [&](int q) {
+      comm.all_to_all(a, [&](int q) {
         remap_desc d = generated_shard(s, q, dtype::fp32);
         d.dst = static_cast<char*>(ctx.buf("recv")) + std::size_t(q) * chunk_bytes;
         d.src_row_base = batch_first_sample(s, r) * S;
@@ -137,18 +149,20 @@ class batch_path final : public path {
     }
     {
       auto ph = ctx.phase("concat");  // torch.cat(received, dim=-1)
-      remap_desc d = dense_copy(ctx.buf("recv"), dtype::fp32, Vl, ctx.buf("concat"), dtype::fp32, s.vocab_padded(),
-                                spr * S, s.vocab_padded());
+      remap_desc d = dense_copy(ctx.buf("recv"), dtype::fp32, Vl, ctx.buf("concat"), dtype::fp32, Vp, spr * S, Vp);
       d.src_peer_cols = Vl;
       d.src_peer_stride = spr * S * Vl;
-      ctx.comm().remap(d);
+      comm.remap(d);
+    }
+    {
+      auto ph = ctx.phase("local_rows");  // torch.cat of the local samples' valid rows: [n·S, Vp]
+      comm.remap(dense_copy(ctx.buf("concat"), dtype::fp32, Vp, ctx.buf("local"), dtype::fp32, Vp, n * S, Vp));
     }
     {
       auto ph = ctx.phase("shift");
-      const std::int64_t Vp = s.vocab_padded(), n = batch_num_samples(s, r);
-      remap_desc d = dense_copy(ctx.buf("concat"), dtype::fp32, Vp, ctx.buf("output"), dtype::fp32, Vp, S, Vp);
+      remap_desc d = dense_copy(ctx.buf("local"), dtype::fp32, Vp, ctx.buf("output"), dtype::fp32, Vp, S, Vp);
       shift_windows(d, n, S, S, S);
-      ctx.comm().remap(d);
+      comm.remap(d);
     }
   }
 

@@ -3,13 +3,17 @@
 // tokens [s·C, s·C + Lloc) of it, Lloc = C + ttt, with full vocab; its hidden states, input ids and
 // masks are sliced to the same window locally, and its position ids follow the Ulysses layout.
 //
-// `specforge` zero-fills a [P, B, Lloc, Vl] fp32 send buffer, copies *every* sample's window for each
-// destination into it (one host sync per destination, as the Python loop does), exchanges it with one
-// all-to-all, keeps its own sample, concatenates along vocab and shifts. `fused` sends each
-// destination only its own sample's window, in dtype w, straight from the input (the window is a
-// contiguous row range), and unpacks with the upcast and the shift in one pass. `peer_pull` reads
-// the window of every peer's input shard in place with one kernel (no exchange buffers); `pruned`
-// (bench/pruned.h) exchanges only the window's draft columns and argmax pairs.
+// `specforge` follows SGLang and SpecForge buffer for buffer: the fp32 upcast copy SGLang hands
+// over; a zero-filled [B, S, Vl] copy with every sample copied in; an all-gather of every rank's sp
+// rank; a zero-filled [P, B, Lloc, Vl] send buffer that carries *every* sample's window to every
+// rank, filled destination by destination (one host sync each, reading the destination's gathered
+// sp rank); the list all-to-all into [P, B, Lloc, Vl]; the concat along vocab of all B samples
+// (the function returns it while padded, send and receive are still alive); then the trainer's
+// shift of all B windows and the pick of its own sample. `fused` sends each destination only its
+// own sample's window, in dtype w, straight from the input (the window is a contiguous row range),
+// and unpacks with the upcast and the shift in one pass. `peer_pull` reads the window of every
+// peer's input shard in place with one kernel (no exchange buffers); `pruned` (bench/pruned.h)
+// exchanges only the window's draft columns and argmax pairs.
 #include "bench/path.h"
 #include "bench/pruned.h"
 #include "harness/t2d.h"
@@ -36,19 +40,28 @@ class usp_path final : public path {
       return p;
     }
     const bool fused = m_variant == variant_kind::fused, pull = m_variant == variant_kind::peer_pull;
-    const bool wire_w = fused || pull;  // the LM head's dtype crosses the link, one window per destination
-    const int out_step = pull ? 0 : fused ? 1 : 3, align_step = out_step + 1;
+    const int out_step = pull ? 0 : fused ? 1 : 7, align_step = out_step + 1;
     p.buffers.push_back(input_logits_buffer(s, rank, align_step));
     if (pull) {
+      p.steps = {"pull", "align"};
       p.peer_shared.push_back("input");
     } else if (fused) {
-      p.buffers.push_back(make_buffer("recv", s.type, P * L * Vl, 0, 1));  // [P, Lloc, Vl]
+      p.steps = {"comm", "unpack", "align"};
+      p.buffers.push_back(make_buffer("recv", s.type, {P, L, Vl}, 0, 1));
     } else {
-      p.buffers.push_back(make_buffer("send", dtype::fp32, P * B * L * Vl, 0, 1));  // [P, B, Lloc, Vl]
-      p.buffers.push_back(make_buffer("recv", dtype::fp32, P * B * L * Vl, 1, 2));  // [P, B, Lloc, Vl]
-      p.buffers.push_back(make_buffer("concat", dtype::fp32, L * Vp, 2, 3));        // [Lloc, Vp]
+      // SpecForge's function holds padded, the sp ranks, send and recv until it returns (end of
+      // step 5); the trainer holds its result through the shift.
+      p.steps = {"upcast", "pad", "sp_ranks", "pack", "comm", "concat", "shift", "pick", "align"};
+      p.buffers.push_back(make_buffer("logits", dtype::fp32, {s.tokens(), Vl}, 0, 5));
+      p.buffers.push_back(make_buffer("padded", dtype::fp32, {B, s.seq, Vl}, 1, 5));
+      p.buffers.push_back(make_buffer("sp_rank", dtype::i64, {1}, 2, 5));
+      p.buffers.push_back(make_buffer("sp_ranks", dtype::i64, {P, 1}, 2, 5));
+      p.buffers.push_back(make_buffer("send", dtype::fp32, {P, B, L, Vl}, 3, 5));
+      p.buffers.push_back(make_buffer("recv", dtype::fp32, {P, B, L, Vl}, 4, 5));
+      p.buffers.push_back(make_buffer("concat", dtype::fp32, {B * L, Vp}, 5, 6));
+      p.buffers.push_back(make_buffer("shifted", dtype::fp32, {B, L, Vp}, 6, 7));
     }
-    buffer_spec out = make_buffer("output", dtype::fp32, L * Vp, out_step, align_step);
+    buffer_spec out = make_buffer("output", dtype::fp32, {L, Vp}, out_step, align_step);
     out.check = usp_output_spec(s, rank);
     out.dump = true;
     p.buffers.push_back(out);
@@ -57,10 +70,11 @@ class usp_path final : public path {
     p.collective = collective_kind::all_to_all;
     const std::size_t w = dtype_size(s.type);
     for (int d = 0; d < s.tp; ++d) {
-      std::size_t bytes = wire_w ? std::size_t(usp_role_of(s, d).valid_rows * Vl) * w : std::size_t(B * L * Vl) * 4;
+      std::size_t bytes = fused || pull ? std::size_t(usp_role_of(s, d).valid_rows * Vl) * w : std::size_t(B * L * Vl) * 4;
       p.op_bytes += bytes;
       if (d != rank) p.bytes_sent += bytes;
     }
+    if (!fused && !pull) p.bytes_sent += std::size_t(P - 1) * sizeof(std::int64_t);  // the sp ranks' all-gather
     p.useful_bytes = std::size_t(P - 1) * std::size_t(me.valid_rows * Vl) * w;
     if (s.has_consumer()) add_consumer(p, s, "output", usp_output_spec(s, rank));
     return p;
@@ -86,12 +100,12 @@ class usp_path final : public path {
   // aligned slices of them, plus its position ids.
   static void add_aligned_tensors(path_plan& p, const shape& s, int rank, int step) {
     auto input = [&](const char* name, const expected_spec& e) {
-      buffer_spec b = make_buffer(name, e.type, e.elements(), 0, step);
+      buffer_spec b = make_buffer(name, e.type, dims_of(e), 0, step);
       b.fill = e;
       p.buffers.push_back(b);
     };
     auto aligned = [&](const char* name, const expected_spec& e) {
-      buffer_spec b = make_buffer(name, e.type, e.elements(), step, step);
+      buffer_spec b = make_buffer(name, e.type, dims_of(e), step, step);
       b.check = e;
       b.dump = true;
       p.buffers.push_back(b);
@@ -134,7 +148,7 @@ class usp_path final : public path {
     }
     {
       auto ph = ctx.phase("unpack");
-      remap_desc d = window_from_peers(s, ctx.buf("recv"), s.type, L * Vl, 0, ctx.buf("output"));
+      remap_desc d = window_from_peers(s, ctx.buf("recv"), s.type, L, ctx.buf("output"));
       d.shift = 1;
       d.valid_len = me.valid_rows;
       ctx.comm().remap(d);
@@ -145,18 +159,41 @@ class usp_path final : public path {
     const shape& s = ctx.shp();
     const int r = ctx.rank();
     const usp_role me = usp_role_of(s, r);
-    const std::int64_t Vl = s.vocab_local(), L = me.window, B = s.batch;
+    const std::int64_t Vl = s.vocab_local(), Vp = s.vocab_padded(), L = me.window, B = s.batch, T = s.tokens();
     const std::size_t chunk_bytes = std::size_t(B * L * Vl) * 4;
-    char* send = static_cast<char*>(ctx.buf("send"));
+    communicator& comm = ctx.comm();
     {
-      auto ph = ctx.phase("zero");
-      ctx.comm().zero(send, std::size_t(s.tp) * chunk_bytes);
+      auto ph = ctx.phase("upcast");  // SGLang hands SpecForge an fp32 copy of the logits
+      comm.remap(dense_copy(ctx.buf("input"), s.type, Vl, ctx.buf("logits"), dtype::fp32, Vl, T, Vl));
     }
     {
+      auto ph = ctx.phase("pad");  // torch.zeros([B, S, Vl]), then every sample copied in
+      comm.zero(ctx.buf("padded"), std::size_t(T * Vl) * 4);
+      comm.remap(dense_copy(ctx.buf("logits"), dtype::fp32, Vl, ctx.buf("padded"), dtype::fp32, Vl, T, Vl));
+    }
+    auto* sp_ranks = static_cast<std::int64_t*>(ctx.buf("sp_ranks"));
+    {
+      auto ph = ctx.phase("sp_ranks");  // torch.tensor([sp_rank], device) and an all-gather of it
+      const std::int64_t mine = me.sp_rank;
+      comm.upload(ctx.buf("sp_rank"), &mine, sizeof mine);
+      comm.all_gather(ctx.buf("sp_rank"), sp_ranks, sizeof mine, [&](int q) {
+        remap_desc d = dense_copy(nullptr, dtype::i64, 1, sp_ranks + q, dtype::i64, 1, 1, 1);
+        d.src_generated = true;  // peer q's sp rank: the position generator's value at q mod sp
+        d.gen_kind = gen::source::position;
+        d.gen = gen_params(s);
+        d.src_row_base = q % s.sp();
+        return d;
+      });
+    }
+    char* send = static_cast<char*>(ctx.buf("send"));
+    {
       auto ph = ctx.phase("pack");
+      comm.zero(send, std::size_t(s.tp) * chunk_bytes);
       for (int d = 0; d < s.tp; ++d) {
-        ctx.comm().remap(every_sample_window(s, usp_role_of(s, d), ctx.buf("input"), send + std::size_t(d) * chunk_bytes));
-        ctx.comm().host_sync();  // the Python loop syncs once per destination
+        std::int64_t dst_sp = usp_role_of(s, d).sp_rank;  // what the gathered tensor holds, read back:
+        comm.download(&dst_sp, sp_ranks + d, sizeof dst_sp);  // one host sync per destination
+        comm.remap(every_sample_window(s, usp_window_of(s, dst_sp), ctx.buf("padded"), dtype::fp32,
+                                       send + std::size_t(d) * chunk_bytes));
       }
     }
     a2a_args a;
@@ -166,11 +203,12 @@ class usp_path final : public path {
       a.send_chunks.push_back({std::size_t(d) * chunk_bytes, chunk_bytes});
       a.recv_chunks.push_back({std::size_t(d) * chunk_bytes, chunk_bytes});
     }
-    a.impl = a2a_impl::collective;  // all_to_all_single over the [P, ...] tensor
+    a.impl = a2a_impl::send_recv;  // dist.all_to_all over a list of tensors
     {
       auto ph = ctx.phase("comm");
-      ctx.comm().all_to_all(a, [&](int q) {
-        remap_desc d = every_sample_window(s, me, nullptr, static_cast<char*>(ctx.buf("recv")) + std::size_t(q) * chunk_bytes);
+      comm.all_to_all(a, [&](int q) {
+        remap_desc d = every_sample_window(s, usp_window_of(s, me.sp_rank), nullptr, dtype::fp32,
+                                           static_cast<char*>(ctx.buf("recv")) + std::size_t(q) * chunk_bytes);
         d.win_len = me.window;  // the whole window arrives, its zero-filled tail included
         d.valid_len = me.valid_rows;
         generate_from_peer(d, s, q);
@@ -178,40 +216,42 @@ class usp_path final : public path {
       });
     }
     {
-      auto ph = ctx.phase("concat");  // keep sample b of every peer's block, side by side along vocab
-      remap_desc d = window_from_peers(s, ctx.buf("recv"), dtype::fp32, B * L * Vl, me.sample * L, ctx.buf("concat"));
-      ctx.comm().remap(d);
+      auto ph = ctx.phase("concat");  // torch.cat(received, dim=-1) of all B samples: [B·Lloc, Vp]
+      comm.remap(window_from_peers(s, ctx.buf("recv"), dtype::fp32, B * L, ctx.buf("concat")));
     }
     {
-      auto ph = ctx.phase("shift");
-      const std::int64_t Vp = s.vocab_padded();
-      remap_desc d = dense_copy(ctx.buf("concat"), dtype::fp32, Vp, ctx.buf("output"), dtype::fp32, Vp, L, Vp);
-      shift_windows(d, 1, L, L, L);
-      ctx.comm().remap(d);
+      auto ph = ctx.phase("shift");  // the trainer shifts every sample's window
+      remap_desc d = dense_copy(ctx.buf("concat"), dtype::fp32, Vp, ctx.buf("shifted"), dtype::fp32, Vp, L, Vp);
+      shift_windows(d, B, L, L, L);
+      comm.remap(d);
+    }
+    {
+      auto ph = ctx.phase("pick");  // and keeps its own sample's: a copy
+      remap_desc d = dense_copy(ctx.buf("shifted"), dtype::fp32, Vp, ctx.buf("output"), dtype::fp32, Vp, L, Vp);
+      d.src_row_base = me.sample * L;
+      comm.remap(d);
     }
   }
 
-  // Destination `dst`'s window of every sample, upcast to fp32: [B, Lloc, Vl], zero past each sample.
-  static remap_desc every_sample_window(const shape& s, const usp_role& dst, const void* input, void* out) {
+  // A destination's window (`w`) of every sample, fp32: [B, Lloc, Vl] from a [B·S, Vl] tensor of
+  // type t; only the rows inside each sample are written (the rest was zero-filled).
+  static remap_desc every_sample_window(const shape& s, const usp_window& w, const void* src, dtype t, void* out) {
     const std::int64_t Vl = s.vocab_local();
-    remap_desc d = dense_copy(input, s.type, Vl, out, dtype::fp32, Vl, dst.valid_rows, Vl);
+    remap_desc d = dense_copy(src, t, Vl, out, dtype::fp32, Vl, w.valid_rows, Vl);
     d.windows = s.batch;
     d.valid_windows = s.batch;
-    d.dst_win_stride = dst.window;  // rows past valid_rows stay as zero-filled
-    d.src_row_base = dst.first_token;
+    d.dst_win_stride = s.seq / s.sp() + s.ttt;
+    d.src_row_base = w.first_token;
     d.src_win_stride = s.seq;
     return d;
   }
 
-  // [P][peer_stride] blocks, rows from `row_base` -> [Lloc, Vp] fp32 (the full-vocab window).
-  static remap_desc window_from_peers(const shape& s, const void* recv, dtype t, std::int64_t peer_stride,
-                                      std::int64_t row_base, void* out) {
+  // recv [P][rows][Vl] of type t -> [rows, Vp] fp32: each peer's block side by side along vocab.
+  static remap_desc window_from_peers(const shape& s, const void* recv, dtype t, std::int64_t rows, void* out) {
     const std::int64_t Vl = s.vocab_local(), Vp = s.vocab_padded();
-    const std::int64_t L = s.seq / s.sp() + s.ttt;
-    remap_desc d = dense_copy(recv, t, Vl, out, dtype::fp32, Vp, L, Vp);
+    remap_desc d = dense_copy(recv, t, Vl, out, dtype::fp32, Vp, rows, Vp);
     d.src_peer_cols = Vl;
-    d.src_peer_stride = peer_stride;
-    d.src_row_base = row_base;
+    d.src_peer_stride = rows * Vl;
     return d;
   }
 
