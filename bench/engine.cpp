@@ -291,6 +291,10 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     }
     const std::int64_t mismatches = c.sum_over_ranks(local_mismatches);
     const double predicted = c.max_over_ranks(double(peak_live_bytes(plan.buffers)));
+    std::size_t input_bytes = 0;
+    for (const auto& b : plan.buffers)
+      if (b.is_input()) input_bytes += b.bytes();
+    const double inputs = c.max_over_ranks(double(input_bytes));
     const double tracked = c.max_over_ranks(double(c.tracker().peak()));
     const std::size_t device_after = c.device_used_bytes();
     const double device = c.max_over_ranks(double(device_after > device_before ? device_after - device_before : 0));
@@ -312,7 +316,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       res.phases_us.emplace_back(name, summarize(phase_samples[name]).median);
       res.phase_samples_us.emplace_back(name, phase_samples[name]);
     }
-    res.memory = {std::size_t(predicted), std::size_t(tracked), std::size_t(device)};
+    res.memory = {std::size_t(predicted), std::size_t(tracked), std::size_t(device), std::size_t(inputs)};
     if (c.kind() == backend_kind::nccl) {  // only real links give link bandwidth
       res.algbw_gbps = algbw_gbps(res.op_bytes, res.time_us.median);
       res.busbw_gbps = busbw_gbps(res.op_bytes, res.time_us.median, pt.shp.tp);

@@ -30,6 +30,7 @@ struct memory_figures {
   std::size_t predicted_peak = 0;  // analytic, from the plan (max over ranks)
   std::size_t tracked_peak = 0;    // through the allocator (max over ranks)
   std::size_t device_peak = 0;     // device-level growth during the point, NCCL's buffers included (GPU)
+  std::size_t inputs = 0;          // the plan's input buffers, which the peaks include (max over ranks)
 };
 
 // GPU time of one kernel (or copy) name inside one phase, per iteration (CUPTI, --cupti).

@@ -68,6 +68,7 @@ json to_json(const point_result& r) {
           {{"predicted_peak_bytes", r.memory.predicted_peak},
            {"tracked_peak_bytes", r.memory.tracked_peak},
            {"device_peak_bytes", r.memory.device_peak},
+           {"inputs_bytes", r.memory.inputs},
            {"tracked_over_predicted",
             r.memory.predicted_peak ? double(r.memory.tracked_peak) / double(r.memory.predicted_peak) : 0.0}}}};
   if (!r.kernels.empty()) {
@@ -126,7 +127,8 @@ point_result point_from_json(const json& j) {
   r.busbw_gbps = j.at("busbw_gbps");
   r.effective_gbps = j.value("effective_gbps", 0.0);
   const json& m = j.at("memory");
-  r.memory = {m.at("predicted_peak_bytes"), m.at("tracked_peak_bytes"), m.at("device_peak_bytes")};
+  r.memory = {m.at("predicted_peak_bytes"), m.at("tracked_peak_bytes"), m.at("device_peak_bytes"),
+              m.value("inputs_bytes", std::size_t(0))};
   r.cupti_alloc_peak_bytes = m.value("cupti_alloc_peak_bytes", std::size_t(0));
   if (j.contains("kernels"))
     for (const auto& k : j.at("kernels"))
