@@ -24,9 +24,11 @@ import socket
 import statistics
 import subprocess
 import sys
+import weakref
 
 import torch
 import torch.distributed as dist
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import torch_gen, torch_reference
 from .torch_collectives import UsageError, collectives, timer
@@ -195,27 +197,61 @@ def peak_above(run_once, device):
         run_once()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device) - base, torch.cuda.max_memory_reserved(device) - reserved
-    # On CPU the profiler sees every allocation and free of the CPU allocator, each inside the op
-    # that made it; an op whose allocation is its child's (zeros -> empty) is counted once, at the leaf.
-    from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    # PyTorch keeps no allocator statistics on CPU: follow every storage an op makes until the last
+    # tensor that holds it is gone.
+    with storage_tracker() as tracker:
         run_once()
-    return cpu_allocator_peak(prof.events()), None
+    return tracker.peak, None
 
 
-def cpu_allocator_peak(events):
-    """The largest running sum of allocations minus frees, in time order, over the profiler's
-    innermost events that allocate or free (an outer op's figure includes its children's)."""
-    mem = sorted((e for e in events if e.cpu_memory_usage), key=lambda e: (e.time_range.start, -e.time_range.end))
-    level = peak = 0
-    for i, e in enumerate(mem):
-        inner = any(f is not e and f.time_range.start >= e.time_range.start and f.time_range.end <= e.time_range.end
-                    for f in mem[i + 1:] if f.time_range.start <= e.time_range.end)
-        if inner:
-            continue
-        level += e.cpu_memory_usage
-        peak = max(peak, level)
-    return peak
+def _storage(t):
+    return t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()
+
+
+class storage_tracker(TorchDispatchMode):
+    """The peak of the bytes held in storages that ops made while it was active: an op's output whose
+    storage none of its inputs holds is an allocation; it is freed when the last tensor viewing it
+    dies. Storages made before it started (the input) are not counted, nor are views of them."""
+
+    def __init__(self):
+        super().__init__()
+        self.live = {}  # storage address -> [bytes, tensors holding it]
+        self.level = self.peak = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        seen = {_storage(a).data_ptr() for a in _tensors(args) + _tensors(kwargs)}
+        for t in _tensors(out):
+            key = _storage(t).data_ptr()
+            if key in self.live:
+                self._hold(t, key)
+            elif key not in seen and _storage(t).nbytes():
+                self.live[key] = [_storage(t).nbytes(), 0]
+                self.level += self.live[key][0]
+                self.peak = max(self.peak, self.level)
+                self._hold(t, key)
+        return out
+
+    def _hold(self, t, key):
+        self.live[key][1] += 1
+        weakref.finalize(t, self._release, key)
+
+    def _release(self, key):
+        entry = self.live[key]
+        entry[1] -= 1
+        if entry[1] == 0:
+            self.level -= entry[0]
+            del self.live[key]
+
+
+def _tensors(x):
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return [t for e in x for t in _tensors(e)]
+    if isinstance(x, dict):
+        return [t for e in x.values() for t in _tensors(e)]
+    return []
 
 
 def git_sha():
@@ -391,7 +427,7 @@ def measure(a, s, device, where, point):
     point["memory"] = {"predicted_peak_bytes": 0, "tracked_peak_bytes": int(input_bytes + above_max),
                        "device_peak_bytes": int(input_bytes + reserved_max), "inputs_bytes": input_bytes,
                        "above_input_bytes": int(above_max),
-                       "allocator": "torch.cuda caching allocator" if device.type == "cuda" else "torch cpu (profiler)"}
+                       "allocator": "torch.cuda caching allocator" if device.type == "cuda" else "torch cpu (storages followed)"}
     if mismatches:
         point["status"] = "mismatch"
         where_ = f"flat index {first}: expected {want} got {got}" if first >= 0 else f"shape: expected {want} got {got}"
