@@ -1,7 +1,10 @@
 """shardbench's `specforge` variants beside the PyTorch code they model (tools/torch-run), point by
 point: the bytes each sends per rank, the peak above the inputs and the time.
 
-  python3 tools/run_tool.py torch_report SHARDBENCH.json TORCH.json... [--tolerance 0.02]
+  python3 tools/run_tool.py torch_report RESULTS.json... [--tolerance 0.02]
+
+The files hold shardbench's points (their `specforge` ones are used) and torch-run's (variant torch),
+in any mix; each torch-run point is paired with the specforge point of its shape.
 
 Peaks are compared above the inputs and the fp32 copy of the logits SGLang hands over (batch and
 usp): shardbench's tracked peak minus its plan's inputs and that copy, torch-run's allocator peak
@@ -88,14 +91,16 @@ def render(rows, tolerance):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="torch_report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("shardbench", help="a shardbench run's results (specforge points)")
-    ap.add_argument("torch", nargs="+", help="tools/torch-run results")
+    ap.add_argument("results", nargs="+", help="shardbench and tools/torch-run result files")
     ap.add_argument("--tolerance", type=float, default=0.02)
     args = ap.parse_args(argv)
     if not 0 <= args.tolerance < 1:
         fail("torch_report", f"--tolerance must be in [0, 1) (got {args.tolerance})")
-    sb = load_json(args.shardbench, "torch_report", schema="shardbench.result/1", member="points")
-    tp = [p for f in args.torch for p in load_json(f, "torch_report", schema="shardbench.result/1", member="points")]
+    pts = [p for f in args.results for p in load_json(f, "torch_report", schema="shardbench.result/1", member="points")]
+    sb = [p for p in pts if p["variant"] != "torch"]
+    tp = [p for p in pts if p["variant"] == "torch"]
+    if not tp:
+        fail("torch_report", "no tools/torch-run point among the inputs")
     try:
         rows, ok = pair_rows(sb, tp, args.tolerance)
     except KeyError as e:
