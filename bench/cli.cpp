@@ -139,8 +139,38 @@ bool single_point(const cli_flags& f) {
   return f.tp || f.sp_ulysses || f.sp_ring || f.batch || f.seq || f.vocab || f.vocab_pad || f.hidden || f.ttt;
 }
 
+// The shape flags against the documented bounds (docs/cli.md), before anything is planned.
+void check_flag_limits(const cli_flags& f) {
+  auto in_range = [](const auto& flag, std::int64_t low, std::int64_t max, const char* name) {
+    if (flag) require_in_range(std::int64_t(*flag), low, max, name);
+  };
+  in_range(f.tp, 1, kMaxTp, "--tp");
+  in_range(f.sp_ulysses, 1, kMaxSp, "--sp-ulysses");
+  in_range(f.sp_ring, 1, kMaxSp, "--sp-ring");
+  in_range(f.batch, 1, kMaxBatch, "--batch");
+  in_range(f.seq, 1, kMaxSeq, "--seq");
+  in_range(f.vocab, 1, kMaxVocab, "--vocab");
+  in_range(f.vocab_pad, 1, kMaxVocabPad, "--vocab-pad");
+  in_range(f.hidden, 1, kMaxHidden, "--hidden");
+  in_range(f.ttt, 0, kMaxTtt, "--ttt");
+  in_range(f.draft_vocab, 1, kMaxVocab, "--draft-vocab");
+}
+
+// A flag that sets an axis no asked-for point uses is refused, as the config's key would be.
+void check_flags_used(const run_config& c, const cli_flags& f) {
+  auto used = [&](bool given, given_axes axes, const char* flag) {
+    if (given) require_used_axes(c, axes, flag);
+  };
+  used(f.sp_ulysses || f.sp_ring, {.sp = true}, f.sp_ulysses ? "--sp-ulysses" : "--sp-ring");
+  used(bool(f.ttt), {.ttt = true}, "--ttt");
+  used(bool(f.batch), {.batch = true}, "--batch");
+  used(!f.t2d.empty(), {.t2d = true}, "--t2d");
+  used(bool(f.draft_vocab), {.draft_vocab = true}, "--draft-vocab");
+}
+
 // The config file (or the defaults) with the flags applied on top.
 run_config resolve_config(const cli_flags& f) {
+  check_flag_limits(f);
   run_config c = f.config.empty() ? run_config{} : load_config(f.config);
   if (!f.backend.empty()) c.backend = f.backend;
   if (!f.emulate.empty()) c.emulate = f.emulate;
@@ -197,6 +227,8 @@ run_config resolve_config(const cli_flags& f) {
     if (f.sp_ring) sp.ring = *f.sp_ring;
     a.sp = {sp};
   }
+  check_flags_used(c, f);
+  count_points(c);
   return c;
 }
 
@@ -229,8 +261,11 @@ std::vector<point> to_points(const std::vector<planned_point>& planned) {
 // A point that breaks a rule is skipped with its rule beside points that can run (the path ×
 // variant lists of a config at one shape: baseline has no peer_pull). When none can, the first
 // rule is a usage error: a sweep of skips alone would exit 0 having measured nothing, which a
-// nightly job reads as a pass.
-void require_a_valid_point(const std::vector<point>& pts) {
+// nightly job reads as a pass. One point given by shape flags is not a sweep: a rule its shape
+// breaks for any path asked for is a usage error.
+void require_a_valid_point(const std::vector<point>& pts, bool one_shape) {
+  if (one_shape)
+    for (const auto& p : pts) validate_shape(p.shp, p.path);
   std::string first;
   for (const auto& p : pts) {
     try {
@@ -332,7 +367,7 @@ int cmd_plan_calibrated(const cli_flags& f, const std::vector<point>& pts) {
 
 int cmd_plan(const cli_flags& f) {
   std::vector<point> pts = to_points(expand(resolve_config(f)));
-  require_a_valid_point(pts);
+  require_a_valid_point(pts, single_point(f));
   if (!f.calibrate.empty()) return cmd_plan_calibrated(f, pts);
   std::vector<plan_row> rows;
   nlohmann::json out = nlohmann::json::array();
@@ -413,9 +448,9 @@ engine_options make_engine_options(const run_config& c, const cli_flags& f) {
   return o;
 }
 
-std::vector<point> resolve_points(const run_config& c, const engine_options& o) {
+std::vector<point> resolve_points(const run_config& c, const engine_options& o, bool one_shape) {
   std::vector<point> pts = to_points(expand(c));
-  require_a_valid_point(pts);
+  require_a_valid_point(pts, one_shape);
   for (const auto& p : pts)
     if (o.world.emulate == emulate_mode::one && (o.world.emulated_rank < 0 || o.world.emulated_rank >= p.shp.tp))
       throw_config(fmt::format("--emulated-rank must be in [0, tp) (got {}, tp={})", o.world.emulated_rank, p.shp.tp));
@@ -434,7 +469,7 @@ std::string describe_backend(const engine_options& o) {
 int cmd_run(const cli_flags& f, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
-  std::vector<point> pts = resolve_points(c, o);
+  std::vector<point> pts = resolve_points(c, o, single_point(f));
   if (!f.trace.empty()) require_output_file(f.trace, "--trace");
   if (!f.dump.empty()) {
     std::error_code ec;
@@ -513,7 +548,7 @@ int cmd_run(const cli_flags& f, int process_rank) {
 int cmd_frontier(const cli_flags& f) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
-  std::vector<point> pts = resolve_points(c, o);
+  std::vector<point> pts = resolve_points(c, o, single_point(f));
   if (!f.out.empty()) require_output_file(f.out, "--out");
   // The seq axis is what the search varies: one point per path/variant/other axes.
   std::vector<point> uniq;
@@ -607,7 +642,7 @@ void check_gbench_flag(const std::string& a) {
 int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const char* argv0, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
-  std::vector<point> pts = resolve_points(c, o);
+  std::vector<point> pts = resolve_points(c, o, single_point(f));
   std::vector<std::string> args{argv0};
   for (const auto& a : extra) {
     if (a.rfind("--benchmark_", 0) != 0) throw_config(fmt::format("bench: unknown argument '{}'", a));
@@ -633,6 +668,19 @@ int cmd_bench(const cli_flags& f, const std::vector<std::string>& extra, const c
   return run_gbench(pts, o, collect_env(describe_backend(o)), args, process_rank);
 }
 
+}  // namespace
+
+namespace {
+// An empty value ("--tp ''", "--out=") would be dropped by CLI11 or read as nothing: refused, naming
+// the flag, before any parse.
+void refuse_empty_values(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a.empty())
+      throw_config(i > 1 ? fmt::format("{}: empty value", argv[i - 1]) : std::string("an empty argument"));
+    if (a.rfind("--", 0) == 0 && a.back() == '=') throw_config(fmt::format("{}: empty value", a.substr(0, a.size() - 1)));
+  }
+}
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -697,7 +745,11 @@ int cli_main(int argc, char** argv) {
   plan->add_option("--gpus-per-node", f.gpus_per_node, "with --calibrate: GPUs per node (default 8)")->check(fits<int>())->needs(calibrate);
 
   try {
+    refuse_empty_values(argc, argv);
     app.parse(argc, argv);
+  } catch (const config_error& e) {
+    fmt::print(stderr, "shardbench: error: {}\n", e.what());
+    return kExitConfig;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -74,8 +75,6 @@ std::vector<std::int64_t> positive_list(const std::string& origin, const YAML::N
   });
 }
 
-constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields held as int: tp, sp
-
 // One count (iters, warmup, draft_vocab): a list there would silently mean its first value.
 std::int64_t one_count(const std::string& origin, const YAML::Node& n, const std::string& what, bool allow_zero,
                        std::int64_t max) {
@@ -100,7 +99,8 @@ sp_layout parse_sp(const std::string& origin, const YAML::Node& n) {
   std::int64_t u = 1, r = 1;
   if (n["ulysses"]) u = scalar<std::int64_t>(origin, n["ulysses"], "sp.ulysses");
   if (n["ring"]) r = scalar<std::int64_t>(origin, n["ring"], "sp.ring");
-  if (u <= 0 || r <= 0 || u > kMaxInt || r > kMaxInt) fail(origin, n, "sp.ulysses and sp.ring must be positive ints");
+  if (u <= 0 || r <= 0 || u > kMaxSp || r > kMaxSp)
+    fail(origin, n, fmt::format("sp.ulysses and sp.ring must be between 1 and {} (got {}x{})", kMaxSp, u, r));
   return {int(u), int(r)};
 }
 
@@ -153,7 +153,7 @@ run_config parse_config(const std::string& text, const std::string& origin) {
     c.consumer = named(origin, root["consumer"], "consumer", [](const std::string& x) { return parse_consumer(x); });
   }
   if (root["draft_vocab"])
-    c.draft_vocab = one_count(origin, root["draft_vocab"], "draft_vocab", false, std::numeric_limits<std::int64_t>::max());
+    c.draft_vocab = one_count(origin, root["draft_vocab"], "draft_vocab", false, kMaxVocab);
   if (const YAML::Node sw = root["sweep"]) {
     reject_unknown_keys(origin, sw, {"dtype", "tp", "sp", "batch", "seq", "vocab", "hidden", "ttt", "vocab_pad", "t2d"},
                         "sweep");
@@ -164,20 +164,23 @@ run_config parse_config(const std::string& text, const std::string& origin) {
       });
     if (sw["tp"]) {
       a.tp.clear();
-      for (auto v : positive_list(origin, sw["tp"], "tp", false, kMaxInt)) a.tp.push_back(int(v));
+      for (auto v : positive_list(origin, sw["tp"], "tp", false, kMaxTp)) a.tp.push_back(int(v));
     }
     if (sw["sp"]) a.sp = list_of<sp_layout>(origin, sw["sp"], "sp", [&](const YAML::Node& e) { return parse_sp(origin, e); });
-    if (sw["batch"]) a.batch = positive_list(origin, sw["batch"], "batch");
-    if (sw["seq"]) a.seq = positive_list(origin, sw["seq"], "seq");
-    if (sw["vocab"]) a.vocab = positive_list(origin, sw["vocab"], "vocab");
-    if (sw["hidden"]) a.hidden = positive_list(origin, sw["hidden"], "hidden");
-    if (sw["ttt"]) a.ttt = positive_list(origin, sw["ttt"], "ttt", true);
-    if (sw["vocab_pad"]) a.vocab_pad = positive_list(origin, sw["vocab_pad"], "vocab_pad");
+    if (sw["batch"]) a.batch = positive_list(origin, sw["batch"], "batch", false, kMaxBatch);
+    if (sw["seq"]) a.seq = positive_list(origin, sw["seq"], "seq", false, kMaxSeq);
+    if (sw["vocab"]) a.vocab = positive_list(origin, sw["vocab"], "vocab", false, kMaxVocab);
+    if (sw["hidden"]) a.hidden = positive_list(origin, sw["hidden"], "hidden", false, kMaxHidden);
+    if (sw["ttt"]) a.ttt = positive_list(origin, sw["ttt"], "ttt", true, kMaxTtt);
+    if (sw["vocab_pad"]) a.vocab_pad = positive_list(origin, sw["vocab_pad"], "vocab_pad", false, kMaxVocabPad);
     if (sw["t2d"])
       a.t2d = list_of<t2d_kind>(origin, sw["t2d"], "t2d", [&](const YAML::Node& e) {
         return named(origin, e, "t2d", [](const std::string& x) { return parse_t2d(x); });
       });
   }
+  const YAML::Node sw = root["sweep"];
+  const given_axes given{sw && sw["sp"], sw && sw["ttt"], sw && sw["batch"], sw && sw["t2d"], bool(root["draft_vocab"])};
+  require_used_axes(c, given, origin.c_str());
   return c;
 }
 
@@ -196,29 +199,58 @@ std::string read_text_file(const std::string& file, const char* what) {
 run_config load_config(const std::string& file) { return parse_config(read_text_file(file, "config"), file); }
 
 namespace {
-// The points of one shape for path p: usp repeats it over the sp and ttt axes, a consumer stage
-// over the t2d axis, and every point over the variants.
-void expand_path(std::vector<planned_point>& out, const run_config& c, shape s, path_kind p) {
+bool has(const std::vector<path_kind>& paths, path_kind p) { return std::find(paths.begin(), paths.end(), p) != paths.end(); }
+
+// The t2d draws a point is repeated for: all of them with a consumer stage, else none to vary.
+std::size_t t2d_count(const run_config& c) { return c.consumer != consumer_kind::none ? c.sweep.t2d.size() : 1; }
+
+// Every point of one shape (dtype, tp, seq, vocab, pad, hidden): baseline and batch over the batch
+// axis, then usp over the sp and ttt axes with B = P/sp.
+void expand_shape(std::vector<planned_point>& out, const run_config& c, shape s) {
   const sweep_axes& a = c.sweep;
-  const bool usp = p == path_kind::usp;
-  const std::vector<sp_layout> sps = usp ? a.sp : std::vector<sp_layout>{sp_layout{}};
-  const std::vector<std::int64_t> ttts = usp ? a.ttt : std::vector<std::int64_t>{a.ttt.front()};
-  const std::vector<t2d_kind> t2ds = s.has_consumer() ? a.t2d : std::vector<t2d_kind>{a.t2d.front()};
-  for (const sp_layout& sp : sps)
-    for (auto ttt : ttts)
-      for (t2d_kind t2d : t2ds)
-        for (variant_kind v : c.variants) {
-          s.sp_ulysses = sp.ulysses;
-          s.sp_ring = sp.ring;
-          s.ttt = ttt;
-          s.t2d = t2d;
-          out.push_back({p, v, s});
-        }
+  auto emit = [&](path_kind p) {
+    for (std::size_t t = 0; t < t2d_count(c); ++t)
+      for (variant_kind v : c.variants) {
+        s.t2d = a.t2d[t];
+        out.push_back({p, v, s});
+      }
+  };
+  s.ttt = a.ttt.front();
+  for (auto batch : a.batch) {
+    s.batch = batch;
+    for (path_kind p : c.paths)
+      if (p != path_kind::usp) emit(p);
+  }
+  if (!has(c.paths, path_kind::usp)) return;
+  for (const sp_layout& sp : a.sp)
+    for (auto ttt : a.ttt) {
+      s.sp_ulysses = sp.ulysses;
+      s.sp_ring = sp.ring;
+      s.ttt = ttt;
+      // One sample per draft dp group; where sp does not divide tp the point is skipped with that rule.
+      s.batch = s.tp % s.sp() == 0 ? s.tp / s.sp() : 1;
+      emit(path_kind::usp);
+    }
 }
 }  // namespace
 
+std::int64_t count_points(const run_config& c) {
+  const sweep_axes& a = c.sweep;
+  const bool usp = has(c.paths, path_kind::usp);
+  const double others = double(c.paths.size() - (usp ? 1 : 0)) * double(a.batch.size());
+  const double per_shape = (others + (usp ? double(a.sp.size()) * double(a.ttt.size()) : 0.0)) *
+                           double(t2d_count(c)) * double(c.variants.size());
+  const double n = per_shape * double(a.dtypes.size()) * double(a.tp.size()) * double(a.seq.size()) *
+                   double(a.vocab.size()) * double(a.vocab_pad.size()) * double(a.hidden.size());
+  if (n > double(kMaxSweepPoints))
+    throw_config(fmt::format("the sweep has {:.0f} points; a run takes at most {} (split it into several runs)", n,
+                             kMaxSweepPoints));
+  return std::int64_t(n);
+}
+
 std::vector<planned_point> expand(const run_config& c) {
   std::vector<planned_point> out;
+  out.reserve(std::size_t(count_points(c)));
   const sweep_axes& a = c.sweep;
   shape s;
   s.seed = c.seed;
@@ -229,19 +261,30 @@ std::vector<planned_point> expand(const run_config& c) {
       for (auto seq : a.seq)
         for (auto vocab : a.vocab)
           for (auto pad : a.vocab_pad)
-            for (auto hidden : a.hidden)
-              for (auto batch : a.batch)
-                for (path_kind p : c.paths) {
-                  s.type = t;
-                  s.tp = tp;
-                  s.batch = batch;
-                  s.seq = seq;
-                  s.vocab = vocab;
-                  s.vocab_pad = pad;
-                  s.hidden = hidden;
-                  expand_path(out, c, s, p);
-                }
+            for (auto hidden : a.hidden) {
+              s.type = t;
+              s.tp = tp;
+              s.seq = seq;
+              s.vocab = vocab;
+              s.vocab_pad = pad;
+              s.hidden = hidden;
+              s.sp_ulysses = s.sp_ring = 1;
+              expand_shape(out, c, s);
+            }
   return out;
+}
+
+void require_used_axes(const run_config& c, const given_axes& given, const char* where) {
+  auto refuse = [&](const char* what) { throw_config(fmt::format("{}: {}", where, what)); };
+  const bool usp = has(c.paths, path_kind::usp);
+  const bool flat = has(c.paths, path_kind::baseline) || has(c.paths, path_kind::batch);
+  const bool consumer = c.consumer != consumer_kind::none;
+  if (given.sp && !usp) refuse("sp applies to the usp path only, and no usp point is asked for");
+  if (given.ttt && !usp) refuse("ttt applies to the usp path only, and no usp point is asked for");
+  if (given.batch && !flat) refuse("batch applies to the baseline and batch paths only (usp takes B = P/sp)");
+  if (given.t2d && !consumer) refuse("t2d applies with a consumer stage only (consumer target_p)");
+  if (given.draft_vocab && !consumer) refuse("draft_vocab applies with a consumer stage only (consumer target_p)");
+  count_points(c);
 }
 
 }  // namespace sb

@@ -1,5 +1,7 @@
 // The YAML sweep config (docs/config.md) and its expansion into points.
 #pragma once
+#include <algorithm>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,7 +14,7 @@ namespace sb {
 struct sp_layout {
   int ulysses = 1;
   int ring = 1;
-  bool operator==(const sp_layout&) const = default;
+  auto operator<=>(const sp_layout&) const = default;
 };
 
 struct sweep_axes {
@@ -35,15 +37,21 @@ inline bool valid_warmup_ms(double ms) { return ms >= 0 && ms <= kMaxWarmupMs; }
 // iters' and warmup's upper bound (config and flags): a typo's extra digits fail at once instead of
 // holding a nightly job for hours.
 inline constexpr std::int64_t kMaxIterations = 1000000;
+// The most points one run expands to, checked on the axes' sizes before anything is expanded.
+inline constexpr std::int64_t kMaxSweepPoints = 100000;
 
 // The index of the first entry equal to an earlier one, if any: a list axis (paths, variants,
 // dtype, a sweep axis) that names a value twice would run and record the same point twice.
+// O(n log n): a list of millions is answered in a moment, not minutes.
 template <class T>
 std::optional<std::size_t> first_repeat(const std::vector<T>& v) {
-  for (std::size_t k = 1; k < v.size(); ++k)
-    for (std::size_t m = 0; m < k; ++m)
-      if (v[k] == v[m]) return k;
-  return std::nullopt;
+  std::vector<std::size_t> order(v.size());
+  for (std::size_t k = 0; k < v.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  std::optional<std::size_t> first;
+  for (std::size_t k = 1; k < order.size(); ++k)  // equal values sit together, in their list order
+    if (!(v[order[k - 1]] < v[order[k]]) && (!first || order[k] < *first)) first = order[k];
+  return first;
 }
 
 struct run_config {
@@ -77,9 +85,23 @@ struct planned_point {
   shape shp;
 };
 
+// The number of points expand() makes, from the axes' sizes (without expanding): config_error when
+// it is over kMaxSweepPoints.
+std::int64_t count_points(const run_config& c);
+
 // The cartesian product, in the order the engine runs it: per shape, baseline first (so sharded
 // points can be cross-checked against its output), then batch, then usp per sp layout. The sp and
-// ttt axes apply to usp only; baseline and batch points are not repeated for them.
+// ttt axes apply to usp only, the batch axis to baseline and batch only: usp trains one sample per
+// draft data-parallel group, B = P/sp, as SpecForge enforces. No point is repeated for an axis that
+// does not apply to it.
 std::vector<planned_point> expand(const run_config& c);
+
+// The rules of a run's axes as a whole: every axis given must apply to some path (sp and ttt to usp,
+// batch to baseline or batch, t2d and draft_vocab to a consumer stage), and the sweep must be within
+// kMaxSweepPoints. `given` names the axes the user set (flags or config keys); config_error otherwise.
+struct given_axes {
+  bool sp = false, ttt = false, batch = false, t2d = false, draft_vocab = false;
+};
+void require_used_axes(const run_config& c, const given_axes& given, const char* where);
 
 }  // namespace sb

@@ -1,6 +1,5 @@
 #include "harness/shape.h"
 
-#include <limits>
 
 #include <fmt/format.h>
 
@@ -63,19 +62,17 @@ std::string shape::label() const {
   return l;
 }
 
-namespace {
-void require_positive(std::int64_t v, const char* name) {
-  if (v <= 0) throw_config(fmt::format("{} must be positive (got {})", name, v));
+void require_in_range(std::int64_t v, std::int64_t low, std::int64_t max, const char* what) {
+  if (v < low || v > max) throw_config(fmt::format("{} must be between {} and {} (got {})", what, low, max, v));
 }
 
+namespace {
 // Bounds checked before anything multiplies the sizes: column ids are int32 (t2d, the pruned
 // pairs, the kernels' column indices), and the byte count of the largest tensors must fit an
 // int64: [B, S + ttt, Vp] (usp's windows are at most S + ttt rows; SpecForge's send buffer holds
-// B of them) and [B, S + ttt, hidden], counted at 8 bytes an element. Past them a sweep would
-// allocate wrapped sizes and fail far from the cause.
+// B of them) and [B, S + ttt, hidden], counted at 8 bytes an element.
 void require_representable(const shape& s) {
-  constexpr std::int64_t max_cols = std::numeric_limits<std::int32_t>::max();
-  if (s.vocab > max_cols || s.vocab_pad > max_cols || s.vocab_padded() > max_cols)
+  if (s.vocab_padded() > kMaxVocab)
     throw_config(fmt::format("vocab padded to vocab_pad must be below 2^31 (vocab={}, vocab_pad={})", s.vocab, s.vocab_pad));
   std::int64_t rows = 0, tokens = 0, logits = 0, hidden = 0;
   if (__builtin_add_overflow(s.seq, s.ttt, &rows) || __builtin_mul_overflow(s.batch, rows, &tokens) ||
@@ -85,36 +82,8 @@ void require_representable(const shape& s) {
                              "(B={}, S={}, ttt={}, Vp={}, hidden={})",
                              s.batch, s.seq, s.ttt, s.vocab_padded(), s.hidden));
 }
-}  // namespace
 
-void validate(const shape& s, path_kind p, variant_kind v) {
-  require_positive(s.tp, "tp");
-  require_positive(s.sp_ulysses, "sp_ulysses");
-  require_positive(s.sp_ring, "sp_ring");
-  require_positive(s.batch, "batch");
-  require_positive(s.seq, "seq");
-  require_positive(s.vocab, "vocab");
-  require_positive(s.vocab_pad, "vocab_pad");
-  require_positive(s.hidden, "hidden");
-  if (s.ttt < 0) throw_config(fmt::format("ttt must be non-negative (got {})", s.ttt));
-  require_representable(s);
-  if (!is_float(s.type)) throw_config("dtype must be bf16, fp16 or fp32");
-  if (s.vocab_padded() % s.tp != 0)
-    throw_config(fmt::format("padded vocab must divide by tp: Vp % P != 0 (Vp={}, P={})", s.vocab_padded(), s.tp));
-  if (s.has_consumer() && (s.draft_vocab < 1 || s.draft_vocab > s.vocab))
-    throw_config(fmt::format("draft_vocab must be in [1, vocab] (Vd={}, V={})", s.draft_vocab, s.vocab));
-  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && p == path_kind::baseline)
-    throw_config(fmt::format("variant {} applies to the batch and usp paths only", to_string(v)));
-  if (v == variant_kind::pruned && !s.has_consumer())
-    throw_config("variant pruned needs the consumer stage (--consumer target_p): its outputs are target_p and position_mask");
-  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && s.tp > 64)
-    throw_config(fmt::format("variant {} supports tp <= 64 (got {})", to_string(v), s.tp));
-  if (p != path_kind::usp) {
-    if (s.sp() != 1)
-      throw_config(fmt::format("sp applies to the usp path only: {} needs sp_ulysses=sp_ring=1 (got {}x{})",
-                               to_string(p), s.sp_ulysses, s.sp_ring));
-    return;
-  }
+void validate_usp(const shape& s) {
   if (s.tp % s.sp() != 0)
     throw_config(fmt::format("usp needs tp % sp == 0, i.e. P % (U*R) == 0 (P={}, U*R={})", s.tp, s.sp()));
   if (s.batch != s.tp / s.sp())
@@ -122,6 +91,42 @@ void validate(const shape& s, path_kind p, variant_kind v) {
                              s.tp / s.sp()));
   if (s.seq % s.sp() != 0)
     throw_config(fmt::format("usp needs S % sp == 0 (S={}, sp={})", s.seq, s.sp()));
+  // A window then overlaps the whole of the next ones and reaches past the sample's end: rows of
+  // zeros, nothing SpecForge's ttt_length means.
+  if (s.ttt >= s.seq) throw_config(fmt::format("usp needs ttt below seq (ttt={}, seq={})", s.ttt, s.seq));
+}
+}  // namespace
+
+void validate_shape(const shape& s, path_kind p) {
+  require_in_range(s.tp, 1, kMaxTp, "tp");
+  require_in_range(s.sp_ulysses, 1, kMaxSp, "sp_ulysses");
+  require_in_range(s.sp_ring, 1, kMaxSp, "sp_ring");
+  require_in_range(s.batch, 1, kMaxBatch, "batch");
+  require_in_range(s.seq, 1, kMaxSeq, "seq");
+  require_in_range(s.vocab, 1, kMaxVocab, "vocab");
+  require_in_range(s.vocab_pad, 1, kMaxVocabPad, "vocab_pad");
+  require_in_range(s.hidden, 1, kMaxHidden, "hidden");
+  require_in_range(s.ttt, 0, kMaxTtt, "ttt");
+  require_representable(s);
+  if (!is_float(s.type)) throw_config("dtype must be bf16, fp16 or fp32");
+  if (s.vocab_padded() % s.tp != 0)
+    throw_config(fmt::format("padded vocab must divide by tp: Vp % P != 0 (Vp={}, P={})", s.vocab_padded(), s.tp));
+  if (s.has_consumer() && (s.draft_vocab < 1 || s.draft_vocab > s.vocab))
+    throw_config(fmt::format("draft_vocab must be in [1, vocab] (Vd={}, V={})", s.draft_vocab, s.vocab));
+  if (p == path_kind::usp) return validate_usp(s);
+  if (s.sp() != 1)
+    throw_config(fmt::format("sp applies to the usp path only: {} needs sp_ulysses=sp_ring=1 (got {}x{})", to_string(p),
+                             s.sp_ulysses, s.sp_ring));
+}
+
+void validate(const shape& s, path_kind p, variant_kind v) {
+  validate_shape(s, p);
+  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && p == path_kind::baseline)
+    throw_config(fmt::format("variant {} applies to the batch and usp paths only", to_string(v)));
+  if (v == variant_kind::pruned && !s.has_consumer())
+    throw_config("variant pruned needs the consumer stage (--consumer target_p): its outputs are target_p and position_mask");
+  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && s.tp > 64)
+    throw_config(fmt::format("variant {} supports tp <= 64 (got {})", to_string(v), s.tp));
 }
 
 }  // namespace sb

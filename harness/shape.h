@@ -50,7 +50,26 @@ struct shape {
   std::string label() const;  // compact, for tables and NVTX: "tp8 sp8x1 b1 s32768 v129280 bf16"
 };
 
-// Throws config_error naming the broken rule. Rules common to all paths, then the path's own.
+// Upper bounds on every axis (docs/cli.md), checked before anything is planned, allocated or
+// expanded. They are far above any real model (DeepSeek-V3: tp 8, 128K context, vocab 129 280) and
+// keep every derived size well inside the integers that hold it: ranks are threads or processes,
+// a plan lists a buffer per rank, and column ids are int32.
+inline constexpr std::int64_t kMaxTp = 1024;
+inline constexpr std::int64_t kMaxSp = 1024;  // each of sp_ulysses and sp_ring
+inline constexpr std::int64_t kMaxBatch = std::int64_t(1) << 20;
+inline constexpr std::int64_t kMaxSeq = std::int64_t(1) << 24;
+inline constexpr std::int64_t kMaxVocab = (std::int64_t(1) << 31) - 1;  // padded too: int32 column ids
+inline constexpr std::int64_t kMaxVocabPad = std::int64_t(1) << 20;
+inline constexpr std::int64_t kMaxHidden = std::int64_t(1) << 20;
+inline constexpr std::int64_t kMaxTtt = std::int64_t(1) << 24;
+
+// A value against its axis's bound: config_error "<what> must be between <low> and <max> (got v)".
+void require_in_range(std::int64_t v, std::int64_t low, std::int64_t max, const char* what);
+
+// The rules on the shape alone, for a path (sizes, divisibility, the usp layout); throws
+// config_error naming the broken rule.
+void validate_shape(const shape& s, path_kind p);
+// The shape's rules, then whether the variant applies to the path and the shape's stage.
 void validate(const shape& s, path_kind p, variant_kind v);
 
 }  // namespace sb

@@ -84,7 +84,7 @@ TEST(cli, a_single_shape_skips_the_pairs_a_rule_excludes) {
 
 TEST(cli, a_flipped_output_element_exits_1_with_the_first_mismatch) {
   cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "usp", "--variants", "fused", "--tp", "4", "--sp-ulysses",
-                       "2", "--batch", "2", "--seq", "16", "--vocab", "200", "--inject-mismatch"});
+                       "2", "--seq", "16", "--vocab", "200", "--inject-mismatch"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("verification failed: usp/fused rank 0 buffer 'output': 1 mismatches, first at flat index"),
             std::string::npos)
@@ -113,13 +113,15 @@ TEST(cli, bad_shapes_exit_2_with_the_rule) {
   expect_config_error({"run", "--backend", "cpu", "--paths", "usp", "--tp", "6", "--sp-ulysses", "4", "--vocab", "768"},
                       "usp needs tp % sp == 0, i.e. P % (U*R) == 0 (P=6, U*R=4)");
   expect_config_error({"run", "--backend", "cpu", "--paths", "usp", "--tp", "8", "--sp-ulysses", "4", "--batch", "1"},
-                      "usp needs one sample per draft dp group: B == P/sp (B=1, P/sp=2)");
+                      "--batch: batch applies to the baseline and batch paths only (usp takes B = P/sp)");
+  expect_config_error({"run", "--backend", "cpu", "--tp", "8", "--sp-ulysses", "4", "--ttt", "64", "--seq", "64"},
+                      "usp needs ttt below seq (ttt=64, seq=64)");
   expect_config_error({"run", "--backend", "cpu", "--paths", "usp", "--tp", "4", "--sp-ulysses", "4", "--seq", "30"},
                       "usp needs S % sp == 0 (S=30, sp=4)");
   expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--tp", "3", "--vocab", "1000"},
                       "padded vocab must divide by tp: Vp % P != 0 (Vp=1024, P=3)");
-  expect_config_error({"run", "--backend", "cpu", "--seq", "0"}, "seq must be positive (got 0)");
-  expect_config_error({"run", "--backend", "cpu", "--batch", "-3"}, "batch must be positive (got -3)");
+  expect_config_error({"run", "--backend", "cpu", "--seq", "0"}, "--seq must be between 1 and 16777216 (got 0)");
+  expect_config_error({"run", "--backend", "cpu", "--batch", "-3"}, "--batch must be between 1 and 1048576 (got -3)");
 }
 
 // Sizes past what the int32 column ids and 64-bit byte counts hold are rules too, not a crash or a
@@ -136,14 +138,13 @@ TEST(cli, sizes_past_the_representable_exit_2) {
                      "--max-seq: -9223372036854775809 does not fit in a signed 64-bit integer");
   expect_config_error({"run", "--backend", "cpu", "--tp", "4294967296"}, "--tp: 4294967296 does not fit in a signed 32-bit integer");
   expect_config_error({"run", "--backend", "cpu", "--vocab", "9223372036854775807"},
-                      "vocab padded to vocab_pad must be below 2^31 (vocab=9223372036854775807, vocab_pad=64)");
-  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--batch", "4611686018427387904", "--seq", "64",
-                       "--vocab", "100"},
+                      "--vocab must be between 1 and 2147483647 (got 9223372036854775807)");
+  expect_config_error({"run", "--backend", "cpu", "--vocab", "2147483640"},
+                      "vocab padded to vocab_pad must be below 2^31 (vocab=2147483640, vocab_pad=64)");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--batch", "1048576", "--seq", "16777216",
+                       "--vocab", "2147483584"},
                       "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
-                      "(B=4611686018427387904, S=64, ttt=7, Vp=128, hidden=4096)");
-  expect_usage_error({"plan", "--paths", "batch", "--tp", "2", "--seq", "9223372036854775807", "--vocab", "1000"},
-                     "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
-                     "(B=1, S=9223372036854775807, ttt=7, Vp=1024, hidden=4096)");
+                      "(B=1048576, S=16777216, ttt=7, Vp=2147483584, hidden=4096)");
 }
 
 // An output path that cannot be a file fails before the sweep (exit 2), leaving nothing behind.

@@ -59,9 +59,11 @@ sweep:
   EXPECT_EQ(c.sweep.sp.size(), 3u);
   EXPECT_EQ(c.sweep.sp[2].ulysses, 4);
   EXPECT_EQ(c.sweep.sp[2].ring, 2);
-  // per (dtype, tp, seq, vocab, batch): baseline 2 + batch 2 + usp 3 sp x 2 variants
+  // per (dtype, tp, seq, vocab): over the 2 batch values, baseline 2 + batch 2 variants; usp 3 sp
+  // layouts x 2 variants once (its batch is P/sp)
   auto pts = expand(c);
-  EXPECT_EQ(pts.size(), 2u * 4 * 2 * 2 * 2 * (2 + 2 + 6));
+  EXPECT_EQ(pts.size(), 2u * 4 * 2 * 2 * (2 * (2 + 2) + 6));
+  EXPECT_EQ(count_points(c), std::int64_t(pts.size()));
   EXPECT_EQ(pts[0].path, path_kind::baseline);  // baseline first in each shape group
 }
 
@@ -112,8 +114,9 @@ TEST(config, repeated_values_and_values_past_their_fields_are_errors) {
   EXPECT_EQ(error_of("paths: [batch, usp, batch]\n"), "t.yaml:1: paths lists the same value twice");
   EXPECT_EQ(error_of("sweep:\n  tp: [2, 4,\n    2]\n"), "t.yaml:3: tp lists the same value twice");
   EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 2}, {ulysses: 2, ring: 1}]\n"), "t.yaml:2: sp lists the same value twice");
-  EXPECT_EQ(error_of("sweep:\n  tp: [4294967298]\n"), "t.yaml:2: tp must be at most 2147483647 (got 4294967298)");
-  EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 4294967298}]\n"), "t.yaml:2: sp.ulysses and sp.ring must be positive ints");
+  EXPECT_EQ(error_of("sweep:\n  tp: [4294967298]\n"), "t.yaml:2: tp must be at most 1024 (got 4294967298)");
+  EXPECT_EQ(error_of("sweep:\n  sp: [{ulysses: 4294967298}]\n"),
+            "t.yaml:2: sp.ulysses and sp.ring must be between 1 and 1024 (got 4294967298x1)");
   EXPECT_EQ(error_of("iters: 4294967297\n"), "t.yaml:1: iters must be at most 1000000 (got 4294967297)");
   EXPECT_EQ(error_of("warmup: 99999999999999\n"), "t.yaml:1: warmup must be at most 1000000 (got 99999999999999)");
   EXPECT_EQ(error_of("sweep:\n  dtype: [bf16, fp32]\n  tp: [1, 2]\n"), "");

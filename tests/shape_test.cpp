@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+#include <tuple>
+
 #include <limits>
 
 #include "harness/error.h"
@@ -86,34 +89,61 @@ TEST(shape, non_positive_sizes) {
   for (auto [field, name] : fields) {
     shape s = usp_shape();
     s.*field = 0;
-    EXPECT_EQ(error_of(s, path_kind::baseline).rfind(std::string(name) + " must be positive (got 0)", 0), 0u) << name;
+    EXPECT_EQ(error_of(s, path_kind::baseline).rfind(std::string(name) + " must be between 1 and ", 0), 0u) << name;
   }
   shape s = usp_shape();
   s.tp = -1;
-  EXPECT_EQ(error_of(s, path_kind::baseline), "tp must be positive (got -1)");
+  EXPECT_EQ(error_of(s, path_kind::baseline), "tp must be between 1 and 1024 (got -1)");
   s = usp_shape();
   s.ttt = -1;
-  EXPECT_EQ(error_of(s, path_kind::usp), "ttt must be non-negative (got -1)");
+  EXPECT_EQ(error_of(s, path_kind::usp), "ttt must be between 0 and 16777216 (got -1)");
+}
+
+// Every axis has a documented upper bound, checked before anything is planned or allocated.
+TEST(shape, every_axis_has_an_upper_bound) {
+  const std::tuple<std::int64_t shape::*, std::int64_t, const char*> fields[] = {
+      {&shape::batch, kMaxBatch, "batch"}, {&shape::seq, kMaxSeq, "seq"}, {&shape::hidden, kMaxHidden, "hidden"},
+      {&shape::vocab_pad, kMaxVocabPad, "vocab_pad"}, {&shape::ttt, kMaxTtt, "ttt"}};
+  for (auto [field, max, name] : fields) {
+    shape s = usp_shape();
+    s.*field = max + 1;
+    EXPECT_EQ(error_of(s, path_kind::baseline), fmt::format("{} must be between {} and {} (got {})", name,
+                                                            name == std::string("ttt") ? 0 : 1, max, max + 1));
+  }
+  shape s = usp_shape();
+  s.tp = 1025;
+  EXPECT_EQ(error_of(s, path_kind::baseline), "tp must be between 1 and 1024 (got 1025)");
+  s = usp_shape();
+  s.sp_ring = 2000;
+  EXPECT_EQ(error_of(s, path_kind::usp), "sp_ring must be between 1 and 1024 (got 2000)");
+}
+
+// A window longer than the sample is nothing SpecForge's ttt_length means.
+TEST(shape, usp_ttt_below_seq) {
+  shape s = usp_shape();
+  s.ttt = s.seq;
+  EXPECT_EQ(error_of(s, path_kind::usp), "usp needs ttt below seq (ttt=64, seq=64)");
+  s.ttt = s.seq - 1;
+  EXPECT_EQ(error_of(s, path_kind::usp), "");
 }
 
 // Each bound of require_representable: the padded vocab's int32 ids, and the 64-bit byte counts of
 // [B, S+ttt, Vp] and [B, S+ttt, hidden] (ttt alone can overflow S+ttt).
 TEST(shape, sizes_past_the_representable) {
   shape s = usp_shape();
-  s.vocab_pad = std::int64_t(1) << 40;
-  EXPECT_EQ(error_of(s, path_kind::baseline), "vocab padded to vocab_pad must be below 2^31 (vocab=1000, vocab_pad=1099511627776)");
-  s = usp_shape();
   s.vocab = (std::int64_t(1) << 31) - 10;  // itself below 2^31, padded to 64 above it
   EXPECT_EQ(error_of(s, path_kind::baseline), "vocab padded to vocab_pad must be below 2^31 (vocab=2147483638, vocab_pad=64)");
   s = usp_shape();
-  s.ttt = std::numeric_limits<std::int64_t>::max();
-  EXPECT_EQ(error_of(s, path_kind::usp), "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
-                                         "(B=1, S=64, ttt=9223372036854775807, Vp=1024, hidden=4096)");
-  s = usp_shape();
+  s.sp_ulysses = s.sp_ring = 1;
+  s.batch = kMaxBatch;  // every axis within its bound, the product past 64 bits
+  s.seq = kMaxSeq;
+  s.vocab = (std::int64_t(1) << 31) - 64;
+  EXPECT_EQ(error_of(s, path_kind::batch), "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
+                                           "(B=1048576, S=16777216, ttt=7, Vp=2147483584, hidden=4096)");
   s.vocab = 64;
-  s.hidden = std::int64_t(1) << 60;  // the logits fit, the hidden states do not
-  EXPECT_EQ(error_of(s, path_kind::usp), "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
-                                         "(B=1, S=64, ttt=7, Vp=64, hidden=1152921504606846976)");
+  s.hidden = kMaxHidden;  // the logits fit, the hidden states do not
+  EXPECT_EQ(error_of(s, path_kind::batch), "shape too large: the bytes of B·(S+ttt)·Vp or B·(S+ttt)·hidden overflow 64 bits "
+                                           "(B=1048576, S=16777216, ttt=7, Vp=64, hidden=1048576)");
 }
 
 TEST(shape, sp_only_for_usp) {

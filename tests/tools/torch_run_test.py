@@ -37,9 +37,11 @@ def run(args):
 
 def shape_args(c, path):
     args = ["--tp", c["tp"], "--seq", c["seq"], "--vocab", c["vocab"], "--vocab-pad", c["vocab_pad"], "--hidden", 4,
-            "--iters", 2, "--warmup", 1, "--device", "cpu", "--batch", c["batch"]]
+            "--iters", 2, "--warmup", 1, "--device", "cpu"]
     if path == "usp":
         args += ["--sp-ulysses", c["sp_ulysses"], "--sp-ring", c["sp_ring"], "--ttt", c["ttt"]]
+    else:
+        args += ["--batch", c["batch"]]
     return args
 
 
@@ -151,7 +153,9 @@ class emulated(unittest.TestCase):
         base = ["--emulate", "one", "--device", "cpu", "--seq", 16, "--vocab", 100]
         for args, message in (
                 (["--path", "usp", "--impl", "reference", "--tp", 8, "--sp-ulysses", 4, "--batch", 1],
-                 "usp needs one sample per draft dp group: B == P/sp (B=1, P/sp=2)"),
+                 "--batch applies to the baseline and batch paths only (usp takes B = P/sp)"),
+                (["--path", "usp", "--impl", "reference", "--tp", 6, "--sp-ulysses", 4, "--vocab-pad", 96],
+                 "usp needs tp % sp == 0, i.e. P % (U*R) == 0 (P=6, U*R=4)"),
                 (["--path", "usp", "--impl", "reference", "--tp", 2, "--sp-ulysses", 2, "--ttt", 16],
                  "usp needs ttt below seq (ttt=16, seq=16)"),
                 (["--path", "batch", "--impl", "reference", "--tp", 3], "padded vocab must divide by tp: Vp % P != 0 (Vp=128, P=3)"),
@@ -187,7 +191,7 @@ class report(unittest.TestCase):
         from shardbench_tools import torch_report
         with tempfile.TemporaryDirectory() as d:
             files = []
-            for path, flags in (("usp", ["--tp", "8", "--sp-ulysses", "4", "--batch", "2", "--seq", "64"]),
+            for path, flags in (("usp", ["--tp", "8", "--sp-ulysses", "4", "--seq", "64"]),
                                 ("batch", ["--tp", "8", "--batch", "6", "--seq", "32"]),
                                 ("baseline", ["--tp", "4", "--batch", "3", "--seq", "32"])):
                 common = flags + ["--vocab", "1000", "--hidden", "4", "--iters", "2", "--warmup", "0"]

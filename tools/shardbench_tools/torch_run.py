@@ -64,10 +64,11 @@ def parse_args(argv):
 
 
 def shape_of(a):
+    """The point's shape; usp trains one sample per draft data-parallel group, B = P/sp, as shardbench."""
+    if a.path == "usp" and a.batch is not None:
+        raise UsageError("--batch applies to the baseline and batch paths only (usp takes B = P/sp)")
     sp = a.sp_ulysses * a.sp_ring
-    batch = a.batch
-    if batch is None:  # usp trains one sample per draft data-parallel group, as shardbench's sweep takes it
-        batch = a.tp // sp if a.path == "usp" and sp > 0 and a.tp % sp == 0 else 1
+    batch = a.batch if a.batch is not None else (a.tp // sp if a.path == "usp" and sp > 0 and a.tp % sp == 0 else 1)
     return torch_gen.Shape(dtype=a.dtype, tp=a.tp, sp_ulysses=a.sp_ulysses, sp_ring=a.sp_ring, batch=batch, seq=a.seq,
                            vocab=a.vocab, vocab_pad=a.vocab_pad, hidden=a.hidden, ttt=a.ttt, seed=a.seed)
 
