@@ -17,6 +17,7 @@
 #include "bench/engine.h"
 #include "bench/frontier.h"
 #include "bench/gbench.h"
+#include "bench/interrupt.h"
 #include "bench/planner.h"
 #include "harness/config.h"
 #include "harness/cupti.h"
@@ -31,6 +32,7 @@ namespace sb {
 namespace {
 
 constexpr int kExitOk = 0, kExitMismatch = 1, kExitConfig = 2, kExitRuntime = 3;
+constexpr int kExitNothingVerified = 4;  // every point ran out of memory or was skipped
 
 constexpr const char* kGateHelp =
     "queue each timed iteration behind a stream gate (nvbench's blocking kernel), so the host's launch latency is "
@@ -466,18 +468,39 @@ std::string describe_backend(const engine_options& o) {
   return d;
 }
 
+// The run's outputs, checked before the first point (exit 2): each a file this run may replace,
+// none the config, no two the same file; the dump folder takes files.
+void check_run_outputs(const cli_flags& f) {
+  const std::vector<std::string> inputs{f.config};
+  if (!f.trace.empty()) require_output_file(f.trace, "--trace", inputs);
+  if (!f.dump.empty()) require_output_folder(f.dump, "--dump");
+  if (!f.out.empty()) {
+    require_output_file(f.out, "--out", inputs);
+    require_results_names(f.out);
+  }
+  require_distinct_outputs({{"--out", f.out}, {"--out's per-point file", f.out.empty() ? "" : jsonl_path_for(f.out)},
+                            {"--trace", f.trace}});
+}
+
+// What a run that verified nothing says, and its exit code: every point ran out of memory or was
+// skipped, which a nightly job must not read as a pass.
+int nothing_verified(const std::vector<point_result>& done) {
+  int oom = 0, skipped = 0;
+  for (const auto& r : done) {
+    if (r.verified) return kExitOk;
+    oom += r.status == "oom";
+    skipped += r.status == "skipped";
+  }
+  fmt::print(stderr, "shardbench: no point verified: {} ran out of memory, {} skipped\n", oom, skipped);
+  return kExitNothingVerified;
+}
+
 int cmd_run(const cli_flags& f, int process_rank) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
   std::vector<point> pts = resolve_points(c, o, single_point(f));
-  if (!f.trace.empty()) require_output_file(f.trace, "--trace");
-  if (!f.dump.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(f.dump, ec);
-    if (ec) throw_config("--dump " + f.dump + ": cannot create the folder (" + ec.message() + ")");
-    if (!std::filesystem::is_directory(f.dump)) throw_config("--dump " + f.dump + ": exists and is not a folder");
-    o.dump_dir = f.dump;
-  }
+  check_run_outputs(f);
+  o.dump_dir = f.dump;
   std::unique_ptr<cupti_session> cupti;  // before the first NVTX call: CUPTI hooks into NVTX at its start
   if (f.cupti || !f.trace.empty()) {
     if (o.world.backend == backend_kind::cpu) throw_config("--cupti and --trace need a GPU backend (local or nccl)");
@@ -498,11 +521,14 @@ int cmd_run(const cli_flags& f, int process_rank) {
   const env_info env = collect_env(describe_backend(o));
   // Under mpirun every process runs every point; only rank 0 prints and writes results.
   const bool reporter = process_rank == 0;
-  result_sink sink(reporter ? f.out : std::string());
+  result_sink sink(reporter ? f.out : std::string(), {f.config});  // takes the files: the lock, an earlier run's gone
+  interrupt_watch signals;
+  o.interrupt = &signals.taken();
   std::vector<point_result> done;
   int index = 0;
   const bool tty = reporter && isatty(fileno(stderr));
   const auto start = std::chrono::steady_clock::now();
+  auto at = [&] { return index < int(pts.size()) ? pts[std::size_t(index)].label() : std::string("?"); };
   try {
     run_points(pts, o, [&](const point_result& r) {
       done.push_back(r);
@@ -515,41 +541,50 @@ int cmd_run(const cli_flags& f, int process_rank) {
     });
   } catch (const config_error&) {
     throw;
+  } catch (const interrupted& e) {
+    if (tty) fmt::print(stderr, "\n");
+    const std::string sig = interrupt_watch::name(e.signal());
+    sink.finalize(to_json(env), config_json(c), done, {{"interrupted", {{"signal", sig}, {"abandoned_point", at()}}}});
+    write_trace();
+    if (reporter)
+      fmt::print(stderr, "shardbench: interrupted by {}: point {} abandoned; {} finished point{} {}\n", sig, at(), done.size(),
+                 done.size() == 1 ? "" : "s", f.out.empty() ? "(no --out)" : "written to " + f.out);
+    return 128 + e.signal();
+  } catch (const std::bad_alloc&) {
+    if (tty) fmt::print(stderr, "\n");
+    sink.finalize(to_json(env), config_json(c), done);
+    fmt::print(stderr, "shardbench: error: out of host memory at point {}\n", at());
+    return kExitRuntime;
   } catch (const std::exception& e) {
     if (tty) fmt::print(stderr, "\n");
-    const std::string at = index < int(pts.size()) ? pts[std::size_t(index)].label() : "?";
     sink.finalize(to_json(env), config_json(c), done);
     write_trace();
-    fmt::print(stderr, "shardbench: error: at point {}: {}\n", at, e.what());
+    fmt::print(stderr, "shardbench: error: at point {}: {}\n", at(), e.what());
     return kExitRuntime;
   }
   if (tty) fmt::print(stderr, "\n");
   sink.finalize(to_json(env), config_json(c), done);
   write_trace();
-  if (!reporter) {
-    for (const auto& r : done)
-      if (r.status == "mismatch") return kExitMismatch;
-    return kExitOk;
-  }
+  auto mismatch = std::find_if(done.begin(), done.end(), [](const point_result& r) { return r.status == "mismatch"; });
+  if (!reporter) return mismatch != done.end() ? kExitMismatch : kExitOk;
   fmt::print("shardbench {} on {} [{}]\n", c.name, env.backend, env.gpu);
   print_results_table(std::cout, done);
   print_kernel_breakdown(std::cout, done);
   print_summary_line(std::cout, done);
   if (!f.trace.empty()) fmt::print("trace: {} (open in ui.perfetto.dev or chrome://tracing)\n", f.trace);
-  for (const auto& r : done)
-    if (r.status == "mismatch") {
-      fmt::print(stderr, "shardbench: verification failed: {}\n", r.first_mismatch);
-      return kExitMismatch;
-    }
+  if (mismatch != done.end()) {
+    fmt::print(stderr, "shardbench: verification failed: {}\n", mismatch->first_mismatch);
+    return kExitMismatch;
+  }
   if (!f.out.empty()) fmt::print("results: {} (per point: {})\n", f.out, sink.jsonl_path());
-  return kExitOk;
+  return nothing_verified(done);
 }
 
 int cmd_frontier(const cli_flags& f) {
   run_config c = resolve_config(f);
   engine_options o = make_engine_options(c, f);
   std::vector<point> pts = resolve_points(c, o, single_point(f));
-  if (!f.out.empty()) require_output_file(f.out, "--out");
+  if (!f.out.empty()) require_output_file(f.out, "--out", {f.config});
   // The seq axis is what the search varies: one point per path/variant/other axes.
   std::vector<point> uniq;
   for (const auto& p : pts) {
@@ -768,6 +803,9 @@ int cli_main(int argc, char** argv) {
   } catch (const config_error& e) {
     fmt::print(stderr, "shardbench: error: {}\n", e.what());
     return kExitConfig;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "shardbench: error: out of host memory in `{}`\n", app.get_subcommands().empty() ? "shardbench" : app.get_subcommands().front()->get_name());
+    return kExitRuntime;
   } catch (const std::exception& e) {
     fmt::print(stderr, "shardbench: error: {}\n", e.what());
     return kExitRuntime;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "bench/interrupt.h"
 #include "harness/bandwidth.h"
 #include "harness/cupti.h"
 #include "harness/error.h"
@@ -109,6 +110,14 @@ std::size_t buffer_index(const std::vector<buffer_spec>& bufs, std::string_view 
   for (std::size_t i = 0; i < bufs.size(); ++i)
     if (bufs[i].name == name) return i;
   throw_runtime(fmt::format("plan has no buffer '{}'", name));
+}
+
+// Whether a signal asked the run to stop, agreed by every rank (a host reduction): no rank leaves
+// while a peer waits for it in a collective. Throws `interrupted` when it did.
+void stop_if_asked(communicator& c, const engine_options& o, const point& pt) {
+  if (!o.interrupt) return;
+  const int sig = int(c.max_over_ranks(double(o.interrupt->load())));
+  if (sig) throw interrupted(sig, "interrupted during " + pt.label());
 }
 
 // Runs the warm-up: o.warmup iterations and, when o.warmup_ms > 0, more until the warm-up has
@@ -219,6 +228,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       ctx.set_peers(name, c.open_peers(arena->data(), layout.offsets[buffer_index(plan.buffers, name)]));
     }
     const int warmed = warm_up(c, o, [&](int i) {
+      stop_if_asked(c, o, pt);
       nvtx_range it(o.nvtx, fmt::format("warmup {}", i), nvtx_color("iteration"));
       c.iteration_begin(iteration_kind::warmup);
       p->run(ctx);
@@ -233,6 +243,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
     std::vector<iteration_times> its;
     its.reserve(std::size_t(o.iters));
     for (int i = 0; i < o.iters; ++i) {
+      stop_if_asked(c, o, pt);
       if (o.cold) c.flush_cache();
       c.barrier();  // every rank starts the iteration together
       nvtx_range it(o.nvtx, fmt::format("iteration {}", i), nvtx_color("iteration"));

@@ -1,6 +1,7 @@
 // The engine (nccl-tests' common engine): allocate per the plan -> fill -> warm up -> timed
 // iterations (barrier, whole path and each phase timed, max over ranks) -> verify -> record.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -32,6 +33,9 @@ struct engine_options {
   std::size_t cross_check_limit = std::size_t(256) << 20;  // bytes of baseline output kept on the host
   bool cold = false;                 // flush the L2 cache before every timed iteration
   const nvtx_domain* nvtx = nullptr;  // NVTX ranges for point, path/variant, iteration and phase
+  // Set by a signal (bench/interrupt.h): the point in flight stops at its next iteration, on every
+  // rank at the same one, with `interrupted`.
+  const std::atomic<int>* interrupt = nullptr;
 };
 
 struct point_outcome {

@@ -1,8 +1,5 @@
 #include "harness/results.h"
 
-#include <cstdio>
-#include <filesystem>
-
 #include "harness/error.h"
 
 namespace sb {
@@ -136,72 +133,20 @@ point_result point_from_json(const json& j) {
   return r;
 }
 
-std::string jsonl_path_for(const std::string& final_path) {
-  std::filesystem::path p(final_path);
-  return (p.parent_path() / (p.stem().string() + ".jsonl")).string();
-}
-
-namespace {
-// "" when path's folder exists or was made, else why not.
-std::string make_parent_folder(const std::string& path) {
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  return ec ? "cannot create the folder of " + path + ": " + ec.message() : std::string();
-}
-}  // namespace
-
-void require_output_file(const std::string& path, const std::string& flag) {
-  const std::filesystem::path p(path);
-  std::error_code ec;
-  if (!p.has_filename() || std::filesystem::is_directory(p, ec))
-    throw_config(flag + " " + path + ": names a folder; give a file name");
-  // Its folder now, as the results' is: Google Benchmark opens --benchmark_out only after the run,
-  // and in a folder that does not exist it says "invalid file name" and exits 1 (a failed run).
-  if (const std::string why = make_parent_folder(path); !why.empty()) throw_config(flag + ": " + why);
-}
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  if (const std::string why = make_parent_folder(path); !why.empty()) throw_runtime(why);
-  const std::string tmp = path + ".tmp";
-  std::error_code ec;
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (f) f << content;
-    if (!f || !f.flush()) {
-      f.close();
-      std::filesystem::remove(tmp, ec);
-      throw_runtime("cannot write " + path);
-    }
-  }
-  std::filesystem::rename(tmp, path, ec);  // atomic on one filesystem: readers see all or nothing
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw_runtime("cannot write " + path + ": " + ec.message());
-  }
-}
-
-result_sink::result_sink(std::string final_path) : m_final(std::move(final_path)) {
-  if (m_final.empty()) return;
-  // Before the sweep: a path that cannot be written is a usage error, not a failed run.
-  require_output_file(m_final, "--out");
-  m_jsonl_path = jsonl_path_for(m_final);
-  m_jsonl.open(m_jsonl_path, std::ios::trunc);
-  if (!m_jsonl) throw_config("--out: cannot write " + m_jsonl_path);
+result_sink::result_sink(const std::string& final_path, const std::vector<std::string>& inputs) {
+  if (!final_path.empty()) m_files = std::make_unique<results_files>(final_path, inputs);
 }
 
 void result_sink::append(const point_result& r) {
-  if (!m_jsonl.is_open()) return;
-  m_jsonl << to_json(r).dump() << '\n';
-  m_jsonl.flush();
+  if (m_files) m_files->append_line(to_json(r).dump());
 }
 
-void result_sink::finalize(const json& env, const json& config, const std::vector<point_result>& points) {
-  if (m_final.empty()) return;
+void result_sink::finalize(const json& env, const json& config, const std::vector<point_result>& points, const json& extra) {
+  if (!m_files) return;
   json doc{{"schema", kResultSchema}, {"env", env}, {"config", config}, {"points", json::array()}};
   for (const auto& p : points) doc["points"].push_back(to_json(p));
-  write_file_atomically(m_final, doc.dump(1) + '\n');
+  doc.update(extra);
+  write_file_atomically(m_files->final_path(), doc.dump(1) + '\n');
 }
 
 }  // namespace sb

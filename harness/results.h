@@ -1,15 +1,16 @@
-// Results JSON, schema `shardbench.result/1` (docs/results.md). Points are appended to a .jsonl
+// Results JSON, schema `shardbench.result/1` (results/README.md). Points are appended to a .jsonl
 // beside the final file as they finish (a crash loses only the point in flight); the final file is
 // written to a temporary name and renamed, so it is either complete or absent.
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "harness/point.h"
 #include "harness/env.h"
+#include "harness/output_file.h"
+#include "harness/point.h"
 
 namespace sb {
 
@@ -19,29 +20,19 @@ nlohmann::json to_json(const point_result& r);
 point_result point_from_json(const nlohmann::json& j);  // the inverse, for tools and tests
 nlohmann::json to_json(const env_info& e);
 
+// The run's results: each point as it finishes to the .jsonl, then the final file (docs/cli.md).
 class result_sink {
  public:
-  explicit result_sink(std::string final_path);  // "" disables it
-  void append(const point_result& r);            // one line to <final>.jsonl, flushed
-  void finalize(const nlohmann::json& env, const nlohmann::json& config, const std::vector<point_result>& points);
-  const std::string& jsonl_path() const { return m_jsonl_path; }
+  // "" disables it; else the files are checked and taken (results_files: config_error, exit 2).
+  result_sink(const std::string& final_path, const std::vector<std::string>& inputs);
+  void append(const point_result& r);  // one line to <final>.jsonl
+  // The final file; `extra` members are added at the top level (an interrupted run says so).
+  void finalize(const nlohmann::json& env, const nlohmann::json& config, const std::vector<point_result>& points,
+                const nlohmann::json& extra = nlohmann::json::object());
+  std::string jsonl_path() const { return m_files ? m_files->jsonl_path() : std::string(); }
 
  private:
-  std::string m_final;
-  std::string m_jsonl_path;
-  std::ofstream m_jsonl;
+  std::unique_ptr<results_files> m_files;
 };
-
-std::string jsonl_path_for(const std::string& final_path);  // results/x.json -> results/x.jsonl
-
-// Writes content to path (its folder created) through path.tmp and a rename, so the file is either
-// complete or absent: the results, the frontier and the trace JSON. Throws runtime_error naming the
-// path, leaving no .tmp behind.
-void write_file_atomically(const std::string& path, const std::string& content);
-
-// A config error unless path can name an output file (not an existing folder, not ending in a
-// separator) in a folder that exists or could be made (it is made): checked before a sweep, so that
-// a bad --out fails at once, not after the run.
-void require_output_file(const std::string& path, const std::string& flag);
 
 }  // namespace sb

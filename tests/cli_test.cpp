@@ -6,12 +6,20 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <vector>
 
+#include "bench/interrupt.h"
 #include "harness/npy.h"
 
 namespace sb {
@@ -158,14 +166,15 @@ TEST(cli, an_out_path_that_names_a_folder_exits_2_before_the_run) {
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   };
-  expect_usage_error(with({"--out", dir}), "--out " + dir + ": names a folder; give a file name");
+  expect_usage_error(with({"--out", dir}), "--out " + dir + ": is a folder; only a regular file may be replaced");
   expect_usage_error(with({"--out", dir + "/sub/"}), "--out " + dir + "/sub/: names a folder; give a file name");
   expect_usage_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--out", dir},
-                     "--out " + dir + ": names a folder; give a file name");
-  expect_usage_error(with({"--trace", dir}), "--trace " + dir + ": names a folder; give a file name");
+                     "--out " + dir + ": is a folder; only a regular file may be replaced");
+  expect_usage_error(with({"--trace", dir}), "--trace " + dir + ": is a folder; only a regular file may be replaced");
   std::ofstream(dir + "/file") << "x";
-  expect_usage_error(with({"--dump", dir + "/file"}), "--dump " + dir + "/file: cannot create the folder (Not a directory)");
-  expect_usage_error(with({"--out", dir + "/file/r.json"}), "--out: cannot create the folder of " + dir + "/file/r.json: Not a directory");
+  expect_usage_error(with({"--dump", dir + "/file"}), "--dump " + dir + "/file: exists and is not a folder");
+  expect_usage_error(with({"--out", dir + "/file/r.json"}),
+                     "--out " + dir + "/file/r.json: cannot be examined (Not a directory); only a regular file may be replaced");
   std::vector<std::string> left;
   for (const auto& e : std::filesystem::recursive_directory_iterator(::testing::TempDir() + "/cli_outdir")) left.push_back(e.path().string());
   EXPECT_EQ(left, std::vector<std::string>{dir + "/file"});
@@ -401,6 +410,143 @@ TEST(cli, frontier_bad_sizes_exit_2) {
   expect_config_error({"frontier", "--backend", "cpu"}, "frontier needs --budget here (no GPU to take it from)");
   expect_config_error({"frontier", "--backend", "cpu", "--budget", "1GiB", "--reserve", "2GiB"},
                       "--reserve must be smaller than the budget");
+}
+
+}  // namespace sb
+
+namespace sb {
+
+namespace {
+const std::string kTmp = ::testing::TempDir() + "/cli36";
+
+std::string fresh(const std::string& name) {
+  const std::string dir = kTmp + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A sweep of many small cpu points, long enough to be stopped in the middle.
+std::vector<std::string> long_sweep(const std::string& out) {
+  return {"run", "--backend", "cpu", "--paths", "batch", "--variants", "fused", "--tp", "2", "--batch", "2", "--seq", "256",
+          "--vocab", "4000", "--dtype", "bf16,fp16,fp32", "--iters", "400", "--warmup", "0", "--out", out};
+}
+
+// Sends sig to this process once the .jsonl has its first point (the run's handlers are in place).
+std::thread signal_after_first_point(const std::string& jsonl, int sig) {
+  return std::thread([jsonl, sig] {
+    for (int i = 0; i < 6000; ++i) {
+      std::ifstream in(jsonl);
+      std::string line;
+      if (std::getline(in, line) && !line.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(::getpid(), sig);
+  });
+}
+}  // namespace
+
+// Outputs are checked before the first point: only a regular file or nothing is replaced.
+TEST(cli, outputs_that_cannot_be_replaced_exit_2_before_the_run) {
+  const std::string dir = fresh("outputs");
+  const std::vector<std::string> point{"run", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--seq", "8", "--vocab", "100"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = point;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  expect_usage_error(with({"--out", "/dev/null"}), "--out /dev/null: is a device; only a regular file may be replaced");
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  expect_usage_error(with({"--out", dir + "/x.jsonl"}),
+                     "--out " + dir + "/x.jsonl: the per-point file would be the results file itself; name the results *.json");
+  std::ofstream(dir + "/c.yaml") << "name: c\npaths: [batch]\nsweep:\n  tp: [2]\n  seq: [8]\n  vocab: [100]\n";
+  expect_usage_error({"run", "--backend", "cpu", "--config", dir + "/c.yaml", "--out", dir + "/c.yaml"},
+                     "--out " + dir + "/c.yaml: is the config this run reads");
+  EXPECT_EQ(run_cli(with({"--dump", "/proc/self/npy"})).code, 2);
+  expect_usage_error(with({"--out", dir + "/r.json", "--trace", dir + "/r.jsonl"}),
+                     "--out's per-point file and --trace name the same file " + dir + "/r.jsonl");
+  cli_run r = run_cli({"bench", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--seq", "8", "--vocab", "100",
+                       "--benchmark_out=/proc/x.json"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("shardbench: error: --benchmark_out /proc/x.json: ", 0), 0u) << r.err;
+}
+
+// SIGINT and SIGTERM stop the run after the point in flight is abandoned: the finished points are
+// written, marked interrupted, with one line and exit 128 + the signal.
+TEST(cli, a_signal_writes_the_finished_points_and_exits_128_plus_it) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    const std::string dir = fresh(sig == SIGINT ? "sigint" : "sigterm");
+    std::thread sender = signal_after_first_point(dir + "/r.jsonl", sig);
+    cli_run r = run_cli(long_sweep(dir + "/r.json"));
+    sender.join();
+    EXPECT_EQ(r.code, 128 + sig) << r.err;
+    const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    EXPECT_EQ(r.err.rfind("shardbench: interrupted by " + name + ": point batch/fused", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    std::ifstream in(dir + "/r.json");
+    const nlohmann::json doc = nlohmann::json::parse(in);
+    EXPECT_EQ(doc["interrupted"]["signal"], name);
+    EXPECT_GE(doc["points"].size(), 1u);
+    EXPECT_LT(doc["points"].size(), 3u);
+    for (const auto& p : doc["points"]) EXPECT_EQ(p["status"], "ok");
+  }
+}
+
+// A second signal does not wait for the run to wind down.
+TEST(cli, a_second_signal_exits_at_once) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    interrupt_watch w;
+    ::raise(SIGTERM);  // the first: noted
+    if (w.taken() != SIGTERM) ::_exit(1);
+    ::raise(SIGINT);  // the second: out at once, 128 + SIGINT
+    ::_exit(2);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
+}
+
+// A run in which no point verified (every one ran out of memory) is not a pass.
+TEST(cli, a_run_where_nothing_verified_exits_4) {
+  cli_run r = run_cli({"run", "--backend", "cpu", "--paths", "batch", "--tp", "2", "--seq", "64", "--vocab", "1000",
+                       "--memory-cap", "0.000001"});
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_EQ(r.err, "shardbench: no point verified: 2 ran out of memory, 0 skipped\n");
+}
+
+// Nonsense is refused with one line: values no asked-for point uses, empty values, sizes past the
+// documented bounds, sweeps past the point bound (before anything is expanded).
+TEST(cli, nonsense_exits_2_with_one_line) {
+  expect_config_error({"run", "--backend", "cpu", "--ttt", "1000", "--seq", "64"}, "usp needs ttt below seq (ttt=1000, seq=64)");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--sp-ulysses", "2"},
+                      "--sp-ulysses: sp applies to the usp path only, and no usp point is asked for");
+  expect_config_error({"run", "--backend", "cpu", "--paths", "batch", "--ttt", "3"},
+                      "--ttt: ttt applies to the usp path only, and no usp point is asked for");
+  expect_config_error({"run", "--backend", "cpu", "--draft-vocab", "5"},
+                      "--draft-vocab: draft_vocab applies with a consumer stage only (consumer target_p)");
+  expect_config_error({"run", "--backend", "cpu", "--t2d", "skewed"}, "--t2d: t2d applies with a consumer stage only (consumer target_p)");
+  expect_config_error({"run", "--backend", "cpu", "--tp", ""}, "--tp: empty value");
+  expect_config_error({"run", "--backend", "cpu", "--tp=", "2"}, "--tp: empty value");
+  expect_usage_error({"run", "--backend", "cpu", "--tp", "2", "--out", ""}, "--out: empty value");
+  expect_config_error({"run", "--backend", "cpu", "--tp", "100000"}, "--tp must be between 1 and 1024 (got 100000)");
+  expect_config_error({"run", "--backend", "cpu", "--tp", "2147483647"}, "--tp must be between 1 and 1024 (got 2147483647)");
+  const std::string dir = fresh("nonsense");
+  std::string values = "[";
+  for (int i = 1; i <= 100; ++i) values += std::to_string(i * 64) + (i < 100 ? ", " : "]");
+  std::ofstream(dir + "/big.yaml") << "paths: [batch]\nsweep:\n  seq: " << values << "\n  vocab: " << values << "\n  hidden: "
+                                   << values << "\n  batch: " << values << "\n  vocab_pad: " << values << "\n";
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_config_error({"run", "--backend", "cpu", "--config", dir + "/big.yaml"},
+                      "the sweep has 20000000000 points; a run takes at most 100000 (split it into several runs)");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  std::ofstream(dir + "/axes.yaml") << "paths: [usp]\nsweep:\n  batch: [1, 2]\n";
+  expect_config_error({"run", "--backend", "cpu", "--config", dir + "/axes.yaml"},
+                      dir + "/axes.yaml: batch applies to the baseline and batch paths only (usp takes B = P/sp)");
 }
 
 }  // namespace sb

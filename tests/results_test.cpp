@@ -80,7 +80,7 @@ TEST(results, jsonl_survives_a_crash_and_final_file_is_all_or_nothing) {
   std::filesystem::remove_all(dir);
   const std::string final_path = dir + "/r.json";
   {
-    result_sink sink(final_path);
+    result_sink sink(final_path, {});
     sink.append(sample_result());
     sink.append(sample_result());
     // no finalize: the process "crashed" here
@@ -95,37 +95,26 @@ TEST(results, jsonl_survives_a_crash_and_final_file_is_all_or_nothing) {
   }
   EXPECT_EQ(n, 2);
 
-  result_sink sink(final_path);
+  result_sink sink(final_path, {});
   sink.finalize(nlohmann::json{{"gpu", "none"}}, nlohmann::json::object(), {sample_result()});
-  EXPECT_FALSE(std::filesystem::exists(final_path + ".tmp"));
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
   std::ifstream f(final_path);
   nlohmann::json doc = nlohmann::json::parse(f);
   EXPECT_EQ(doc["schema"], kResultSchema);
   EXPECT_EQ(doc["points"].size(), 1u);
 }
 
-// Every output file (results, frontier, trace) goes through one writer: complete or absent, its
-// folder made, no .tmp left when it fails.
-TEST(results, files_are_written_whole_or_not_at_all) {
-  const std::string dir = ::testing::TempDir() + "/atomic";
+TEST(results, an_interrupted_run_says_so_at_the_top) {
+  const std::string dir = ::testing::TempDir() + "/sink_interrupted";
   std::filesystem::remove_all(dir);
-  write_file_atomically(dir + "/a/b.json", "{}\n");
-  std::ifstream in(dir + "/a/b.json");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "{}\n");
-  EXPECT_FALSE(std::filesystem::exists(dir + "/a/b.json.tmp"));
-  EXPECT_THROW(write_file_atomically(dir + "/a/b.json/c.json", "{}"), runtime_error);  // under a file
-  std::filesystem::create_directories(dir + "/d");
-  EXPECT_THROW(write_file_atomically(dir + "/d", "{}"), runtime_error);  // over a folder: the rename fails
-  EXPECT_FALSE(std::filesystem::exists(dir + "/d.tmp"));
-  EXPECT_THROW(require_output_file(dir + "/d", "--out"), config_error);
-  EXPECT_THROW(require_output_file(dir + "/e/", "--out"), config_error);
-  EXPECT_NO_THROW(require_output_file(dir + "/e/f.json", "--out"));
-  EXPECT_THROW(result_sink{dir + "/d"}, config_error);
-}
-
-TEST(results, jsonl_path_sits_beside_the_final_file) {
-  EXPECT_EQ(jsonl_path_for("results/x.json"), "results/x.jsonl");
+  result_sink sink(dir + "/r.json", {});
+  sink.finalize(nlohmann::json::object(), nlohmann::json::object(), {sample_result()},
+                {{"interrupted", {{"signal", "SIGINT"}, {"abandoned_point", "usp/fused"}}}});
+  std::ifstream f(dir + "/r.json");
+  nlohmann::json doc = nlohmann::json::parse(f);
+  EXPECT_EQ(doc["interrupted"]["signal"], "SIGINT");
+  EXPECT_EQ(doc["points"].size(), 1u);
 }
 
 }  // namespace sb
