@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "bench/interrupt.h"
+#include "bench/invariants.h"
 #include "harness/bandwidth.h"
 #include "harness/cupti.h"
 #include "harness/error.h"
@@ -177,6 +178,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   if (o.world.backend == backend_kind::local)
     res.backend += o.world.emulate == emulate_mode::one ? "(one)" : "(all)";
   std::vector<rank_record> records(std::size_t(pt.shp.tp));
+  std::vector<std::optional<std::size_t>> sent(std::size_t(pt.shp.tp));  // per rank; unknown for emulated peers
   if (o.world.cupti) o.world.cupti->begin_point();
   std::mutex mu;  // guards res for the rank threads
 
@@ -247,6 +249,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       if (o.cold) c.flush_cache();
       c.barrier();  // every rank starts the iteration together
       nvtx_range it(o.nvtx, fmt::format("iteration {}", i), nvtx_color("iteration"));
+      c.reset_sent();
       c.iteration_begin(iteration_kind::timed);
       p->run(ctx);
       its.push_back(c.iteration_end());
@@ -263,6 +266,14 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
       }
     }
 
+    // What each rank handed to its collectives in the last iteration, known on every rank (one
+    // reduction per rank: the processes of an MPI world see only their own).
+    const std::size_t my_sent = c.sent_bytes();
+    const bool summary_rank = rank == (c.emulates_peers() ? o.world.emulated_rank : 0);
+    for (int q = 0; q < pt.shp.tp; ++q) {
+      const std::int64_t v = c.sum_over_ranks(q == rank ? std::int64_t(my_sent) : 0);
+      if (summary_rank && (!c.emulates_peers() || q == rank)) sent[std::size_t(q)] = std::size_t(v);
+    }
     if (o.inject_mismatch && rank == 0) inject_mismatch(c, plan.buffers, ptrs);
     std::int64_t local_mismatches = 0;
     rank_record& rec = records[std::size_t(rank)];
@@ -340,6 +351,15 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   for (auto& rec : records) {
     if (!rec.first_mismatch.empty() && res.first_mismatch.empty()) res.first_mismatch = rec.first_mismatch;
     if (o.keep_outputs) out.outputs.push_back(std::move(rec.outputs));
+  }
+  if (res.status == "ok") {
+    // Independent of the layout functions the paths and their definitions share: a bug there passes
+    // the bitwise verification above, not these.
+    const std::vector<std::string> broken = check_invariants(pt, plans, sent);
+    if (!broken.empty() && res.first_mismatch.empty())
+      res.first_mismatch = fmt::format("{}: invariant: {}", pt.label(), broken.front());
+    res.mismatches += std::int64_t(broken.size());
+    res.verified = res.verified && broken.empty();
   }
   if (res.status == "ok" && res.mismatches > 0) {
     res.status = "mismatch";

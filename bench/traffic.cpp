@@ -52,11 +52,11 @@ class counting_communicator final : public communicator {
   void zero(void*, std::size_t bytes) override { add_local(double(bytes)); }
   void upload(void*, const void*, std::size_t) override {}
   void download(void*, const void*, std::size_t) override {}
-  void all_gather(const void*, void*, std::size_t bytes, const peer_model&) override {
+  void do_all_gather(const void*, void*, std::size_t bytes, const peer_model&) override {
     add_local(2.0 * double(bytes));  // its own block, copied into place
     add_link(double(bytes) * double(m_size - 1));  // sent and received alike
   }
-  void all_to_all(const a2a_args& a, const peer_model&) override {
+  void do_all_to_all(const a2a_args& a, const peer_model&) override {
     double sent = 0, received = 0;
     for (int d = 0; d < m_size; ++d) {
       if (d == m_rank) {

@@ -161,8 +161,19 @@ class communicator {
   virtual void pull(const remap_desc& d) = 0;
 
   // ---- collectives over the rank group ----
-  virtual void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) = 0;
-  virtual void all_to_all(const a2a_args& args, const peer_model& peers) = 0;
+  // Each counts what leaves this rank (sent_bytes(): the engine checks it against the plan), then
+  // the backend moves the data.
+  void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) {
+    m_sent += bytes_per_rank * std::size_t(size() - 1);
+    do_all_gather(send, recv, bytes_per_rank, peers);
+  }
+  void all_to_all(const a2a_args& args, const peer_model& peers) {
+    for (int d = 0; d < int(args.send_chunks.size()); ++d)
+      if (d != rank()) m_sent += args.send_chunks[std::size_t(d)].bytes;
+    do_all_to_all(args, peers);
+  }
+  std::size_t sent_bytes() const { return m_sent; }  // since the last reset_sent()
+  void reset_sent() { m_sent = 0; }
   virtual void host_sync() = 0;  // wait for this rank's queued work (a host sync a variant models)
 
   // ---- host-side coordination (engine only) ----
@@ -181,6 +192,13 @@ class communicator {
   virtual mismatch_report verify(const void* data, const expected_spec& spec) = 0;
   // The consumer's outputs (d.target_p, d.position_mask) against d's source recomputed, bitwise.
   virtual consumer_mismatch verify_consumer(const consumer_desc& d) = 0;
+
+ protected:
+  virtual void do_all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) = 0;
+  virtual void do_all_to_all(const a2a_args& args, const peer_model& peers) = 0;
+
+ private:
+  std::size_t m_sent = 0;
 };
 
 }  // namespace sb

@@ -69,7 +69,7 @@ void cpu_communicator::pull(const remap_desc& d) {
 
 // Every rank publishes its send buffer, then pulls each peer's block into its own receive buffer.
 // The second barrier keeps a send buffer alive and unchanged until every peer has read it.
-void cpu_communicator::all_gather(const void* send, void* recv, std::size_t bytes, const peer_model&) {
+void cpu_communicator::do_all_gather(const void* send, void* recv, std::size_t bytes, const peer_model&) {
   m_group.publish(m_rank, send);
   m_group.barrier();
   for (int q = 0; q < size(); ++q)
@@ -77,7 +77,7 @@ void cpu_communicator::all_gather(const void* send, void* recv, std::size_t byte
   m_group.barrier();
 }
 
-void cpu_communicator::all_to_all(const a2a_args& args, const peer_model&) {
+void cpu_communicator::do_all_to_all(const a2a_args& args, const peer_model&) {
   m_group.publish(m_rank, &args);
   m_group.barrier();
   for (int q = 0; q < size(); ++q) {

@@ -33,8 +33,6 @@ class cpu_communicator final : public communicator {
   std::vector<const void*> open_peers(void* base, std::size_t offset) override;
   void pull(const remap_desc& d) override;
 
-  void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) override;
-  void all_to_all(const a2a_args& args, const peer_model& peers) override;
   void host_sync() override {}
 
   void barrier() override { m_group.barrier(); }
@@ -48,6 +46,10 @@ class cpu_communicator final : public communicator {
 
   mismatch_report verify(const void* data, const expected_spec& spec) override;
   consumer_mismatch verify_consumer(const consumer_desc& d) override;
+
+ protected:
+  void do_all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) override;
+  void do_all_to_all(const a2a_args& args, const peer_model& peers) override;
 
  private:
   using clock = std::chrono::steady_clock;

@@ -338,7 +338,7 @@ void gpu_communicator::pull(const remap_desc& d) {
   }
 }
 
-void gpu_communicator::all_gather(const void* send, void* recv, std::size_t bytes, const peer_model& peers) {
+void gpu_communicator::do_all_gather(const void* send, void* recv, std::size_t bytes, const peer_model& peers) {
   char* out = static_cast<char*>(recv);
   switch (m_s.mode) {
     case gpu_mode::nccl:
@@ -378,7 +378,7 @@ bool uniform_layout(const a2a_args& a) {
 }
 }  // namespace
 
-void gpu_communicator::all_to_all(const a2a_args& a, const peer_model& peers) {
+void gpu_communicator::do_all_to_all(const a2a_args& a, const peer_model& peers) {
   const char* send = static_cast<const char*>(a.send);
   char* recv = static_cast<char*>(a.recv);
   const std::size_t me = std::size_t(m_s.rank);

@@ -58,8 +58,6 @@ class gpu_communicator final : public communicator {
   void close_peers() override;
   void pull(const remap_desc& d) override;
 
-  void all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) override;
-  void all_to_all(const a2a_args& args, const peer_model& peers) override;
   void host_sync() override { wait(); }
 
   void barrier() override;
@@ -74,6 +72,10 @@ class gpu_communicator final : public communicator {
 
   mismatch_report verify(const void* data, const expected_spec& spec) override;
   consumer_mismatch verify_consumer(const consumer_desc& d) override;
+
+ protected:
+  void do_all_gather(const void* send, void* recv, std::size_t bytes_per_rank, const peer_model& peers) override;
+  void do_all_to_all(const a2a_args& args, const peer_model& peers) override;
 
   cudaStream_t stream() const { return m_stream.get(); }
 
