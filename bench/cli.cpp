@@ -19,6 +19,7 @@
 #include "bench/gbench.h"
 #include "bench/interrupt.h"
 #include "bench/planner.h"
+#include "bench/self_test.h"
 #include "harness/config.h"
 #include "harness/cupti.h"
 #include "harness/error.h"
@@ -518,6 +519,12 @@ int cmd_run(const cli_flags& f, int process_rank) {
     cupti->write_trace(tp.string());
   };
 
+  // The layout math replayed on the golden cases, before any point: code that is not shardbench's
+  // computed them, so a layout bug that the points' own verification shares fails here.
+  if (const std::string why = golden_self_test(c.paths, c.variants, o); !why.empty()) {
+    fmt::print(stderr, "shardbench: self-test failed: {}\n", why);
+    return kExitMismatch;
+  }
   const env_info env = collect_env(describe_backend(o));
   // Under mpirun every process runs every point; only rank 0 prints and writes results.
   const bool reporter = process_rank == 0;

@@ -47,38 +47,50 @@ void write_npy(const std::string& path, const npy_array& a) {
   if (!f) throw_runtime("write failed: " + path);
 }
 
-npy_array read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw_runtime("cannot read " + path);
-  char magic[8];
-  f.read(magic, 8);
-  if (!f || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw_runtime(path + " is not a .npy file");
-  std::size_t len = 0;
-  if (magic[6] == 1) {
+npy_array parse_npy(std::string_view bytes, const std::string& name) {
+  auto need = [&](std::size_t n, std::size_t at) {
+    if (bytes.size() < at + n) throw_runtime(name + ": truncated");
+  };
+  need(8, 0);
+  if (std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) throw_runtime(name + " is not a .npy file");
+  std::size_t len = 0, at = 8;
+  if (bytes[6] == 1) {
+    need(2, at);
     std::uint16_t l;
-    f.read(reinterpret_cast<char*>(&l), 2);
+    std::memcpy(&l, bytes.data() + at, 2);
     len = l;
+    at += 2;
   } else {
+    need(4, at);
     std::uint32_t l;
-    f.read(reinterpret_cast<char*>(&l), 4);
+    std::memcpy(&l, bytes.data() + at, 4);
     len = l;
+    at += 4;
   }
-  std::string header(len, '\0');
-  f.read(header.data(), std::streamsize(len));
+  need(len, at);
+  const std::string header(bytes.substr(at, len));
+  at += len;
   std::smatch m;
   npy_array a;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) throw_runtime(path + ": no descr");
+  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) throw_runtime(name + ": no descr");
   a.descr = m[1];
-  if (header.find("'fortran_order': True") != std::string::npos) throw_runtime(path + ": fortran order unsupported");
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) throw_runtime(path + ": no shape");
+  if (header.find("'fortran_order': True") != std::string::npos) throw_runtime(name + ": fortran order unsupported");
+  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) throw_runtime(name + ": no shape");
   std::string dims = m[1];
   std::regex num("\\d+");
   for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
     a.shape.push_back(std::stoll(it->str()));
-  a.data.resize(std::size_t(a.elements()) * descr_size(a.descr));
-  f.read(a.data.data(), std::streamsize(a.data.size()));
-  if (!f) throw_runtime(path + ": truncated");
+  const std::size_t n = std::size_t(a.elements()) * descr_size(a.descr);
+  need(n, at);
+  a.data.assign(bytes.data() + at, bytes.data() + at + n);
   return a;
+}
+
+npy_array read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw_runtime("cannot read " + path);
+  const std::string bytes{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  return parse_npy(bytes, path);
 }
 
 }  // namespace sb

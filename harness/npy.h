@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sb {
@@ -17,5 +18,6 @@ struct npy_array {
 
 void write_npy(const std::string& path, const npy_array& a);  // throws runtime_error
 npy_array read_npy(const std::string& path);                   // throws runtime_error
+npy_array parse_npy(std::string_view bytes, const std::string& name);  // a file's bytes; throws runtime_error
 
 }  // namespace sb
