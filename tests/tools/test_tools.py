@@ -143,6 +143,74 @@ class compare_test(unittest.TestCase):
             self.assertEqual(len(err.getvalue().splitlines()), 1)
 
 
+def synthetic_point(samples, backend="local(one)", **fields):
+    """A measured point with the fields the gate reads."""
+    p = {"path": "batch", "variant": "fused", "backend": backend, "dtype": "bf16", "tp": 8, "sp_ulysses": 1, "sp_ring": 1,
+         "batch": 1, "seq": 4096, "vocab": 129280, "vocab_pad": 64, "hidden": 7168, "ttt": 7, "seed": 1,
+         "consumer": "none", "draft_vocab": 32000, "t2d": "uniform", "status": "ok", "verified": True,
+         "time_us": {"median": median(samples), "samples": samples}, "memory": {"tracked_peak_bytes": 1000},
+         "op_bytes": 1, "busbw_gbps": 0.0, "effective_gbps": 1.0}
+    p.update(fields)
+    return p
+
+
+def synthetic_file(points):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
+        json.dump({"schema": "shardbench.result/1", "env": {}, "config": {}, "points": points}, out)
+    return out.name
+
+
+class gate_identity_test(unittest.TestCase):
+    """Findings of a careful user: points matched on part of their identity overwrote each other, cpu
+    times failed A/A gates, and 3 samples could never show a slowdown."""
+
+    FAST = [100.0 + i * 0.1 for i in range(20)]
+
+    def test_points_that_differ_in_t2d_consumer_or_draft_vocab_are_different_points(self):
+        consumer = dict(consumer="target_p", variant="pruned")
+        a = [synthetic_point(self.FAST, t2d=t, draft_vocab=v, **consumer) for t in ("uniform", "skewed") for v in (16000, 32000)]
+        a.append(synthetic_point(self.FAST))
+        slow = [x * 3 for x in self.FAST]
+        b = [synthetic_point(slow if t == "uniform" else self.FAST, t2d=t, draft_vocab=v, verified=t != "uniform", **consumer)
+             for t in ("uniform", "skewed") for v in (16000, 32000)]
+        b.append(synthetic_point(self.FAST))
+        code, out = run(compare.main, [synthetic_file(a), synthetic_file(b), "--gate"])
+        self.assertEqual(code, 1, out)
+        self.assertEqual(out.count("200.0% slower"), 2, out)
+        self.assertEqual(out.count("stopped verifying"), 4, out)  # two in the table's flags, two in the failures
+        self.assertIn("t2d=uniform", out)
+        self.assertIn("summary: 3 same, 2 slower; 0 only in A, 0 only in B", out)
+
+    def test_a_file_holding_one_point_twice_exits_2(self):
+        f = synthetic_file([synthetic_point(self.FAST), synthetic_point(self.FAST)])
+        err = io.StringIO()
+        with redirect_stderr(err):
+            code, _ = run(compare.main, [f, f])
+        self.assertEqual(code, 2)
+        self.assertTrue(err.getvalue().startswith("compare: error: A: two points are the same point (batch/fused"), err.getvalue())
+
+    def test_cpu_backend_times_are_reported_not_gated_unless_asked(self):
+        a = synthetic_file([synthetic_point(self.FAST, backend="cpu")])
+        b = synthetic_file([synthetic_point([x * 1.4 for x in self.FAST], backend="cpu")])
+        code, out = run(compare.main, [a, b, "--gate"])
+        self.assertEqual(code, 0, out)
+        self.assertIn("slower", out)
+        self.assertIn("cpu times: not gated", out)
+        code, out = run(compare.main, [a, b, "--gate", "--gate-cpu-times"])
+        self.assertEqual(code, 1, out)
+        self.assertIn("40.0% slower", out)
+
+    def test_three_samples_are_inconclusive_and_fail_the_gate(self):
+        a = synthetic_file([synthetic_point([100.0, 101.0, 102.0])])
+        b = synthetic_file([synthetic_point([120.0, 121.0, 122.0])])
+        code, out = run(compare.main, [a, b, "--gate"])
+        self.assertEqual(code, 1, out)
+        self.assertIn("inconclusive", out)
+        self.assertIn("inconclusive: 3 and 3 samples cannot reach p < 0.05 (run more --iters)", out)
+        self.assertAlmostEqual(compare.min_p(3, 3), 0.080856, places=5)
+        self.assertLess(compare.min_p(5, 5), 0.05)
+
+
 class inputs_test(unittest.TestCase):
     def test_a_bad_input_ends_the_tool_with_one_line_and_exit_2(self):
         from shardbench_tools.inputs import load_json
