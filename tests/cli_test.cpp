@@ -76,6 +76,9 @@ TEST(cli, smoke_config_runs_on_cpu_verifies_every_point_and_writes_results) {
   cli_run r = run_cli({"run", "--config", kSmoke, "--backend", "cpu", "--out", out});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("run points verified (all)"), std::string::npos) << r.out;
+  // The first sweep a newcomer runs (tools/setup) skips nothing it did not ask for.
+  EXPECT_NE(r.out.find("24 points: 24 ok; 24 of 24 run points verified (all)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("skipped"), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::exists(out));
   EXPECT_TRUE(std::filesystem::exists(out + "l"));  // the .jsonl beside it
 }
