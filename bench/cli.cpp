@@ -20,13 +20,13 @@
 #include "bench/interrupt.h"
 #include "bench/planner.h"
 #include "bench/self_test.h"
-#include "harness/config.h"
-#include "harness/cupti.h"
-#include "harness/error.h"
-#include "harness/mpi_session.h"
-#include "harness/nvtx.h"
-#include "harness/printer.h"
-#include "harness/results.h"
+#include "harness/report/config.h"
+#include "harness/backends/cupti.h"
+#include "harness/core/error.h"
+#include "harness/backends/mpi_session.h"
+#include "harness/backends/nvtx.h"
+#include "harness/report/printer.h"
+#include "harness/report/results.h"
 
 namespace sb {
 
@@ -516,7 +516,7 @@ int cmd_run(const cli_flags& f, int process_rank) {
     if (!cupti || f.trace.empty()) return;
     std::filesystem::path tp(f.trace);
     if (process_rank != 0) tp.replace_filename(tp.stem().string() + fmt::format(".rank{}.json", process_rank));
-    cupti->write_trace(tp.string());
+    write_file_atomically(tp.string(), cupti->trace_json());
   };
 
   // The layout math replayed on the golden cases, before any point: code that is not shardbench's

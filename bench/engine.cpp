@@ -9,12 +9,12 @@
 
 #include "bench/interrupt.h"
 #include "bench/invariants.h"
-#include "harness/bandwidth.h"
-#include "harness/cupti.h"
-#include "harness/error.h"
-#include "harness/host_ops.h"
-#include "harness/layout.h"
-#include "harness/npy.h"
+#include "harness/core/bandwidth.h"
+#include "harness/backends/cupti.h"
+#include "harness/core/error.h"
+#include "harness/core/host_ops.h"
+#include "harness/core/layout.h"
+#include "harness/report/npy.h"
 
 namespace sb {
 
@@ -77,7 +77,7 @@ npy_array to_npy(const std::vector<char>& bytes, dtype t, std::vector<std::int64
   return a;
 }
 
-std::vector<char> download(communicator& c, const void* p, std::size_t bytes) {
+std::vector<char> download(rank_backend& c, const void* p, std::size_t bytes) {
   std::vector<char> h(bytes);
   if (bytes) c.download(h.data(), p, bytes);
   return h;
@@ -85,7 +85,7 @@ std::vector<char> download(communicator& c, const void* p, std::size_t bytes) {
 
 // Test hook: changes one element in the middle of the first non-empty checked buffer, or of
 // target_p when no buffer is checked by definition (pruned batch: its outputs are the consumer's).
-void inject_mismatch(communicator& c, const std::vector<buffer_spec>& bufs, const std::map<std::string, void*, std::less<>>& ptrs) {
+void inject_mismatch(rank_backend& c, const std::vector<buffer_spec>& bufs, const std::map<std::string, void*, std::less<>>& ptrs) {
   const bool any_checked = std::any_of(bufs.begin(), bufs.end(), [](const buffer_spec& b) { return b.check && b.elements; });
   for (const auto& b : bufs) {
     if (b.elements == 0 || (any_checked ? !b.check : b.name != "target_p")) continue;
@@ -115,7 +115,7 @@ std::size_t buffer_index(const std::vector<buffer_spec>& bufs, std::string_view 
 
 // Whether a signal asked the run to stop, agreed by every rank (a host reduction): no rank leaves
 // while a peer waits for it in a collective. Throws `interrupted` when it did.
-void stop_if_asked(communicator& c, const engine_options& o, const point& pt) {
+void stop_if_asked(rank_backend& c, const engine_options& o, const point& pt) {
   if (!o.interrupt) return;
   const int sig = int(c.max_over_ranks(double(o.interrupt->load())));
   if (sig) throw interrupted(sig, "interrupted during " + pt.label());
@@ -125,14 +125,14 @@ void stop_if_asked(communicator& c, const engine_options& o, const point& pt) {
 // taken that much GPU time. A fixed count of short iterations can leave the GPU short of its
 // working clocks: on an H200 the first usp point after a DeepSeek-V3 32K batch point (three
 // warm-up iterations of ~6 ms) ran every kernel 4-6 % slower than the same point later in the
-// sweep, and as fast once forty iterations warmed it up (docs/kernel-notes.md). Every rank goes
+// sweep, and as fast once forty iterations warmed it up (docs/kernels.md). Every rank goes
 // on while the slowest rank's warm-up is short of the time, so all run the same number of
 // collectives. With --gate at least one runs: CUDA loads a kernel at its first launch by default,
 // and loading can synchronise the context, which behind a closed gate would wait until the gate
 // gave up; after a warm-up iteration every kernel of the path is loaded. `once(i)` runs warm-up
 // iteration i and returns its time in µs; returns the iterations run.
 template <class F>
-int warm_up(communicator& c, const engine_options& o, F&& once) {
+int warm_up(rank_backend& c, const engine_options& o, F&& once) {
   constexpr int kMaxWarmup = 1000000;
   int n = 0;
   double us = 0;
@@ -182,7 +182,7 @@ point_outcome run_point(const point& pt, const engine_options& o, world* shared)
   if (o.world.cupti) o.world.cupti->begin_point();
   std::mutex mu;  // guards res for the rank threads
 
-  w->run([&](communicator& c) {
+  w->run([&](rank_backend& c) {
     const int rank = c.rank();
     nvtx_range point_range(o.nvtx, pt.shp.label(), nvtx_color("point"));
     nvtx_range path_range(o.nvtx, fmt::format("{}/{}", to_string(pt.path), to_string(pt.variant)), nvtx_color("point"));
@@ -375,7 +375,7 @@ std::vector<double> time_raw_collective(world& w, collective_kind k, std::size_t
   const std::size_t chunk_bytes = op_bytes / std::size_t(P);  // per rank (gather) or per peer (all-to-all)
   std::vector<double> samples;
   std::string oom;  // rank 0's account when a rank could not allocate
-  w.run([&](communicator& c) {
+  w.run([&](rank_backend& c) {
     std::unique_ptr<buffer> send, recv;
     std::string mine;
     try {

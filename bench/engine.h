@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "bench/path.h"
-#include "harness/nvtx.h"
-#include "harness/point.h"
-#include "harness/world.h"
+#include "harness/backends/nvtx.h"
+#include "harness/core/point.h"
+#include "harness/backends/world.h"
 
 namespace sb {
 

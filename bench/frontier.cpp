@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

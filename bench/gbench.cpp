@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "bench/traffic.h"
-#include "harness/bandwidth.h"
-#include "harness/stats.h"
-#include "harness/error.h"
+#include "harness/core/bandwidth.h"
+#include "harness/core/stats.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

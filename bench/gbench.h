@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "bench/engine.h"
-#include "harness/env.h"
+#include "harness/backends/env.h"
 
 namespace sb {
 

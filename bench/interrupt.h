@@ -6,7 +6,7 @@
 #include <csignal>
 #include <string>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

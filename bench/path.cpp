@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "harness/error.h"
-#include "harness/layout.h"
+#include "harness/core/error.h"
+#include "harness/core/layout.h"
 
 #include <algorithm>
 
@@ -128,7 +128,7 @@ remap_desc pull_desc(const shape& s, const rank_context& ctx, const expected_spe
 
 void run_pull(rank_context& ctx, const expected_spec& out) {
   auto ph = ctx.phase("pull");
-  ctx.comm().pull(pull_desc(ctx.shp(), ctx, out));
+  ctx.backend().pull(pull_desc(ctx.shp(), ctx, out));
 }
 
 void add_consumer(path_plan& p, const shape& s, const std::string& logits, const expected_spec& rows,
@@ -185,7 +185,7 @@ void run_consumer(rank_context& ctx, const std::string& logits, std::int64_t ld,
   d.src_type = dtype::fp32;
   d.src_ld = ld;
   auto ph = ctx.phase("consumer");
-  ctx.comm().consume(d);
+  ctx.backend().consume(d);
 }
 
 }  // namespace sb

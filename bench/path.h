@@ -1,6 +1,6 @@
 // One interface for the three paths (nccl-tests' one-plugin-per-collective idea). A path declares
 // its buffers (with lifetimes, inputs and the definitions its outputs must meet) and moves data
-// through its rank's communicator. It never times or prints: the engine times, printers print.
+// through its rank's backend. It never times or prints: the engine times, printers print.
 #pragma once
 #include <cstddef>
 #include <map>
@@ -10,12 +10,12 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/backend.h"
-#include "harness/memory.h"
-#include "harness/nvtx.h"
-#include "harness/point.h"
-#include "harness/shape.h"
-#include "harness/t2d.h"
+#include "harness/backends/rank_backend.h"
+#include "harness/core/memory.h"
+#include "harness/backends/nvtx.h"
+#include "harness/core/point.h"
+#include "harness/core/shape.h"
+#include "harness/core/t2d.h"
 
 namespace sb {
 
@@ -33,15 +33,15 @@ struct path_plan {
   std::vector<std::string> peer_shared;  // buffers whose peers' copies the path reads in place
 };
 
-// What a path sees of its rank: the shape, its communicator and its buffers by name.
+// What a path sees of its rank: the shape, its backend and its buffers by name.
 class rank_context {
  public:
-  rank_context(const shape& s, communicator& comm, std::map<std::string, void*, std::less<>> buffers,
+  rank_context(const shape& s, rank_backend& comm, std::map<std::string, void*, std::less<>> buffers,
                const nvtx_domain* nvtx = nullptr, const path_plan* plan = nullptr)
       : m_shape(s), m_comm(comm), m_buffers(std::move(buffers)), m_nvtx(nvtx), m_plan(plan) {}
 
   const shape& shp() const { return m_shape; }
-  communicator& comm() { return m_comm; }
+  rank_backend& backend() { return m_comm; }
   int rank() const { return m_comm.rank(); }
   void* buf(std::string_view name) const;  // throws runtime_error for a name the plan lacks
   const path_plan& plan() const;            // the plan the buffers follow (throws if none was given)
@@ -52,7 +52,7 @@ class rank_context {
   // Marks a phase for the engine's timers and the NVTX timeline.
   class phase_scope {
    public:
-    phase_scope(communicator& c, const nvtx_domain* d, std::string_view name)
+    phase_scope(rank_backend& c, const nvtx_domain* d, std::string_view name)
         : m_comm(c), m_range(d, std::string(name), nvtx_color(name)) {
       m_comm.phase_begin(name);
     }
@@ -61,14 +61,14 @@ class rank_context {
     phase_scope& operator=(const phase_scope&) = delete;
 
    private:
-    communicator& m_comm;
+    rank_backend& m_comm;
     nvtx_range m_range;
   };
   phase_scope phase(std::string_view name) { return phase_scope(m_comm, m_nvtx, name); }
 
  private:
   const shape& m_shape;
-  communicator& m_comm;
+  rank_backend& m_comm;
   std::map<std::string, void*, std::less<>> m_buffers;
   const nvtx_domain* m_nvtx;
   const path_plan* m_plan;

@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "harness/layout.h"
+#include "harness/core/layout.h"
 
 namespace sb {
 
@@ -117,11 +117,11 @@ void run_pruned(rank_context& ctx, output_rows_fn rows_of) {
       a.recv_chunks.push_back({ro, from[std::size_t(d)].bytes});
       ro += from[std::size_t(d)].bytes;
     }
-    ctx.comm().prune_pack_many(packs);  // every destination's rows in one launch on a GPU
+    ctx.backend().prune_pack_many(packs);  // every destination's rows in one launch on a GPU
   }
   {
     auto ph = ctx.phase("comm");
-    ctx.comm().all_to_all(a, [&](int q) {
+    ctx.backend().all_to_all(a, [&](int q) {
       return pack_desc(s, draft, d2t, cols16, q, mine, nullptr, recv + a.recv_chunks[std::size_t(q)].offset, from[std::size_t(q)]);
     });
   }
@@ -136,7 +136,7 @@ void run_pruned(rank_context& ctx, output_rows_fn rows_of) {
                   draft[std::size_t(q)].count};
   }
   auto ph = ctx.phase("consumer");
-  ctx.comm().consume(d);
+  ctx.backend().consume(d);
 }
 
 }  // namespace sb

@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "bench/golden_data.h"
-#include "harness/error.h"
-#include "harness/npy.h"
+#include "harness/core/error.h"
+#include "harness/report/npy.h"
 
 namespace sb {
 

@@ -2,21 +2,21 @@
 
 #include <algorithm>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 
 namespace {
 
 // Counts instead of moving. Buffers are fake addresses (never dereferenced).
-class counting_communicator final : public communicator {
+class counting_backend final : public rank_backend {
  public:
-  counting_communicator(int rank, int size) : m_rank(rank), m_size(size) {}
+  counting_backend(int rank, int size) : m_rank(rank), m_size(size) {}
   backend_kind kind() const override { return backend_kind::cpu; }
   int rank() const override { return m_rank; }
   int size() const override { return m_size; }
   std::string timing_domain() const override { return "none (counting)"; }
-  std::unique_ptr<buffer> allocate(std::size_t) override { throw_runtime("counting communicator allocates nothing"); }
+  std::unique_ptr<buffer> allocate(std::size_t) override { throw_runtime("counting backend allocates nothing"); }
   memory_tracker& tracker() override { return m_tracker; }
 
   void remap(const remap_desc& d) override {
@@ -106,7 +106,7 @@ std::map<std::string, phase_traffic> path_traffic(const point& pt) {
       fake[b.name] = reinterpret_cast<void*>(addr);
       addr += (b.bytes() + kArenaAlign) / kArenaAlign * kArenaAlign;
     }
-    counting_communicator c(r, pt.shp.tp);
+    counting_backend c(r, pt.shp.tp);
     rank_context ctx(pt.shp, c, fake, nullptr, &plan);
     for (const auto& name : plan.peer_shared) ctx.set_peers(name, c.open_peers(fake.at(name), 0));
     p->run(ctx);

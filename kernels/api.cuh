@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "harness/consumer_ops.h"
-#include "harness/layout_ops.h"
+#include "harness/core/consumer_ops.h"
+#include "harness/core/layout_ops.h"
 
 namespace sb::kernels {
 

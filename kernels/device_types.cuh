@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "harness/dtype.h"
+#include "harness/core/dtype.h"
 
 namespace sb::kernels::detail {
 

@@ -1,7 +1,7 @@
 // The stream gate (nvbench's blocking kernel): holds a stream until the host opens it, so work
 // queued behind it runs back to back whatever the host's enqueue rate.
-#include "harness/cuda_check.h"
-#include "harness/error.h"
+#include "kernels/cuda_check.h"
+#include "harness/core/error.h"
 #include "kernels/api.cuh"
 
 namespace sb::kernels {

@@ -1,8 +1,8 @@
 // Fills a tensor with its definition: the generator's logits, hidden states, ids, masks, or an arange.
 #include <algorithm>
 
-#include "harness/cuda_check.h"
-#include "harness/error.h"
+#include "kernels/cuda_check.h"
+#include "harness/core/error.h"
 #include "kernels/api.cuh"
 
 namespace sb::kernels {

@@ -5,8 +5,8 @@
 #include <string>
 #include <type_traits>
 
-#include "harness/cuda_check.h"
-#include "harness/error.h"
+#include "kernels/cuda_check.h"
+#include "harness/core/error.h"
 #include "kernels/api.cuh"
 #include "kernels/device_types.cuh"
 
@@ -35,7 +35,7 @@ struct vec_ranges {
 // every upcast, usp/specforge's 4K pack (eight 50 MB launches, one per destination) read 0.906-0.907
 // of the copy against 0.890-0.895 with 2, while the upcasts of 400 MB and more read 0.007-0.015 less
 // (0.944-0.986 against 0.953-0.997); on an H200 one 50 MB launch read 1.086 of a copy of its bytes
-// with 4 against 1.066 with 2 (docs/data/h200_experiments/remap_short_launches.txt). At 50 MB the
+// with 4 against 1.066 with 2 (docs/kernels.md). At 50 MB the
 // ranges of 4 make 1 038 blocks, one wave of the H100's 132 x 8; those of 2 make two. Launches
 // between 50 and 400 MB were not measured.
 constexpr std::int64_t kShortUpcastBytes = std::int64_t(128) << 20;

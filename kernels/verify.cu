@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <climits>
 
-#include "harness/cuda_check.h"
-#include "harness/error.h"
+#include "kernels/cuda_check.h"
+#include "harness/core/error.h"
 #include "kernels/api.cuh"
 
 namespace sb::kernels {

@@ -1,4 +1,4 @@
-#include "harness/bandwidth.h"
+#include "harness/core/bandwidth.h"
 
 #include <gtest/gtest.h>
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "bench/interrupt.h"
-#include "harness/npy.h"
+#include "harness/report/npy.h"
 
 namespace sb {
 

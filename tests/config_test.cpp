@@ -1,4 +1,4 @@
-#include "harness/config.h"
+#include "harness/report/config.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

@@ -1,10 +1,10 @@
-#include "harness/dtype.h"
+#include "harness/core/dtype.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

@@ -9,7 +9,7 @@
 
 #include "bench/cli.h"
 #include "bench/engine.h"
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

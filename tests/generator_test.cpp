@@ -1,11 +1,11 @@
-#include "harness/generator.h"
+#include "harness/core/generator.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <set>
 
-#include "harness/dtype.h"
+#include "harness/core/dtype.h"
 
 namespace sb {
 

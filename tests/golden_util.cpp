@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "bench/engine.h"
-#include "harness/npy.h"
+#include "harness/report/npy.h"
 
 namespace sb::golden {
 

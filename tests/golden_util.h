@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/backend.h"
-#include "harness/shape.h"
+#include "harness/backends/rank_backend.h"
+#include "harness/core/shape.h"
 
 namespace sb::golden {
 

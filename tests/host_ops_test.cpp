@@ -1,4 +1,4 @@
-#include "harness/host_ops.h"
+#include "harness/core/host_ops.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "harness/layout.h"
+#include "harness/core/layout.h"
 
 #include <gtest/gtest.h>
 

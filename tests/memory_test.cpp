@@ -1,4 +1,4 @@
-#include "harness/memory.h"
+#include "harness/core/memory.h"
 
 #include <gtest/gtest.h>
 

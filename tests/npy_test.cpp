@@ -1,4 +1,4 @@
-#include "harness/npy.h"
+#include "harness/report/npy.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

@@ -1,7 +1,7 @@
 // What a run may write and how: only a regular file (or nothing) is replaced, never a folder,
 // device, FIFO or the config; the temporary file is the process's own; a results file is locked by
 // its run; an earlier run's results do not survive as the new run's.
-#include "harness/output_file.h"
+#include "harness/report/output_file.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include <fstream>
 #include <string>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

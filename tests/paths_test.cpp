@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "bench/engine.h"
-#include "harness/error.h"
+#include "harness/core/error.h"
 #include "tests/path_cases.h"
 
 namespace sb {

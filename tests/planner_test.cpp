@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "bench/traffic.h"
-#include "harness/results.h"
+#include "harness/report/results.h"
 
 namespace sb {
 
@@ -91,7 +91,7 @@ TEST(planner, multi_node_links_slow_the_collective) {
 
 namespace sb {
 
-// Every variant runs on the counting communicator (bench --kernels and plan --calibrate use it):
+// Every variant runs on the counting backend (bench --kernels and plan --calibrate use it):
 // peer_pull's reads of the peers' shards cross the link, pruned's pack and consumer are local.
 TEST(traffic, every_variant_is_counted) {
   for (variant_kind v : {variant_kind::peer_pull, variant_kind::pruned}) {

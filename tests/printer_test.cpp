@@ -1,4 +1,4 @@
-#include "harness/printer.h"
+#include "harness/report/printer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "harness/results.h"
+#include "harness/report/results.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <iterator>
 #include <string>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "harness/npy.h"
+#include "harness/report/npy.h"
 
 namespace sb {
 

@@ -1,4 +1,4 @@
-#include "harness/shape.h"
+#include "harness/core/shape.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include <limits>
 
-#include "harness/error.h"
+#include "harness/core/error.h"
 
 namespace sb {
 

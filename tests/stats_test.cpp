@@ -1,4 +1,4 @@
-#include "harness/stats.h"
+#include "harness/core/stats.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "harness/thread_group.h"
+#include "harness/backends/thread_group.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarises `shardbench bench --collectives` JSON: each point beside its collective alone at the
-same op_bytes, and issue 8's check — the fused sharded paths' all-to-all phase at >= 90 % of the raw
+same op_bytes, and its check — the fused sharded paths' all-to-all phase at >= 90 % of the raw
 ncclAlltoAll busbw wherever a rank sends >= 256 MiB (comm_of_raw = raw time / the path's collective
 phase time, the same ratio as their busbw at equal op_bytes).
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 7's comparison of the variants, from shardbench result files (DeepSeek-V3 32K tp8, one rank
+"""The variants compared, from shardbench result files (DeepSeek-V3 32K tp8, one rank
 at full size) and a `bench --kernels` output:
 
   variants_report.py VARIANTS.json CONSUMER.json [KERNELS.json]

@@ -5,7 +5,7 @@
 // the upcast, then SpecForge's split into samples with their concat, and its shift. `fused` does
 // the reorder, slice, upcast and shift in one pass.
 #include "bench/path.h"
-#include "harness/layout.h"
+#include "harness/core/layout.h"
 
 namespace sb {
 namespace {
@@ -58,7 +58,7 @@ class baseline_path final : public path {
     const shape& s = ctx.shp();
     const std::size_t shard_bytes = std::size_t(s.tokens() * s.vocab_local()) * dtype_size(s.type);
     auto ph = ctx.phase("comm");
-    ctx.comm().all_gather(ctx.buf("input"), ctx.buf("gathered"), shard_bytes, [&](int q) {
+    ctx.backend().all_gather(ctx.buf("input"), ctx.buf("gathered"), shard_bytes, [&](int q) {
       remap_desc d = generated_shard(s, q, s.type);
       d.dst = static_cast<char*>(ctx.buf("gathered")) + std::size_t(q) * shard_bytes;
       return d;
@@ -84,13 +84,13 @@ class baseline_path final : public path {
     d.dst_ld = s.vocab;
     d.cols = s.vocab;
     shift_windows(d, s.batch, s.seq, s.seq, s.seq);
-    ctx.comm().remap(d);
+    ctx.backend().remap(d);
   }
 
   static void unpack_specforge(rank_context& ctx) {
     const shape& s = ctx.shp();
     const std::int64_t T = s.tokens(), V = s.vocab;
-    communicator& comm = ctx.comm();
+    rank_backend& comm = ctx.backend();
     {
       auto ph = ctx.phase("reorder");  // movedim(0, 1).reshape(T, Vp): a copy
       remap_desc d = reorder_of(ctx);

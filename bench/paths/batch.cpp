@@ -10,8 +10,8 @@
 // draft columns and argmax pairs.
 #include "bench/path.h"
 #include "bench/pruned.h"
-#include "harness/t2d.h"
-#include "harness/layout.h"
+#include "harness/core/t2d.h"
+#include "harness/core/layout.h"
 
 namespace sb {
 namespace {
@@ -97,7 +97,7 @@ class batch_path final : public path {
     a.impl = s.batch % s.tp == 0 ? a2a_impl::collective : a2a_impl::send_recv;
     {
       auto ph = ctx.phase("comm");
-      ctx.comm().all_to_all(a, [&](int q) {
+      ctx.backend().all_to_all(a, [&](int q) {
         remap_desc d = generated_shard(s, q, s.type);
         d.dst = static_cast<char*>(ctx.buf("recv")) + a.recv_chunks[q].offset;
         d.src_row_base = batch_first_sample(s, r) * S;
@@ -108,7 +108,7 @@ class batch_path final : public path {
     }
     {
       auto ph = ctx.phase("unpack");
-      ctx.comm().remap(unpack_desc(s, ctx.buf("recv"), s.type, n, ctx.buf("output")));
+      ctx.backend().remap(unpack_desc(s, ctx.buf("recv"), s.type, n, ctx.buf("output")));
     }
   }
 
@@ -118,7 +118,7 @@ class batch_path final : public path {
     const std::int64_t S = s.seq, Vl = s.vocab_local(), Vp = s.vocab_padded(), T = s.tokens();
     const std::int64_t spr = batch_samples_per_rank(s), P = s.tp, n = batch_num_samples(s, r);
     const std::size_t chunk_bytes = std::size_t(spr * S * Vl) * 4;
-    communicator& comm = ctx.comm();
+    rank_backend& comm = ctx.backend();
     {
       auto ph = ctx.phase("upcast");  // SGLang hands SpecForge an fp32 copy of the logits
       comm.remap(dense_copy(ctx.buf("input"), s.type, Vl, ctx.buf("logits"), dtype::fp32, Vl, T, Vl));

@@ -16,8 +16,8 @@
 // exchanges only the window's draft columns and argmax pairs.
 #include "bench/path.h"
 #include "bench/pruned.h"
-#include "harness/t2d.h"
-#include "harness/layout.h"
+#include "harness/core/t2d.h"
+#include "harness/core/layout.h"
 
 namespace sb {
 namespace {
@@ -137,7 +137,7 @@ class usp_path final : public path {
     a.impl = a2a_impl::send_recv;  // windows overlap by ttt rows: not one contiguous send layout
     {
       auto ph = ctx.phase("comm");
-      ctx.comm().all_to_all(a, [&](int q) {
+      ctx.backend().all_to_all(a, [&](int q) {
         remap_desc d = generated_shard(s, q, s.type);
         d.dst = static_cast<char*>(ctx.buf("recv")) + a.recv_chunks[q].offset;
         d.src_row_base = me.sample * s.seq + me.first_token;
@@ -151,7 +151,7 @@ class usp_path final : public path {
       remap_desc d = window_from_peers(s, ctx.buf("recv"), s.type, L, ctx.buf("output"));
       d.shift = 1;
       d.valid_len = me.valid_rows;
-      ctx.comm().remap(d);
+      ctx.backend().remap(d);
     }
   }
 
@@ -161,7 +161,7 @@ class usp_path final : public path {
     const usp_role me = usp_role_of(s, r);
     const std::int64_t Vl = s.vocab_local(), Vp = s.vocab_padded(), L = me.window, B = s.batch, T = s.tokens();
     const std::size_t chunk_bytes = std::size_t(B * L * Vl) * 4;
-    communicator& comm = ctx.comm();
+    rank_backend& comm = ctx.backend();
     {
       auto ph = ctx.phase("upcast");  // SGLang hands SpecForge an fp32 copy of the logits
       comm.remap(dense_copy(ctx.buf("input"), s.type, Vl, ctx.buf("logits"), dtype::fp32, Vl, T, Vl));
@@ -281,7 +281,7 @@ class usp_path final : public path {
     p.gen = pos.gen;
     p.src_row_base = pos.tok_base;
     ds.push_back(p);
-    ctx.comm().remap_many(ds);
+    ctx.backend().remap_many(ds);
   }
 
   variant_kind m_variant;

@@ -1,4 +1,4 @@
-// The GPU communicator's launch gate (--gate): a timed iteration's work is queued behind a stream
+// The GPU backend's launch gate (--gate): a timed iteration's work is queued behind a stream
 // gate and runs once the host opens it, which every host wait does first (else the host would wait
 // on work held behind its own gate) and the launch-queue budget does before CUDA's queue could fill.
 // Each case would hang until the gate's timeout, then throw, if an opening were missing.
@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "harness/gpu_backend.h"
+#include "harness/backends/gpu_backend.h"
 #include "tests/gpu/gpu_test_util.h"
 
 namespace sb {
@@ -31,7 +31,7 @@ gpu_rank_setup one_rank(bool gate) {
 // after the first; after a warm-up iteration, as the engine runs one before any gated iteration.
 template <class F>
 iteration_times stalled_iteration(bool gate, iteration_kind k, F&& between) {
-  gpu_communicator c(one_rank(gate));
+  gpu_backend c(one_rank(gate));
   auto buf = c.allocate(1 << 20);
   c.iteration_begin(iteration_kind::warmup);
   c.zero(buf->data(), buf->bytes());
@@ -44,7 +44,7 @@ iteration_times stalled_iteration(bool gate, iteration_kind k, F&& between) {
   return c.iteration_end();
 }
 
-void nothing(communicator&, void*) {}
+void nothing(rank_backend&, void*) {}
 
 }  // namespace
 
@@ -70,10 +70,10 @@ TEST(gpu_backend, warmup_iterations_are_not_gated) {
 TEST(gpu_backend, a_host_wait_inside_a_gated_iteration_opens_the_gate_first) {
   SB_REQUIRE_GPU();
   const iteration_times synced =
-      stalled_iteration(true, iteration_kind::timed, [](communicator& c, void*) { c.host_sync(); });
+      stalled_iteration(true, iteration_kind::timed, [](rank_backend& c, void*) { c.host_sync(); });
   EXPECT_EQ(synced.gate, launch_gate::host_wait);
   EXPECT_GE(synced.total_us, kStallUs * 0.9);
-  const iteration_times downloaded = stalled_iteration(true, iteration_kind::timed, [](communicator& c, void* p) {
+  const iteration_times downloaded = stalled_iteration(true, iteration_kind::timed, [](rank_backend& c, void* p) {
     int word = 0;
     c.download(&word, p, sizeof word);
   });
@@ -84,7 +84,7 @@ TEST(gpu_backend, a_host_wait_inside_a_gated_iteration_opens_the_gate_first) {
 // the host (which, with the gate closed, nothing would drain).
 TEST(gpu_backend, an_iteration_past_the_queue_budget_opens_the_gate_and_says_so) {
   SB_REQUIRE_GPU();
-  gpu_communicator c(one_rank(true));
+  gpu_backend c(one_rank(true));
   auto buf = c.allocate(256);
   c.iteration_begin(iteration_kind::warmup);
   c.zero(buf->data(), buf->bytes());

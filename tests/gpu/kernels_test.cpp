@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "harness/gpu_handles.h"
-#include "harness/host_ops.h"
+#include "harness/backends/gpu_handles.h"
+#include "harness/core/host_ops.h"
 #include "kernels/api.cuh"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -427,8 +427,8 @@ TEST(kernels_gpu, remap_picks_its_kernel_by_type_and_bytes) {
 }
 
 // The pruned sender's kernel per row length, type and draft columns per 16-byte vector (cpv), as
-// kernels/consumer.cu's pick_pack_kernel documents them from the H200 sweeps (docs/kernel-notes.md,
-// round 14): a host-side choice, so this runs without a GPU too; the pointers are never dereferenced.
+// kernels/prune_pack.cu's pick_pack_kernel documents them from the H200 sweeps (docs/kernels.md): a
+// host-side choice, so this runs without a GPU too; the pointers are never dereferenced.
 TEST(kernels_gpu, prune_pack_picks_its_kernel_by_row_bytes_type_and_density) {
   // No rows given: the same kernel on every card.
   auto pick = [](dtype t, std::int64_t cols, double cpv, std::uintptr_t src = 0x10000, const kernels::pack_card& card = {},

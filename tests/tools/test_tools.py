@@ -512,6 +512,23 @@ class cubin_diff_test(unittest.TestCase):
         self.assertIn("differs: .text.", r.stdout)
         self.assertIn("scale", r.stdout)
 
+    def test_a_kernel_moved_to_another_file_and_renamed_is_matched(self):
+        # A template parameter dropped (its mangled name changes) and the kernel moved to m.cu, whose
+        # anonymous namespace nvcc names otherwise: --after and --rename match it, code unchanged.
+        self.write("namespace {\ntemplate <bool Unused>\n" + self.KERNEL.replace("void scale", "void scale_k") +
+                   "}\nvoid launch(float* x, int n) { scale_k<false><<<1, 32>>>(x, n); }\n")
+        subprocess.run(["git", "-C", self.repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "t"],
+                       check=True, capture_output=True)
+        self.write("void other() {}\n")
+        with open(os.path.join(self.repo, "m.cu"), "w") as f:
+            f.write("namespace {\n" + self.KERNEL.replace("void scale", "void scale_k") +
+                    "}\nvoid launch(float* x, int n) { scale_k<<<1, 32>>>(x, n); }\n")
+        r = self.diff("--after", "m.cu")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)  # the name changed
+        r = self.diff("--after", "m.cu", "--rename", "scale_kILb0EEEvPfi=scale_kEPfi")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"\d+ sections identical, 0 differ")
+
     def test_bad_input_exits_2_with_one_line(self):
         for args, words in ((["--base", "no-such-rev"], "no revision"), (["--arch", "sm_1"], "nvcc failed")):
             r = self.diff(*args)
@@ -524,7 +541,7 @@ DOCS_DATA = os.path.join(HERE, "..", "..", "docs", "data")
 
 
 class variants_report_test(unittest.TestCase):
-    """Issue 7's bounds on the committed H100 results, and a broken bound caught."""
+    """The variants' bounds on the committed H100 results, and a broken bound caught."""
 
     def setUp(self):
         sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
@@ -555,7 +572,7 @@ class variants_report_test(unittest.TestCase):
 
 
 class collectives_report_test(unittest.TestCase):
-    """Issue 8's bound: fused batch/usp all-to-all phases at >= 90 % of the raw collective from
+    """The collectives' bound: fused batch/usp all-to-all phases at >= 90 % of the raw collective from
     256 MiB per rank (a synthetic bench --collectives file: names and counters as shardbench writes)."""
 
     def setUp(self):
