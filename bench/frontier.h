@@ -18,20 +18,6 @@ struct frontier_options {
   bool predict_only = false;  // the plan's answer alone (no allocation: budgets larger than the machine)
 };
 
-struct frontier_trial {
-  std::int64_t seq;
-  std::string status;  // ok | oom | mismatch | error
-  std::size_t tracked_peak;
-};
-
-struct frontier_result {
-  point pt;                       // shape at the frontier (seq = longest that fits; 0 if none)
-  std::int64_t measured_seq = 0;  // longest seq that ran and verified under the cap
-  std::int64_t predicted_seq = 0; // longest seq whose predicted peak fits (plan)
-  bool capped = false;            // hit max_seq without running out of memory
-  std::vector<frontier_trial> trials;
-};
-
 // Searches each point's path/variant/shape (its seq is the search variable).
 std::vector<frontier_result> find_frontier(const std::vector<point>& pts, const engine_options& o,
                                            const frontier_options& f);

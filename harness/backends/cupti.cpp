@@ -14,7 +14,6 @@
 #include <set>
 
 #include "harness/core/error.h"
-#include <nlohmann/json.hpp>
 
 namespace sb {
 
@@ -51,6 +50,10 @@ std::uint32_t this_thread_id() { return std::uint32_t(::syscall(SYS_gettid)); }
 
 }  // namespace
 
+namespace {
+struct point_index;
+}  // namespace
+
 struct cupti_session::impl {
   bool keep_trace;
   std::mutex mu;
@@ -59,6 +62,8 @@ struct cupti_session::impl {
   nlohmann::json events = nlohmann::json::array();
   std::set<std::pair<int, std::uint64_t>> named;  // (pid, tid) already given a name
   std::uint64_t origin = 0;
+
+  void add_trace_events(const std::vector<rec>& recs, const point_index& idx, const std::string& label);
 
   void take_buffer(std::uint8_t* buffer, std::size_t valid) {
     CUpti_Activity* a = nullptr;
@@ -199,94 +204,76 @@ void cupti_session::begin_point() {
   m->records.clear();
 }
 
-std::vector<kernel_stat> cupti_session::end_point(const std::string& label, int iterations, std::size_t* alloc_peak) {
-  check_cupti(cuptiActivityFlushAll(1), "cuptiActivityFlushAll");
-  std::vector<rec> recs;
-  {
-    std::lock_guard lock(m->mu);
-    recs.swap(m->records);
-  }
-  // NVTX ranges per thread, and which thread launched each correlated GPU operation, when.
+namespace {
+
+// One point's records, indexed: NVTX ranges per thread, which thread launched each correlated GPU
+// operation and when, and the allocations and releases in time order.
+struct point_index {
   std::map<std::uint32_t, std::vector<range>> ranges;
   std::map<std::uint32_t, std::pair<std::uint32_t, std::uint64_t>> launch;  // corr -> (thread, time)
-  std::map<std::uint32_t, rec> open;
   std::vector<std::pair<std::uint64_t, std::int64_t>> memory;
-  for (const rec& r : recs) {
-    if (r.kind == rec_kind::marker_start) open[r.id] = r;
-    if (r.kind == rec_kind::marker_end && open.count(r.id)) {
-      const rec& s = open[r.id];
-      ranges[s.thread].push_back({s.start, r.start, s.name});
-      open.erase(r.id);
-    }
-    if (r.kind == rec_kind::api) launch[r.corr] = {r.thread, r.start};
-    if (r.kind == rec_kind::alloc) memory.emplace_back(r.start, std::int64_t(r.bytes));
-    if (r.kind == rec_kind::release) memory.emplace_back(r.start, -std::int64_t(r.bytes));
-  }
-  std::sort(memory.begin(), memory.end());
-  std::int64_t live = 0, peak = 0;
-  for (auto [t, b] : memory) peak = std::max(peak, live += b);
-  if (alloc_peak) *alloc_peak = std::size_t(peak);
 
-  auto rank_of = [&](std::uint32_t thread) {
-    auto it = m->thread_rank.find(thread);
-    return it == m->thread_rank.end() ? -1 : it->second;
-  };
-  auto innermost = [&](std::uint32_t thread, std::uint64_t t) -> const range* {
+  explicit point_index(const std::vector<rec>& recs) {
+    std::map<std::uint32_t, rec> open;
+    for (const rec& r : recs) {
+      if (r.kind == rec_kind::marker_start) open[r.id] = r;
+      if (r.kind == rec_kind::marker_end && open.count(r.id)) {
+        const rec& s = open[r.id];
+        ranges[s.thread].push_back({s.start, r.start, s.name});
+        open.erase(r.id);
+      }
+      if (r.kind == rec_kind::api) launch[r.corr] = {r.thread, r.start};
+      if (r.kind == rec_kind::alloc) memory.emplace_back(r.start, std::int64_t(r.bytes));
+      if (r.kind == rec_kind::release) memory.emplace_back(r.start, -std::int64_t(r.bytes));
+    }
+    std::sort(memory.begin(), memory.end());
+  }
+
+  std::size_t alloc_peak() const {
+    std::int64_t live = 0, peak = 0;
+    for (auto [t, b] : memory) peak = std::max(peak, live += b);
+    return std::size_t(peak);
+  }
+
+  const range* innermost(std::uint32_t thread, std::uint64_t t) const {
+    auto it = ranges.find(thread);
+    if (it == ranges.end()) return nullptr;
     const range* best = nullptr;
-    for (const range& r : ranges[thread])
+    for (const range& r : it->second)
       if (r.start <= t && t <= r.end && (!best || r.end - r.start < best->end - best->start)) best = &r;
     return best;
-  };
+  }
 
   // Warm-up iterations (the engine's "warmup N" ranges) are left out of the breakdown, as they are
   // of the timed samples: a first iteration after an idle GPU can run at its idle clocks.
-  auto in_warmup = [&](std::uint32_t thread, std::uint64_t t) {
-    for (const range& r : ranges[thread])
+  bool in_warmup(std::uint32_t thread, std::uint64_t t) const {
+    auto it = ranges.find(thread);
+    if (it == ranges.end()) return false;
+    for (const range& r : it->second)
       if (r.start <= t && t <= r.end && r.name.rfind("warmup ", 0) == 0) return true;
     return false;
-  };
+  }
+};
 
+bool is_gpu_work(const rec& r) {
+  return r.kind == rec_kind::kernel || r.kind == rec_kind::memcpy || r.kind == rec_kind::memset;
+}
+
+// Each GPU operation charged to the innermost phase range open on its launching thread, per iteration.
+std::vector<kernel_stat> kernel_breakdown(const std::vector<rec>& recs, const point_index& idx,
+                                          const std::string& label, int iterations) {
   std::map<std::pair<std::string, std::string>, kernel_stat> stats;
   for (const rec& r : recs) {
-    if (r.kind != rec_kind::kernel && r.kind != rec_kind::memcpy && r.kind != rec_kind::memset) continue;
-    auto it = launch.find(r.corr);
-    const std::uint32_t thread = it == launch.end() ? 0 : it->second.first;
-    const range* in = it == launch.end() ? nullptr : innermost(thread, it->second.second);
-    if (in && is_phase(in->name, label) && !in_warmup(thread, it->second.second)) {
-      kernel_stat& k = stats[{in->name, r.name}];
-      k.phase = in->name;
-      k.name = r.name;
-      k.calls += 1;
-      k.total_us += double(r.end - r.start) * 1e-3;
-    }
-    if (!m->keep_trace) continue;
-    if (!m->origin) m->origin = r.start;
-    const int pid = rank_of(thread);
-    const std::uint64_t tid = r.stream;
-    if (m->named.insert({pid, tid}).second)
-      m->events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
-                           {"args", {{"name", fmt::format("stream {}", r.stream)}}}});
-    m->events.push_back({{"ph", "X"}, {"cat", r.kind == rec_kind::kernel ? "kernel" : "copy"}, {"name", r.name},
-                         {"pid", pid}, {"tid", tid}, {"ts", double(r.start - m->origin) * 1e-3},
-                         {"dur", double(r.end - r.start) * 1e-3}, {"args", {{"bytes", r.bytes}, {"point", label}}}});
-  }
-  if (m->keep_trace) {
-    for (const auto& [thread, rs] : ranges) {
-      const int pid = rank_of(thread);
-      const std::uint64_t tid = 1000000 + thread;
-      if (m->named.insert({pid, tid}).second) {
-        m->events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
-                             {"args", {{"name", fmt::format("host thread {} (NVTX)", thread)}}}});
-        m->events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
-                             {"args", {{"name", pid < 0 ? std::string("host") : fmt::format("rank {}", pid)}}}});
-      }
-      for (const range& r : rs) {
-        if (!m->origin) m->origin = r.start;
-        m->events.push_back({{"ph", "X"}, {"cat", "nvtx"}, {"name", r.name}, {"pid", pid}, {"tid", tid},
-                             {"ts", double(std::int64_t(r.start - m->origin)) * 1e-3},
-                             {"dur", double(r.end - r.start) * 1e-3}});
-      }
-    }
+    auto it = idx.launch.find(r.corr);
+    if (!is_gpu_work(r) || it == idx.launch.end()) continue;
+    const auto [thread, at] = it->second;
+    const range* in = idx.innermost(thread, at);
+    if (!in || !is_phase(in->name, label) || idx.in_warmup(thread, at)) continue;
+    kernel_stat& k = stats[{in->name, r.name}];
+    k.phase = in->name;
+    k.name = r.name;
+    k.calls += 1;
+    k.total_us += double(r.end - r.start) * 1e-3;
   }
   std::vector<kernel_stat> out;
   const double n = iterations > 0 ? double(iterations) : 1.0;
@@ -296,6 +283,56 @@ std::vector<kernel_stat> cupti_session::end_point(const std::string& label, int 
     out.push_back(k);
   }
   return out;
+}
+
+}  // namespace
+
+// The point's GPU operations on one track per (rank, stream), its NVTX ranges on one per host thread.
+void cupti_session::impl::add_trace_events(const std::vector<rec>& recs, const point_index& idx, const std::string& label) {
+  auto rank_of = [&](std::uint32_t thread) {
+    auto it = thread_rank.find(thread);
+    return it == thread_rank.end() ? -1 : it->second;
+  };
+  auto name_track = [&](int pid, std::uint64_t tid, const std::string& name) {
+    if (!named.insert({pid, tid}).second) return false;
+    events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", name}}}});
+    return true;
+  };
+  for (const rec& r : recs) {
+    if (!is_gpu_work(r)) continue;
+    auto it = idx.launch.find(r.corr);
+    const int pid = rank_of(it == idx.launch.end() ? 0 : it->second.first);
+    if (!origin) origin = r.start;
+    name_track(pid, r.stream, fmt::format("stream {}", r.stream));
+    events.push_back({{"ph", "X"}, {"cat", r.kind == rec_kind::kernel ? "kernel" : "copy"}, {"name", r.name},
+                      {"pid", pid}, {"tid", std::uint64_t(r.stream)}, {"ts", double(r.start - origin) * 1e-3},
+                      {"dur", double(r.end - r.start) * 1e-3}, {"args", {{"bytes", r.bytes}, {"point", label}}}});
+  }
+  for (const auto& [thread, rs] : idx.ranges) {
+    const int pid = rank_of(thread);
+    const std::uint64_t tid = 1000000 + thread;
+    if (name_track(pid, tid, fmt::format("host thread {} (NVTX)", thread)))
+      events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
+                        {"args", {{"name", pid < 0 ? std::string("host") : fmt::format("rank {}", pid)}}}});
+    for (const range& r : rs) {
+      if (!origin) origin = r.start;
+      events.push_back({{"ph", "X"}, {"cat", "nvtx"}, {"name", r.name}, {"pid", pid}, {"tid", tid},
+                        {"ts", double(std::int64_t(r.start - origin)) * 1e-3}, {"dur", double(r.end - r.start) * 1e-3}});
+    }
+  }
+}
+
+std::vector<kernel_stat> cupti_session::end_point(const std::string& label, int iterations, std::size_t* alloc_peak) {
+  check_cupti(cuptiActivityFlushAll(1), "cuptiActivityFlushAll");
+  std::vector<rec> recs;
+  {
+    std::lock_guard lock(m->mu);
+    recs.swap(m->records);
+  }
+  const point_index idx(recs);
+  if (alloc_peak) *alloc_peak = idx.alloc_peak();
+  if (m->keep_trace) m->add_trace_events(recs, idx, label);
+  return kernel_breakdown(recs, idx, label, iterations);
 }
 
 std::string cupti_session::trace_json() const {

@@ -76,4 +76,20 @@ struct point_plan {
   std::vector<std::string> steps;    // its steps, by index
 };
 
+// One path/variant's OOM frontier (shardbench frontier): the longest sequence that fits a memory
+// budget, searched with real allocations, beside the plan's answer.
+struct frontier_trial {
+  std::int64_t seq;
+  std::string status;  // ok | oom | mismatch | error
+  std::size_t tracked_peak;
+};
+
+struct frontier_result {
+  point pt;                       // shape at the frontier (seq = longest that fits; 0 if none)
+  std::int64_t measured_seq = 0;  // longest seq that ran and verified under the cap
+  std::int64_t predicted_seq = 0; // longest seq whose predicted peak fits (plan)
+  bool capped = false;            // hit max_seq without running out of memory
+  std::vector<frontier_trial> trials;
+};
+
 }  // namespace sb

@@ -287,4 +287,24 @@ void require_used_axes(const run_config& c, const given_axes& given, const char*
   count_points(c);
 }
 
+nlohmann::json to_json(const run_config& c) {
+  nlohmann::json j{{"name", c.name}, {"backend", c.backend}, {"emulate", c.emulate}, {"seed", c.seed}, {"iters", c.iters}, {"warmup", c.warmup}, {"warmup_ms", c.warmup_ms}};
+  for (auto p : c.paths) j["paths"].push_back(std::string(to_string(p)));
+  for (auto v : c.variants) j["variants"].push_back(std::string(to_string(v)));
+  j["consumer"] = std::string(to_string(c.consumer));
+  j["draft_vocab"] = c.draft_vocab;
+  auto& s = j["sweep"];
+  for (auto t : c.sweep.t2d) s["t2d"].push_back(std::string(to_string(t)));
+  for (auto d : c.sweep.dtypes) s["dtype"].push_back(std::string(to_string(d)));
+  s["tp"] = c.sweep.tp;
+  for (auto sp : c.sweep.sp) s["sp"].push_back({{"ulysses", sp.ulysses}, {"ring", sp.ring}});
+  s["batch"] = c.sweep.batch;
+  s["seq"] = c.sweep.seq;
+  s["vocab"] = c.sweep.vocab;
+  s["vocab_pad"] = c.sweep.vocab_pad;
+  s["hidden"] = c.sweep.hidden;
+  s["ttt"] = c.sweep.ttt;
+  return j;
+}
+
 }  // namespace sb

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/core/shape.h"
 
 namespace sb {
@@ -78,6 +80,9 @@ run_config parse_config(const std::string& yaml_text, const std::string& origin)
 // directory, not a <what> file" or "<file>: cannot read the <what> file" instead of a stream's
 // exception or an empty read.
 std::string read_text_file(const std::string& file, const char* what);
+
+// The resolved config as it is recorded with the results (its `config` member).
+nlohmann::json to_json(const run_config& c);
 
 struct planned_point {
   path_kind path;

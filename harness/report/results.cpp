@@ -1,6 +1,9 @@
 #include "harness/report/results.h"
 
+#include <fmt/format.h>
+
 #include "harness/core/error.h"
+#include "harness/report/config.h"
 
 namespace sb {
 
@@ -147,6 +150,78 @@ void result_sink::finalize(const json& env, const json& config, const std::vecto
   for (const auto& p : points) doc["points"].push_back(to_json(p));
   doc.update(extra);
   write_file_atomically(m_files->final_path(), doc.dump(1) + '\n');
+}
+
+std::vector<point_result> load_results(const std::string& file) {
+  const std::string text = read_text_file(file, "results");
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    throw_config(fmt::format("{}: not JSON: {}", file, e.what()));
+  }
+  if (!doc.is_object() || doc.value("schema", "") != kResultSchema)
+    throw_config(fmt::format("{}: not a {} file", file, kResultSchema));
+  const auto points = doc.find("points");
+  if (points == doc.end() || !points->is_array()) throw_config(fmt::format("{}: has no 'points' list", file));
+  std::vector<point_result> pts;
+  for (std::size_t n = 0; n < points->size(); ++n) {
+    // A file cut short or edited by hand: one line naming the point, not the JSON library's words.
+    try {
+      pts.push_back(point_from_json((*points)[n]));
+    } catch (const json::exception& e) {
+      const std::string_view what = e.what();  // "[json.exception.out_of_range.403] key 'path' not found"
+      const std::size_t close = what.find("] ");
+      throw_config(fmt::format("{}: point {}: {}", file, n, close == std::string_view::npos ? what : what.substr(close + 2)));
+    } catch (const config_error& e) {
+      throw_config(fmt::format("{}: point {}: {}", file, n, e.what()));
+    }
+  }
+  return pts;
+}
+
+
+nlohmann::json to_json(const plan_row& row) {
+  const point& p = row.pt;
+  json j{{"path", std::string(to_string(p.path))}, {"variant", std::string(to_string(p.variant))},
+         {"shape", p.shp.label()},  {"tp", p.shp.tp}, {"sp_ulysses", p.shp.sp_ulysses},
+         {"sp_ring", p.shp.sp_ring}, {"batch", p.shp.batch}, {"seq", p.shp.seq},
+         {"vocab", p.shp.vocab}, {"vocab_padded", p.shp.vocab_padded()}, {"hidden", p.shp.hidden},
+         {"ttt", p.shp.ttt}, {"dtype", std::string(to_string(p.shp.type))}};
+  if (p.shp.has_consumer())
+    j.update({{"consumer", std::string(to_string(p.shp.consumer))}, {"draft_vocab", p.shp.draft_vocab},
+              {"t2d", std::string(to_string(p.shp.t2d))}});
+  if (!row.invalid_reason.empty()) {
+    j["invalid"] = row.invalid_reason;
+    return j;
+  }
+  j["collective"] = std::string(to_string(row.plan.collective));
+  j["bytes_sent_per_rank"] = row.plan.bytes_sent;
+  j["op_bytes"] = row.plan.op_bytes;
+  j["useful_bytes"] = row.plan.useful_bytes;
+  j["predicted_peak_bytes"] = row.plan.peak_bytes;
+  j["steps"] = row.plan.steps;
+  for (const auto& b : row.plan.buffers)
+    j["buffers"].push_back({{"name", b.name}, {"dtype", std::string(to_string(b.type))}, {"dims", b.dims},
+                            {"bytes", b.bytes()}, {"first_step", b.first_step}, {"last_step", b.last_step},
+                            {"input", b.is_input()}});
+  return j;
+}
+
+json frontier_json(const env_info& env, std::size_t budget_bytes, std::size_t reserve_bytes, std::int64_t seq_step,
+                   std::int64_t max_seq, const std::vector<frontier_result>& rows) {
+  json j{{"schema", "shardbench.frontier/1"}, {"env", to_json(env)}, {"budget_bytes", budget_bytes},
+         {"reserve_bytes", reserve_bytes}, {"seq_step", seq_step}, {"max_seq", max_seq}, {"frontier", json::array()}};
+  for (const auto& r : rows) {
+    json t = json::array();
+    for (const auto& tr : r.trials) t.push_back({{"seq", tr.seq}, {"status", tr.status}, {"tracked_peak_bytes", tr.tracked_peak}});
+    j["frontier"].push_back({{"path", std::string(to_string(r.pt.path))}, {"variant", std::string(to_string(r.pt.variant))},
+                             {"tp", r.pt.shp.tp}, {"sp_ulysses", r.pt.shp.sp_ulysses}, {"sp_ring", r.pt.shp.sp_ring},
+                             {"batch", r.pt.shp.batch}, {"vocab", r.pt.shp.vocab}, {"hidden", r.pt.shp.hidden},
+                             {"dtype", std::string(to_string(r.pt.shp.type))}, {"measured_seq", r.measured_seq},
+                             {"predicted_seq", r.predicted_seq}, {"capped_at_max_seq", r.capped}, {"trials", t}});
+  }
+  return j;
 }
 
 }  // namespace sb

@@ -11,6 +11,7 @@
 #include "harness/core/env_info.h"
 #include "harness/report/output_file.h"
 #include "harness/core/point.h"
+#include "harness/report/printer.h"
 
 namespace sb {
 
@@ -18,6 +19,14 @@ inline constexpr const char* kResultSchema = "shardbench.result/1";
 
 nlohmann::json to_json(const point_result& r);
 point_result point_from_json(const nlohmann::json& j);  // the inverse, for tools and tests
+// A results file's points: config_error (exit 2) for a file that is unreadable, not JSON, not a
+// shardbench.result/1 file, or whose point lacks a field (one line naming the point).
+std::vector<point_result> load_results(const std::string& file);
+// `plan --json`: one point's plan, or the rule it breaks.
+nlohmann::json to_json(const plan_row& row);
+// `frontier --out`: schema shardbench.frontier/1.
+nlohmann::json frontier_json(const env_info& env, std::size_t budget_bytes, std::size_t reserve_bytes, std::int64_t seq_step,
+                             std::int64_t max_seq, const std::vector<frontier_result>& rows);
 nlohmann::json to_json(const env_info& e);
 
 // The run's results: each point as it finishes to the .jsonl, then the final file (docs/cli.md).
