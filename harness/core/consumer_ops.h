@@ -307,7 +307,7 @@ void with_draft_reader(const consumer_desc& d, std::int64_t i, F&& f) {
 // running maximum (the usual case once a lane has seen a few values) each push is
 // s += exp(x - m) with m fixed: the U exponentials are independent and only the adds are chained.
 // Every value is pushed in the same order with the same operations for any U, so the state's bits
-// do not depend on U (tests/consumer_test.cpp checks U = 1, 2, 3, 4, 8 against softmax_push).
+// do not depend on U (tests/core/consumer_test.cpp checks U = 1, 2, 3, 4, 8 against softmax_push).
 // keep(k, x) sees every value once, after the step's U loads (so no load waits behind a store
 // that might alias it): the GPU's full-row consumer keeps them in target_p for its second pass.
 struct keep_none {

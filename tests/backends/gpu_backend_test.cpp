@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "harness/backends/gpu_backend.h"
-#include "tests/gpu/gpu_test_util.h"
+#include "tests/support/gpu_test_util.h"
 
 namespace sb {
 

@@ -13,9 +13,9 @@
 
 #include "bench/cli.h"
 #include "bench/engine.h"
-#include "tests/gpu/gpu_test_util.h"
-#include "tests/golden_util.h"
-#include "tests/path_cases.h"
+#include "tests/support/gpu_test_util.h"
+#include "tests/support/golden_util.h"
+#include "tests/support/path_cases.h"
 
 namespace sb {
 

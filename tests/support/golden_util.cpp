@@ -1,4 +1,4 @@
-#include "tests/golden_util.h"
+#include "tests/support/golden_util.h"
 
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@
 #include "harness/backends/gpu_handles.h"
 #include "harness/core/host_ops.h"
 #include "kernels/api.cuh"
-#include "tests/gpu/gpu_test_util.h"
+#include "tests/support/gpu_test_util.h"
 
 namespace sb {
 

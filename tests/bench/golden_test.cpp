@@ -3,7 +3,7 @@
 // variant × dtype must reproduce them bit for bit.
 #include <gtest/gtest.h>
 
-#include "tests/golden_util.h"
+#include "tests/support/golden_util.h"
 
 namespace sb::golden {
 

@@ -6,7 +6,7 @@
 
 #include "bench/engine.h"
 #include "harness/core/error.h"
-#include "tests/path_cases.h"
+#include "tests/support/path_cases.h"
 
 namespace sb {
 
