@@ -1,5 +1,5 @@
 // What every point must satisfy by docs/semantics.md, derived here from its formulas, apart from the
-// layout functions (harness/layout.*) that the paths and their definitions share: a bug in those
+// layout functions (harness/core/layout.*) that the paths and their definitions share: a bug in those
 // (a window off by one, samples dealt to no rank, position ids of another rank) passes the run's
 // bitwise verification, since the data and its definition come from the same function, but not
 // these checks.

@@ -1,5 +1,5 @@
 // The one header through which host code reaches the CUDA kernels (DeepEP's kernels/api.cuh idea).
-// One params struct per kernel, shared with the CPU backend (harness/layout_ops.h), so both compute
+// One params struct per kernel, shared with the CPU backend (harness/core/layout_ops.h), so both compute
 // the same elements. Launchers check their preconditions and throw sb::runtime_error naming the
 // offending value; they launch on the given stream and never synchronise.
 #pragma once
@@ -12,7 +12,7 @@
 
 namespace sb::kernels {
 
-// remap_desc (harness/layout_ops.h): pack, unpack/reorder, slice+upcast, shift, aligned slices, and
+// remap_desc (harness/core/layout_ops.h): pack, unpack/reorder, slice+upcast, shift, aligned slices, and
 // generated peer blocks. Uses 16-byte vector loads and stores when every row start and peer block
 // is 8-element aligned, and a scalar kernel otherwise (or for a generated source).
 void launch_remap(const remap_desc& d, cudaStream_t stream);
@@ -33,7 +33,7 @@ struct verify_scratch {
 };
 void launch_verify(const void* data, const expected_spec& e, verify_scratch* scratch, cudaStream_t stream);
 
-// The consumer stage (harness/consumer_ops.h): target_p and position_mask of every row.
+// The consumer stage (harness/core/consumer_ops.h): target_p and position_mask of every row.
 void launch_consume(const consumer_desc& d, cudaStream_t stream);
 // Recomputes the consumer stage from d's source (normally `generated`: the rows' definition) and
 // compares with the target_p / position_mask d points at; scratch[0] counts target_p mismatches,

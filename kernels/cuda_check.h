@@ -1,4 +1,4 @@
-// The CUDA/NCCL members of the error-check family (harness/error.h). Only GPU code includes this.
+// The CUDA/NCCL members of the error-check family (harness/core/error.h). Only GPU code includes this.
 #pragma once
 #include <cuda_runtime_api.h>
 

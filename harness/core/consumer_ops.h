@@ -1,5 +1,5 @@
 // The consumer stage's element contract (what the EAGLE3 trainer does with the logits), shared
-// verbatim by the CPU backend's loops and the CUDA kernels, like harness/layout_ops.h:
+// verbatim by the CPU backend's loops and the CUDA kernels, like harness/core/layout_ops.h:
 //   target_p[i, k]    = softmax over the Vd draft columns d2t[0..Vd) of logits row i,
 //   position_mask[i]  = t2d[argmax_{c<V} row i] · loss_mask[i]   (ties: lowest column).
 //

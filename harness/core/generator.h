@@ -16,7 +16,7 @@ enum class source : std::uint8_t {
   attention_mask,  // am[t]: 1 inside the sample's length, 0 in its right padding
   loss_mask,       // lm[t]: a subset of am
   position,        // the index itself (position ids are an arange)
-  draft_vocab,     // t2d's selection keys (harness/t2d.h)
+  draft_vocab,     // t2d's selection keys (harness/core/t2d.h)
 };
 
 SB_HD std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser

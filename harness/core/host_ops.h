@@ -1,5 +1,5 @@
 // Host implementations of the layout operations (the `cpu` backend's, and the tests' reference).
-// Element semantics come from harness/layout_ops.h, shared with the CUDA kernels.
+// Element semantics come from harness/core/layout_ops.h, shared with the CUDA kernels.
 #pragma once
 #include <functional>
 
@@ -13,7 +13,7 @@ void remap_host(const remap_desc& d);
 void fill_host(void* dst, const expected_spec& spec);
 mismatch_report verify_host(const void* data, const expected_spec& spec);
 
-// The consumer stage and the pruned sender (harness/consumer_ops.h), lane for lane as the kernels.
+// The consumer stage and the pruned sender (harness/core/consumer_ops.h), lane for lane as the kernels.
 void consume_host(const consumer_desc& d);
 // One row of the consumer stage: row i's target_p into p[0..vd), its position_mask returned.
 // (Host memory only; the GPU verifier uses it to report the value it expected.)

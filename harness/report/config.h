@@ -1,4 +1,4 @@
-// The YAML sweep config (docs/config.md) and its expansion into points.
+// The YAML sweep config (docs/cli.md, "Config") and its expansion into points.
 #pragma once
 #include <algorithm>
 #include <compare>

@@ -1,4 +1,4 @@
-// The consumer stage's arithmetic (harness/consumer_ops.h) and the draft vocabulary (harness/t2d.h).
+// The consumer stage's arithmetic (harness/core/consumer_ops.h) and the draft vocabulary (harness/core/t2d.h).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// The kernels against the host reference (harness/host_ops.cpp): the same bits for the generators,
+// The kernels against the host reference (harness/core/host_ops.cpp): the same bits for the generators,
 // every layout operation and the verifier.
 #include <gtest/gtest.h>
 

@@ -158,6 +158,7 @@ class emulated(unittest.TestCase):
                  "usp needs tp % sp == 0, i.e. P % (U*R) == 0 (P=6, U*R=4)"),
                 (["--path", "usp", "--impl", "reference", "--tp", 2, "--sp-ulysses", 2, "--ttt", 16],
                  "usp needs ttt below seq (ttt=16, seq=16)"),
+                (["--path", "baseline", "--impl", "reference", "--tp", 2, "--ttt", 7], "--ttt applies to the usp path only"),
                 (["--path", "batch", "--impl", "reference", "--tp", 3], "padded vocab must divide by tp: Vp % P != 0 (Vp=128, P=3)"),
                 (["--path", "batch", "--impl", "reference", "--tp", 2, "--sp-ulysses", 2],
                  "sp applies to the usp path only: batch needs sp_ulysses=sp_ring=1 (got 2x1)"),

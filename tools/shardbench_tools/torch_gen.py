@@ -1,4 +1,4 @@
-"""shardbench's index-addressable generator (harness/generator.h) and the paths' definitions
+"""shardbench's index-addressable generator (harness/core/generator.h) and the paths' definitions
 (docs/semantics.md), written in PyTorch so tools/torch-run feeds a Python implementation exactly
 shardbench's inputs and checks its outputs bit for bit.
 
@@ -124,7 +124,7 @@ def input_shard(shape, rank, device):
 
 
 class window:
-    """Rows of an output definition (harness/layout_ops.h expected_spec): `windows` windows of
+    """Rows of an output definition (harness/core/layout_ops.h expected_spec): `windows` windows of
     `win_len` rows; row j of window w holds token tok_base + w·win_tok_stride + j + shift while
     j + shift < valid_len, else zeros."""
 

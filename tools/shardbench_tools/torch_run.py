@@ -52,7 +52,7 @@ def parse_args(argv):
     ap.add_argument("--path", required=True, choices=PATHS)
     ap.add_argument("--impl", required=True, help="reference, or MODULE:FUNCTION importable from here or PYTHONPATH")
     for flag, default in (("tp", 1), ("sp-ulysses", 1), ("sp-ring", 1), ("batch", None), ("seq", 1024),
-                          ("vocab", 32000), ("vocab-pad", 64), ("hidden", 4096), ("ttt", 7), ("seed", 1),
+                          ("vocab", 32000), ("vocab-pad", 64), ("hidden", 4096), ("ttt", None), ("seed", 1),
                           ("iters", 20), ("warmup", 5)):
         ap.add_argument("--" + flag, type=int, default=default)
     ap.add_argument("--dtype", default="bf16", choices=sorted(torch_gen.DTYPES))
@@ -67,10 +67,13 @@ def shape_of(a):
     """The point's shape; usp trains one sample per draft data-parallel group, B = P/sp, as shardbench."""
     if a.path == "usp" and a.batch is not None:
         raise UsageError("--batch applies to the baseline and batch paths only (usp takes B = P/sp)")
+    if a.path != "usp" and a.ttt is not None:
+        raise UsageError("--ttt applies to the usp path only")
     sp = a.sp_ulysses * a.sp_ring
     batch = a.batch if a.batch is not None else (a.tp // sp if a.path == "usp" and sp > 0 and a.tp % sp == 0 else 1)
     return torch_gen.Shape(dtype=a.dtype, tp=a.tp, sp_ulysses=a.sp_ulysses, sp_ring=a.sp_ring, batch=batch, seq=a.seq,
-                           vocab=a.vocab, vocab_pad=a.vocab_pad, hidden=a.hidden, ttt=a.ttt, seed=a.seed)
+                           vocab=a.vocab, vocab_pad=a.vocab_pad, hidden=a.hidden, ttt=7 if a.ttt is None else a.ttt,
+                           seed=a.seed)
 
 
 def validate(a, s):
