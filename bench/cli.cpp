@@ -37,7 +37,7 @@ int cli_main(int argc, char** argv) {
 
   CLI::App* frontier = add_frontier_command(app, f);
 
-  CLI::App* plan = add_plan_command(app, f);
+  add_plan_command(app, f);  // the subcommand left when no other one was parsed
 
   try {
     refuse_empty_values(argc, argv);
