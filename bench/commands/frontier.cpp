@@ -2,6 +2,7 @@
 // (docs/tools.md).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "bench/commands/commands.h"
@@ -34,9 +35,16 @@ int cmd_frontier(const cli_flags& f) {
   engine_options o = make_engine_options(c, f);
   std::vector<point> pts = resolve_points(c, o, single_point(f));
   if (!f.out.empty()) require_output_file(f.out, "--out", {f.config});
-  // The seq axis is what the search varies: one point per path/variant/other axes.
+  // The seq axis is what the search varies: one point per path/variant/other axes. A variant that
+  // cannot run on its path has no frontier: it is named below the table, not given a length of 0.
   std::vector<point> uniq;
+  std::vector<std::string> not_searched;
   for (const auto& p : pts) {
+    if (std::string why = variant_rule_broken(p.shp, p.path, p.variant); !why.empty()) {
+      std::string line = fmt::format("{}/{}: {}", to_string(p.path), to_string(p.variant), why);
+      if (std::find(not_searched.begin(), not_searched.end(), line) == not_searched.end()) not_searched.push_back(line);
+      continue;
+    }
     bool seen = false;
     for (const auto& u : uniq) {
       point a = u, b = p;
@@ -73,6 +81,7 @@ int cmd_frontier(const cli_flags& f) {
                r.trials.size());
   }
   if (std::any_of(res.begin(), res.end(), [](const auto& r) { return r.capped; })) fmt::print("(+: still fits at --max-seq)\n");
+  for (const auto& line : not_searched) fmt::print("not searched: {}\n", line);
   if (!f.out.empty()) {
     write_file_atomically(f.out, frontier_json(env, fo.budget_bytes, fo.reserve_bytes, fo.seq_step, fo.max_seq, res).dump(1) + '\n');
     fmt::print("frontier: {}\n", f.out);

@@ -119,14 +119,19 @@ void validate_shape(const shape& s, path_kind p) {
                              s.sp_ulysses, s.sp_ring));
 }
 
+std::string variant_rule_broken(const shape& s, path_kind p, variant_kind v) {
+  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && p == path_kind::baseline)
+    return fmt::format("variant {} applies to the batch and usp paths only", to_string(v));
+  if (v == variant_kind::pruned && !s.has_consumer())
+    return "variant pruned needs the consumer stage (--consumer target_p): its outputs are target_p and position_mask";
+  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && s.tp > 64)
+    return fmt::format("variant {} supports tp <= 64 (got {})", to_string(v), s.tp);
+  return {};
+}
+
 void validate(const shape& s, path_kind p, variant_kind v) {
   validate_shape(s, p);
-  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && p == path_kind::baseline)
-    throw_config(fmt::format("variant {} applies to the batch and usp paths only", to_string(v)));
-  if (v == variant_kind::pruned && !s.has_consumer())
-    throw_config("variant pruned needs the consumer stage (--consumer target_p): its outputs are target_p and position_mask");
-  if ((v == variant_kind::peer_pull || v == variant_kind::pruned) && s.tp > 64)
-    throw_config(fmt::format("variant {} supports tp <= 64 (got {})", to_string(v), s.tp));
+  if (std::string why = variant_rule_broken(s, p, v); !why.empty()) throw_config(why);
 }
 
 }  // namespace sb

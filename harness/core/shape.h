@@ -71,5 +71,7 @@ void require_in_range(std::int64_t v, std::int64_t low, std::int64_t max, const 
 void validate_shape(const shape& s, path_kind p);
 // The shape's rules, then whether the variant applies to the path and the shape's stage.
 void validate(const shape& s, path_kind p, variant_kind v);
+// Why variant v cannot run on path p with s's consumer and tp, whatever the sizes ("" when it can).
+std::string variant_rule_broken(const shape& s, path_kind p, variant_kind v);
 
 }  // namespace sb

@@ -346,6 +346,25 @@ TEST(cli, frontier_that_never_runs_out_reaches_max_seq) {
   EXPECT_NE(r.out.find("(+: still fits at --max-seq)"), std::string::npos);
 }
 
+// A variant that cannot run on a path (peer_pull on the baseline) has no frontier: it is named
+// below the table, not listed with a length of 0.
+TEST(cli, frontier_names_the_variants_it_cannot_search) {
+  const std::string out = ::testing::TempDir() + "/frontier_rules.json";
+  cli_run r = run_cli({"frontier", "--predict-only", "--backend", "cpu", "--paths", "baseline,batch", "--variants",
+                       "fused,peer_pull", "--tp", "4", "--vocab", "1000", "--hidden", "4", "--budget", "8MiB", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("not searched: baseline/peer_pull: variant peer_pull applies to the batch and usp paths only"),
+            std::string::npos) << r.out;
+  std::ifstream f(out);
+  const nlohmann::json doc = nlohmann::json::parse(f);
+  std::vector<std::string> rows;
+  for (const auto& p : doc["frontier"]) {
+    rows.push_back(p["path"].get<std::string>() + "/" + p["variant"].get<std::string>());
+    EXPECT_GT(p["predicted_seq"].get<std::int64_t>(), 0) << rows.back();
+  }
+  EXPECT_EQ(rows, (std::vector<std::string>{"baseline/fused", "batch/fused", "batch/peer_pull"}));
+}
+
 TEST(cli, more_bad_flags_exit_2) {
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "-1"}, "--memory-cap must be non-negative");
   expect_config_error({"run", "--backend", "cpu", "--memory-cap", "nan"}, "--memory-cap must be non-negative");
