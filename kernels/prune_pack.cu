@@ -472,6 +472,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) prune_bulk_kernel(cons
 
 // Shared memory for a row's whole 16-byte vectors, in 128-byte lines.
 int row_smem(const prune_desc& d) { return int(std::max<std::int64_t>(1, (d.valid_cols / 8 + 7) / 8) * 128); }
+// row_smem of the longest row the kernel takes (kMaxRowBytes of a 2-byte type).
+constexpr int kMaxRowSmem = int((kMaxRowBytes / 2 / 8 + 7) / 8 * 128);
 
 }  // namespace bulk
 
@@ -598,7 +600,10 @@ void launch_two_byte(const prune_batch& b, unsigned blocks, const pack_card& car
     case pack_kernel::bulk_row: {  // a block per row, whatever `blocks` says
       const int smem = bulk::row_smem(b.d);
       const auto k = bulk::prune_bulk_kernel<T>;
-      SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+      // The attribute belongs to the kernel, process-wide: ranks on other host threads launch it at
+      // once with rows of other lengths, so it is set to the longest row's size, never to this launch's
+      // (a rank with shorter rows would lower it under another's launch: cudaErrorInvalidValue).
+      SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, bulk::kMaxRowSmem));
       SB_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
       k<<<unsigned(b.rows), bulk::kThreads, smem, stream>>>(b, bulk::kBlocksPerSm * card.sms, card.sms, bulk::kStepNs);
       break;

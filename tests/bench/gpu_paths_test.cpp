@@ -124,7 +124,7 @@ TEST(cupti_trace, breakdown_by_phase_and_a_chrome_trace_with_nvtx_and_kernels) {
   SB_REQUIRE_GPU();
   const std::string trace = ::testing::TempDir() + "/trace.json";
   std::vector<std::string> args{"shardbench", "run", "--backend", "local", "--paths", "usp", "--tp", "4", "--sp-ulysses",
-                                "2", "--batch", "2", "--seq", "256", "--vocab", "32000", "--iters", "3", "--warmup", "1",
+                                "2", "--seq", "256", "--vocab", "32000", "--iters", "3", "--warmup", "1",
                                 "--cupti", "--trace", trace, "--out", ::testing::TempDir() + "/cupti.json"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
