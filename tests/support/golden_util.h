@@ -1,18 +1,18 @@
-// The golden cases (tests/golden/README.md), shared by the cpu test and the GPU test.
+// The golden cases (tests/golden/README.md), shared by the cpu test and the GPU test: replayed by
+// the product's own replay (bench/self_test.h), with the files read from tests/golden, the
+// baseline's outputs included (the binary embeds all but those).
 #pragma once
-#include <string>
+#include <ostream>
 #include <vector>
 
+#include "bench/self_test.h"
 #include "harness/backends/rank_backend.h"
-#include "harness/core/shape.h"
 
-namespace sb::golden {
+namespace sb {
 
-struct golden_case {
-  std::string name, path;
-  shape shp;
-};
 void PrintTo(const golden_case& c, std::ostream* os);
+
+namespace golden {
 
 std::vector<golden_case> load_cases();
 
@@ -20,4 +20,5 @@ std::vector<golden_case> load_cases();
 // given backend, and requires the reference outputs bit for bit (gtest assertions).
 void check_case(const golden_case& gc, backend_kind backend);
 
-}  // namespace sb::golden
+}  // namespace golden
+}  // namespace sb
