@@ -108,6 +108,11 @@ class progress_line {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+const point_result* first_mismatch(const std::vector<point_result>& done) {
+  auto it = std::find_if(done.begin(), done.end(), [](const point_result& r) { return r.status == "mismatch"; });
+  return it == done.end() ? nullptr : &*it;
+}
+
 // The finished run's tables and its exit code (rank 0 only).
 int report_run(const run_config& c, const env_info& env, const cli_flags& f, const std::vector<point_result>& done,
                const std::string& jsonl) {
@@ -116,17 +121,12 @@ int report_run(const run_config& c, const env_info& env, const cli_flags& f, con
   print_kernel_breakdown(std::cout, done);
   print_summary_line(std::cout, done);
   if (!f.trace.empty()) fmt::print("trace: {} (open in ui.perfetto.dev or chrome://tracing)\n", f.trace);
-  auto mismatch = std::find_if(done.begin(), done.end(), [](const point_result& r) { return r.status == "mismatch"; });
-  if (mismatch != done.end()) {
+  if (const point_result* mismatch = first_mismatch(done)) {
     fmt::print(stderr, "shardbench: verification failed: {}\n", mismatch->first_mismatch);
     return kExitMismatch;
   }
   if (!f.out.empty()) fmt::print("results: {} (per point: {})\n", f.out, jsonl);
   return nothing_verified(done);
-}
-
-bool any_mismatch(const std::vector<point_result>& done) {
-  return std::any_of(done.begin(), done.end(), [](const point_result& r) { return r.status == "mismatch"; });
 }
 
 }  // namespace
@@ -189,7 +189,7 @@ int cmd_run(const cli_flags& f, int process_rank) {
   progress.end();
   sink.finalize(to_json(env), to_json(c), done);
   write_trace(cupti.get(), f, process_rank);
-  if (!reporter) return any_mismatch(done) ? kExitMismatch : kExitOk;
+  if (!reporter) return first_mismatch(done) ? kExitMismatch : kExitOk;
   return report_run(c, env, f, done, sink.jsonl_path());
 }
 

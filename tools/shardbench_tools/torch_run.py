@@ -414,7 +414,7 @@ def measure(a, s, device, where, point):
     flat = where.reduce(flat, "max", device)
     totals = flat[:a.iters]
     phases = {k: flat[a.iters * (i + 1):a.iters * (i + 2)] for i, k in enumerate(keys)}
-    mismatches, above_max, sent_all = where.reduce([n, above, sent], "sum", device)
+    mismatches, sent_all = where.reduce([n, sent], "sum", device)
     sent_max, above_max, reserved_max = where.reduce([sent, above, reserved], "max", device)
     if where.emulated and layer.sent_by:
         sent_max, sent_all = max(layer.sent_by.values()), sum(layer.sent_by.values())
