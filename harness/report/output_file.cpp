@@ -49,6 +49,18 @@ std::string folder_takes_a_file(const std::filesystem::path& folder, const std::
   return "";
 }
 
+// All of text to fd, through short writes and signals: "" or why not.
+std::string write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return reason();
+    done += std::size_t(n);
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string jsonl_path_for(const std::string& final_path) {
@@ -92,17 +104,10 @@ void write_file_atomically(const std::string& path, const std::string& content) 
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw_runtime(fmt::format("cannot write {}: cannot create {} ({})", path, tmp, reason()));
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = reason();
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw_runtime(fmt::format("cannot write {}: {}", path, why));
-    }
-    done += std::size_t(n);
+  if (const std::string why = write_all(fd, content); !why.empty()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw_runtime(fmt::format("cannot write {}: {}", path, why));
   }
   if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = reason();
@@ -148,14 +153,8 @@ results_files::~results_files() {
 }
 
 void results_files::append_line(const std::string& line) {
-  const std::string text = line + '\n';
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(m_fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_runtime(fmt::format("cannot write {}: {}", m_jsonl, reason()));
-    done += std::size_t(n);
-  }
+  if (const std::string why = write_all(m_fd, line + '\n'); !why.empty())
+    throw_runtime(fmt::format("cannot write {}: {}", m_jsonl, why));
 }
 
 }  // namespace sb
