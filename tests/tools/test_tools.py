@@ -229,6 +229,14 @@ class inputs_test(unittest.TestCase):
             self.assertTrue(err.getvalue().startswith(message), err.getvalue())
         self.assertEqual(len(load_json(A, "t", "shardbench.result/1", "points")), 8)
 
+    def test_a_report_piped_into_a_reader_that_stops_ends_without_a_traceback(self):
+        script = os.path.join(HERE, "..", "..", "tools", "repeatability.py")
+        head = subprocess.Popen([sys.executable, script, A, B], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        head.stdout.close()  # the reader goes away before the first line, as `| head -0` would
+        err = head.stderr.read().decode()
+        head.wait(timeout=60)
+        self.assertNotIn("Traceback", err)
+
 
 class nightly_script_test(unittest.TestCase):
     def test_bad_arguments_exit_2_before_building(self):

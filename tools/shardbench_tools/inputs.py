@@ -2,7 +2,13 @@
 line `<tool>: error: ...` and exit 2 (exit 1 stays each tool's own verdict: a gate, a bound)."""
 import json
 import numbers
+import signal
 import sys
+
+# A report piped into `head` ends quietly when the reader closes, as a Unix filter does, rather
+# than with a BrokenPipeError traceback.
+if hasattr(signal, "SIGPIPE"):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def fail(tool, message):
